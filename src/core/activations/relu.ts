@@ -1,0 +1,52 @@
+import { z } from 'zod';
+import { defineActivation } from '../activation.js';
+
+/**
+ * ReLU, max(0, x).
+ *
+ * Forward uses `Math.max(0, x)`: branch-free in V8 and it propagates NaN.
+ * Backward gives 1 for x > 0 and 0 otherwise, so 0 at the kink (ACTIVATIONS.md);
+ * a NaN input gives a NaN gradient.
+ */
+export const relu = defineActivation({
+  name: 'relu',
+  title: 'Rectified linear unit',
+  summary: 'Passes positive inputs through and zeroes the rest.',
+  kind: 'elementwise',
+  params: z.strictObject({}),
+  learnable: [],
+  formula: '\\operatorname{ReLU}(x) = \\max(0, x)',
+  derivative: "\\operatorname{ReLU}'(x) = \\begin{cases} 1 & x > 0 \\\\ 0 & x \\le 0 \\end{cases}",
+  metadata: {
+    range: [0, 'Infinity'],
+    zeroCentred: false,
+    monotonic: true,
+    smooth: false,
+    bounded: false,
+    kinks: 'The derivative at x = 0 is taken as 0.',
+    pros: [
+      'Costs one comparison per element, the cheapest non-linearity there is.',
+      'Does not saturate for positive inputs, so gradients do not vanish through deep stacks.',
+      'Gives sparse activations: every negative input becomes an exact zero.',
+    ],
+    cons: [
+      'Units whose inputs stay negative get zero gradient and can stop learning for good ("dying ReLU").',
+      'Outputs are never negative, so they are not zero-centred and the next layer sees a mean shift.',
+      'Not differentiable at 0; the convention chosen there matters for exact gradient checks.',
+    ],
+    references: [
+      { title: 'Nair & Hinton (2010), Rectified Linear Units Improve Restricted Boltzmann Machines', url: 'https://www.cs.toronto.edu/~hinton/absps/reluICML.pdf' },
+    ],
+  },
+  example: { inputs: [[-2, -0.5, 0, 0.5, 2]] },
+  forward({ x, out }) {
+    for (let i = 0; i < x.length; i++) out[i] = Math.max(0, x[i]);
+  },
+  backward({ x, dy, dx }) {
+    for (let i = 0; i < x.length; i++) {
+      const xi = x[i];
+      dx[i] = xi > 0 ? dy[i] : xi === xi ? 0 : NaN;
+    }
+    return undefined;
+  },
+});

@@ -1,0 +1,88 @@
+/**
+ * Reading the golden fixtures (test/fixtures/golden, copied from ../shared/golden)
+ * and scoring results in ULP as their README defines it.
+ */
+import { readFileSync, existsSync } from 'node:fs';
+import type { Dtype } from '../../src/core/batch.js';
+
+export type GoldenNumber = number | 'NaN' | 'Infinity' | '-Infinity';
+
+export interface GoldenCase {
+  activation: string;
+  params: Record<string, unknown>;
+  dtype: Dtype;
+  x: GoldenNumber[][];
+  y: GoldenNumber[][];
+  dy?: GoldenNumber[][];
+  dx: GoldenNumber[][];
+  targets?: unknown;
+  dloss?: GoldenNumber[];
+  grad_params?: Record<string, unknown>;
+}
+
+const fixtureDir = new URL('../fixtures/golden/', import.meta.url);
+
+export function hasGolden(activation: string): boolean {
+  return existsSync(new URL(`${activation}.json`, fixtureDir));
+}
+
+export function loadGolden(activation: string): GoldenCase[] {
+  return JSON.parse(readFileSync(new URL(`${activation}.json`, fixtureDir), 'utf8')) as GoldenCase[];
+}
+
+export function toNumber(v: GoldenNumber): number {
+  return typeof v === 'number' ? v : Number(v);
+}
+
+export function flatten(m: GoldenNumber[][]): Float64Array {
+  const cols = m[0].length;
+  const out = new Float64Array(m.length * cols);
+  m.forEach((row, r) => row.forEach((v, c) => (out[r * cols + c] = toNumber(v))));
+  return out;
+}
+
+const MIN_SUBNORMAL = { float64: 2 ** -1074, float32: 2 ** -149 } as const;
+const PRECISION = { float64: 53, float32: 24 } as const;
+
+/** ulp(g) per the fixtures' README: never below the smallest subnormal. */
+export function ulpOf(g: number, dtype: Dtype): number {
+  if (g === 0) return MIN_SUBNORMAL[dtype];
+  const e = Math.floor(Math.log2(Math.abs(g)));
+  // log2 can be off by one just below a power of two; settle it exactly.
+  const exp = 2 ** e > Math.abs(g) ? e - 1 : 2 ** (e + 1) <= Math.abs(g) ? e + 1 : e;
+  return Math.max(2 ** (exp - PRECISION[dtype] + 1), MIN_SUBNORMAL[dtype]);
+}
+
+/** Error of `computed` against golden `g` in ULP of the dtype; Infinity for a NaN or infinity mismatch. */
+export function ulpError(computed: number, g: number, dtype: Dtype): number {
+  const c = dtype === 'float32' ? Math.fround(computed) : computed;
+  if (Number.isNaN(g) || Number.isNaN(c)) return Number.isNaN(g) && Number.isNaN(c) ? 0 : Infinity;
+  if (!Number.isFinite(g) || !Number.isFinite(c)) return g === c ? 0 : Infinity;
+  if (c === g) return 0;
+  return Math.abs(c - g) / ulpOf(g, dtype);
+}
+
+export interface UlpReport {
+  max: number;
+  /** Index of the worst element, for the failure message. */
+  worst: number;
+  over1: number;
+}
+
+export function compareUlp(computed: ArrayLike<number>, golden: ArrayLike<number>, dtype: Dtype): UlpReport {
+  let max = 0;
+  let worst = -1;
+  let over1 = 0;
+  for (let i = 0; i < golden.length; i++) {
+    const e = ulpError(computed[i], golden[i], dtype);
+    if (e > 1) over1++;
+    if (e > max || (worst < 0 && e === max)) {
+      max = e;
+      worst = i;
+    }
+  }
+  return { max, worst, over1 };
+}
+
+/** The bound a test holds every golden case to. */
+export const ULP_BOUND = { float64: 4, float32: 1 } as const;
