@@ -1,0 +1,116 @@
+/**
+ * The compute engine: small batches run inline on the main thread, larger
+ * ones in the Piscina pool (one pool per app). Pool failures become problems:
+ * a full queue 503 at once, a task past its time 504, a crashed worker 500
+ * for that request only (Piscina replaces the thread).
+ */
+import fp from 'fastify-plugin';
+import type { FastifyInstance } from 'fastify';
+import { Piscina } from 'piscina';
+import type { Config } from '../config.js';
+import type { ActivationDefinition } from '../core/activation.js';
+import {
+  runBackward,
+  runForward,
+  type BackwardResult,
+  type BackwardTask,
+  type ForwardResult,
+  type ForwardTask,
+} from '../core/batch.js';
+import { ProblemError } from '../errors.js';
+
+export interface ComputeEngine {
+  forward(def: ActivationDefinition, task: ForwardTask): Promise<ForwardResult>;
+  backward(def: ActivationDefinition, task: BackwardTask): Promise<BackwardResult>;
+  readonly pool: Piscina;
+  /** True while the pool can take more work without queueing past its limit. */
+  isReady(): boolean;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    compute: ComputeEngine;
+  }
+}
+
+export interface ComputeOptions {
+  config: Config;
+  /** The worker module; tests swap in one that misbehaves on purpose. */
+  workerFile?: URL;
+}
+
+const defaultWorkerFile = (): URL => {
+  // Under tsx and vitest this module is .ts; in dist/ it is .js.
+  const ext = import.meta.url.endsWith('.ts') ? 'ts' : 'js';
+  return new URL(`../workers/kernels.worker.${ext}`, import.meta.url);
+};
+
+export function createPool(config: Config, workerFile: URL = defaultWorkerFile()): Piscina {
+  const isTs = workerFile.pathname.endsWith('.ts');
+  return new Piscina({
+    // A .ts worker cannot load by itself in a worker thread; the shim loads it through tsx.
+    filename: isTs ? new URL('../workers/tsx-shim.mjs', import.meta.url).href : workerFile.href,
+    workerData: isTs ? { tsWorker: workerFile.href } : undefined,
+    minThreads: config.WORKERS,
+    maxThreads: config.WORKERS,
+    maxQueue: config.QUEUE_LIMIT,
+  });
+}
+
+function toProblem(error: unknown, config: Config): ProblemError {
+  const err = error as Error;
+  if (err?.message === 'Task queue is at limit' || err?.message?.startsWith('No task queue available')) {
+    return new ProblemError('ACT_ERR_QUEUE_FULL', `All workers are busy and the queue is full (QUEUE_LIMIT ${config.QUEUE_LIMIT}); retry shortly.`, {
+      headers: { 'retry-after': '1' },
+    });
+  }
+  if (err?.name === 'AbortError') {
+    return new ProblemError('ACT_ERR_TIMEOUT', `The computation ran past its time limit of ${config.TASK_TIMEOUT_MS} ms.`);
+  }
+  return new ProblemError('ACT_ERR_WORKER_FAILED', 'The computation failed in a worker; the worker has been replaced. Retrying is safe.');
+}
+
+async function computePlugin(app: FastifyInstance, options: ComputeOptions): Promise<void> {
+  const { config } = options;
+  const pool = createPool(config, options.workerFile);
+  // A worker that dies is replaced by Piscina; without a listener its 'error' would crash the process.
+  pool.on('error', (error: unknown) => app.log.error({ err: error }, 'worker thread error'));
+
+  const runInPool = async <T>(name: 'forward' | 'backward', task: object, buffers: ArrayBuffer[]): Promise<T> => {
+    try {
+      return (await pool.run(task, { name, transferList: buffers, signal: AbortSignal.timeout(config.TASK_TIMEOUT_MS) })) as T;
+    } catch (error) {
+      const problem = toProblem(error, config);
+      if (problem.code === 'ACT_ERR_WORKER_FAILED') app.log.error({ err: error }, 'worker task failed');
+      throw problem;
+    }
+  };
+
+  const inline = (task: ForwardTask) => task.x.length <= config.INLINE_MAX_ELEMENTS;
+
+  const engine: ComputeEngine = {
+    pool,
+    async forward(def, task) {
+      if (inline(task)) return runForward(def, task);
+      return runInPool<ForwardResult>('forward', { ...task, activation: def.name }, [task.x.buffer as ArrayBuffer]);
+    },
+    async backward(def, task) {
+      if (inline(task)) return runBackward(def, task);
+      return runInPool<BackwardResult>('backward', { ...task, activation: def.name }, [
+        task.x.buffer as ArrayBuffer,
+        task.dy.buffer as ArrayBuffer,
+      ]);
+    },
+    isReady() {
+      return pool.threads.length > 0 && pool.queueSize < Math.max(config.QUEUE_LIMIT, 1);
+    },
+  };
+
+  app.decorate('compute', engine);
+  app.addHook('onClose', async () => {
+    // Not forced: tasks already accepted finish first.
+    await pool.close();
+  });
+}
+
+export default fp(computePlugin, { name: 'compute' });

@@ -1,0 +1,90 @@
+/**
+ * The one error handler: everything thrown becomes application/problem+json
+ * from the catalogue in errors.ts. Client errors say what is wrong; server
+ * errors say nothing internal (the log has the details).
+ */
+import fp from 'fastify-plugin';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { isResponseSerializationError } from 'fastify-type-provider-zod';
+import { PROBLEM_CONTENT_TYPE, ProblemError, type FieldError } from '../errors.js';
+
+function fromValidation(error: FastifyError): ProblemError {
+  const where = error.validationContext ?? 'body';
+  // Paths are JSON Pointers into the body (`/inputs/1/2`); other parts of the request are prefixed (`/querystring/min`).
+  const prefix = where === 'body' ? '' : `/${where}`;
+  const errors: FieldError[] = (error.validation ?? []).map((v) => ({
+    path: `${prefix}${v.instancePath || '/'}`,
+    message: v.message ?? 'is invalid',
+  }));
+  const count = errors.length;
+  const summary = errors
+    .slice(0, 3)
+    .map((e) => `${e.path}: ${e.message}`)
+    .join('; ');
+  return new ProblemError(
+    'ACT_ERR_VALIDATION',
+    `The request ${where} is invalid (${count} problem${count === 1 ? '' : 's'}): ${summary}${count > 3 ? '; …' : ''}`,
+    { errors },
+  );
+}
+
+/** Maps Fastify's own errors (by code) onto the catalogue. */
+function fromFastify(error: FastifyError, request: FastifyRequest): ProblemError | undefined {
+  switch (error.code) {
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new ProblemError('ACT_ERR_MALFORMED_JSON', `The body is not valid JSON: ${error.message}`);
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new ProblemError(
+        'ACT_ERR_BODY_TOO_LARGE',
+        `The body is larger than the limit of ${request.routeOptions.bodyLimit ?? 'the configured'} bytes (BODY_LIMIT).`,
+      );
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return error.statusCode === 415
+        ? new ProblemError(
+            'ACT_ERR_UNSUPPORTED_MEDIA_TYPE',
+            `This route takes application/json, not ${JSON.stringify(request.headers['content-type'] ?? '')}.`,
+          )
+        : new ProblemError('ACT_ERR_MALFORMED_JSON', 'The Content-Length does not match the body.');
+    default:
+      break;
+  }
+  if (error instanceof SyntaxError) return new ProblemError('ACT_ERR_MALFORMED_JSON', `The body is not valid JSON: ${error.message}`);
+  // Fastify's other client errors (bad URL, bad header) have safe messages of their own.
+  if (error.statusCode === 400) return new ProblemError('ACT_ERR_VALIDATION', error.message);
+  return undefined;
+}
+
+export function sendProblem(reply: FastifyReply, problem: ProblemError): FastifyReply {
+  if (problem.headers) reply.headers(problem.headers);
+  return reply.code(problem.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(problem.toProblem()));
+}
+
+async function errorHandlerPlugin(app: FastifyInstance): Promise<void> {
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    let problem: ProblemError | undefined;
+    try {
+      if (error instanceof ProblemError) problem = error;
+      else if (error.validation) problem = fromValidation(error);
+      else problem = fromFastify(error, request);
+    } catch (mappingError) {
+      request.log.error({ err: mappingError }, 'error handler failed to map an error');
+    }
+
+    if (!problem) {
+      // Anything else is ours to fix: log it whole, tell the client nothing internal.
+      request.log.error({ err: error }, isResponseSerializationError(error) ? 'response did not match its schema' : 'unhandled error');
+      problem = new ProblemError('ACT_ERR_INTERNAL', 'The server failed to handle the request; the error has been logged.');
+    } else if (problem.status >= 500) {
+      request.log.warn({ code: problem.code }, problem.message);
+    }
+    return sendProblem(reply, problem);
+  });
+
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(reply, new ProblemError('ACT_ERR_NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}.`)),
+  );
+}
+
+export default fp(errorHandlerPlugin, { name: 'error-handler' });

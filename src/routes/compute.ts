@@ -1,0 +1,143 @@
+/**
+ * POST /v1/activations/{name}/forward and /backward: one pair of routes per
+ * registered activation (each with its own params schema in the OpenAPI
+ * document), and a catch-all pair that answers 404 for unknown names.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { Config } from '../config.js';
+import { activations } from '../core/activations/index.js';
+import type { ActivationDefinition } from '../core/activation.js';
+import { outputCols } from '../core/batch.js';
+import { ProblemError } from '../errors.js';
+import { computeSchemas, type BackwardBody, type ForwardBody } from '../schemas/compute.js';
+import { batchToFloat64, matrixToJson, valueToJson } from '../schemas/numbers.js';
+import { problemResponses } from '../schemas/problem.js';
+import { sendJson } from './send-json.js';
+import { unknownActivation } from './suggest.js';
+
+/** Counts numbers before validation so an oversized batch costs no schema walk. */
+function countElements(batch: unknown): number {
+  if (!Array.isArray(batch)) return 0;
+  let n = 0;
+  for (const row of batch) n += Array.isArray(row) ? row.length : 1;
+  return n;
+}
+
+function elementLimitHook(config: Config) {
+  return async (request: FastifyRequest) => {
+    const body = request.body as Record<string, unknown> | null;
+    if (!body || typeof body !== 'object') return;
+    for (const field of ['inputs', 'grad_outputs']) {
+      const count = countElements(body[field]);
+      if (count > config.MAX_ELEMENTS) {
+        throw new ProblemError(
+          'ACT_ERR_TOO_MANY_ELEMENTS',
+          `${field} holds ${count} numbers; the limit is ${config.MAX_ELEMENTS} per request (MAX_ELEMENTS).`,
+        );
+      }
+    }
+  };
+}
+
+function describeOperation(def: ActivationDefinition, op: 'forward' | 'backward'): string {
+  const rule = op === 'forward' ? `$$${def.formula}$$` : `$$${def.derivative}$$`;
+  const learnable = def.learnable.length ? ` Learnable: ${def.learnable.join(', ')} (gradients in grad_params).` : '';
+  return `${def.summary} ${def.kind === 'row' ? 'Acts on each row.' : 'Acts on every element.'}${learnable}\n\n${rule}`;
+}
+
+export default async function computeRoutes(app: FastifyInstance, { config }: { config: Config }): Promise<void> {
+  const typed = app.withTypeProvider<ZodTypeProvider>();
+  const preValidation = elementLimitHook(config);
+  const errors = problemResponses(400, 413, 415, 500, 503, 504);
+
+  for (const def of activations) {
+    const schemas = computeSchemas(def);
+
+    typed.post(
+      `/v1/activations/${def.name}/forward`,
+      {
+        preValidation,
+        schema: {
+          tags: ['compute'],
+          operationId: `${def.name}_forward`,
+          summary: `${def.title}: forward`,
+          description: describeOperation(def, 'forward'),
+          body: schemas.forwardBody,
+          response: { 200: schemas.forwardResponse, ...errors },
+        },
+      },
+      async (request, reply) => {
+        const body = request.body as unknown as ForwardBody;
+        const rows = body.inputs.length;
+        const cols = body.inputs[0].length;
+        const result = await app.compute.forward(def, {
+          x: batchToFloat64(body.inputs),
+          rows,
+          cols,
+          params: body.params,
+          dtype: body.dtype,
+        });
+        return sendJson(
+          reply,
+          `{"activation":${JSON.stringify(def.name)},"dtype":"${body.dtype}","shape":[${result.rows},${result.cols}],"outputs":${matrixToJson(result.out, result.rows, result.cols)}}`,
+        );
+      },
+    );
+
+    typed.post(
+      `/v1/activations/${def.name}/backward`,
+      {
+        preValidation,
+        schema: {
+          tags: ['compute'],
+          operationId: `${def.name}_backward`,
+          summary: `${def.title}: backward`,
+          description: describeOperation(def, 'backward'),
+          body: schemas.backwardBody,
+          response: { 200: schemas.backwardResponse, ...errors },
+        },
+      },
+      async (request, reply) => {
+        const body = request.body as unknown as BackwardBody;
+        const rows = body.inputs.length;
+        const cols = body.inputs[0].length;
+        const expected = [rows, outputCols(def, cols, body.params)];
+        const got = [body.grad_outputs.length, body.grad_outputs[0].length];
+        if (got[0] !== expected[0] || got[1] !== expected[1]) {
+          throw new ProblemError(
+            'ACT_ERR_VALIDATION',
+            `grad_outputs has shape [${got}] but the forward output has shape [${expected}].`,
+            { errors: [{ path: '/grad_outputs', message: `expected shape [${expected}], got [${got}]` }] },
+          );
+        }
+        const result = await app.compute.backward(def, {
+          x: batchToFloat64(body.inputs),
+          dy: batchToFloat64(body.grad_outputs),
+          rows,
+          cols,
+          params: body.params,
+          dtype: body.dtype,
+        });
+        const gradParams = result.gradParams ? `,"grad_params":${valueToJson(result.gradParams)}` : '';
+        return sendJson(
+          reply,
+          `{"activation":${JSON.stringify(def.name)},"dtype":"${body.dtype}","shape":[${rows},${cols}],"grad_inputs":${matrixToJson(result.dx, rows, cols)}${gradParams}}`,
+        );
+      },
+    );
+  }
+
+  // Registered names are static routes and win over this parametric pair.
+  const UnknownParams = z.object({ name: z.string() });
+  for (const op of ['forward', 'backward']) {
+    typed.post(
+      `/v1/activations/:name/${op}`,
+      { schema: { hide: true, params: UnknownParams } },
+      async (request) => {
+        throw unknownActivation(request.params.name);
+      },
+    );
+  }
+}

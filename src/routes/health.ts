@@ -1,0 +1,39 @@
+/** Liveness and readiness for load balancers and orchestrators. */
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+
+const HealthSchema = z.object({ status: z.enum(['ok', 'unready']) }).meta({ id: 'Health' });
+
+export default async function healthRoutes(app: FastifyInstance): Promise<void> {
+  const typed = app.withTypeProvider<ZodTypeProvider>();
+
+  typed.get(
+    '/healthz',
+    {
+      schema: {
+        tags: ['operations'],
+        operationId: 'healthz',
+        summary: 'Liveness: the process answers',
+        response: { 200: HealthSchema },
+      },
+    },
+    async () => ({ status: 'ok' as const }),
+  );
+
+  typed.get(
+    '/readyz',
+    {
+      schema: {
+        tags: ['operations'],
+        operationId: 'readyz',
+        summary: 'Readiness: the worker pool is up and its queue is not full',
+        response: { 200: HealthSchema, 503: HealthSchema },
+      },
+    },
+    async (_request, reply) => {
+      const ready = app.compute.isReady();
+      return reply.code(ready ? 200 : 503).send({ status: ready ? ('ok' as const) : ('unready' as const) });
+    },
+  );
+}

@@ -1,0 +1,10 @@
+import type { FastifyReply } from 'fastify';
+
+/**
+ * Sends JSON text built by hand. Fastify sends a string with a JSON content
+ * type as is, so large number arrays skip the response schema walk; the
+ * response schemas still document the shape in OpenAPI.
+ */
+export function sendJson(reply: FastifyReply, json: string): FastifyReply {
+  return (reply as FastifyReply).type('application/json; charset=utf-8').send(json);
+}

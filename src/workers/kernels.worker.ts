@@ -1,0 +1,48 @@
+/**
+ * The Piscina worker: named tasks `forward` and `backward` that run a
+ * registered activation. Typed arrays arrive transferred and go back
+ * transferred, never cloned as number arrays.
+ */
+import { Piscina } from 'piscina';
+import { getActivation } from '../core/activations/index.js';
+import { runBackward, runForward, type BackwardTask, type ForwardTask } from '../core/batch.js';
+
+export interface WorkerForwardTask extends ForwardTask {
+  readonly activation: string;
+}
+export interface WorkerBackwardTask extends BackwardTask {
+  readonly activation: string;
+}
+
+/** A result whose buffers move back to the main thread instead of being copied. */
+class Transferred<T> {
+  readonly #value: T;
+  readonly #buffers: ArrayBuffer[];
+  constructor(value: T, buffers: ArrayBuffer[]) {
+    this.#value = value;
+    this.#buffers = buffers;
+  }
+  get [Piscina.transferableSymbol](): ArrayBuffer[] {
+    return this.#buffers;
+  }
+  get [Piscina.valueSymbol](): T {
+    return this.#value;
+  }
+}
+
+function lookup(name: string) {
+  const def = getActivation(name);
+  // Routes only dispatch registered names; reaching this is a programming error.
+  if (!def) throw new Error(`unknown activation ${name}`);
+  return def;
+}
+
+export function forward(task: WorkerForwardTask) {
+  const result = runForward(lookup(task.activation), task);
+  return Piscina.move(new Transferred(result, [result.out.buffer as ArrayBuffer]) as never);
+}
+
+export function backward(task: WorkerBackwardTask) {
+  const result = runBackward(lookup(task.activation), task);
+  return Piscina.move(new Transferred(result, [result.dx.buffer as ArrayBuffer]) as never);
+}
