@@ -23,8 +23,10 @@ export interface ComputeEngine {
   forward(def: ActivationDefinition, task: ForwardTask): Promise<ForwardResult>;
   backward(def: ActivationDefinition, task: BackwardTask): Promise<BackwardResult>;
   readonly pool: Piscina;
-  /** True while the pool can take more work without queueing past its limit. */
+  /** True while the pool is up and can take another task. */
   isReady(): boolean;
+  /** Pooled tasks waiting for a worker. */
+  queueDepth(): number;
 }
 
 declare module 'fastify' {
@@ -53,17 +55,21 @@ export function createPool(config: Config, workerFile: URL = defaultWorkerFile()
     workerData: isTs ? { tsWorker: workerFile.href } : undefined,
     minThreads: config.WORKERS,
     maxThreads: config.WORKERS,
-    maxQueue: config.QUEUE_LIMIT,
+    // Admission is ours (see `admit` below): Piscina does not count tasks that carry an
+    // AbortSignal against maxQueue, and every task here carries its timeout signal.
   });
+}
+
+function queueFull(config: Config): ProblemError {
+  return new ProblemError(
+    'ACT_ERR_QUEUE_FULL',
+    `All ${config.WORKERS} workers are busy and ${config.QUEUE_LIMIT} tasks are waiting (QUEUE_LIMIT); retry shortly.`,
+    { headers: { 'retry-after': '1' } },
+  );
 }
 
 function toProblem(error: unknown, config: Config): ProblemError {
   const err = error as Error;
-  if (err?.message === 'Task queue is at limit' || err?.message?.startsWith('No task queue available')) {
-    return new ProblemError('ACT_ERR_QUEUE_FULL', `All workers are busy and the queue is full (QUEUE_LIMIT ${config.QUEUE_LIMIT}); retry shortly.`, {
-      headers: { 'retry-after': '1' },
-    });
-  }
   if (err?.name === 'AbortError') {
     return new ProblemError('ACT_ERR_TIMEOUT', `The computation ran past its time limit of ${config.TASK_TIMEOUT_MS} ms.`);
   }
@@ -76,13 +82,23 @@ async function computePlugin(app: FastifyInstance, options: ComputeOptions): Pro
   // A worker that dies is replaced by Piscina; without a listener its 'error' would crash the process.
   pool.on('error', (error: unknown) => app.log.error({ err: error }, 'worker thread error'));
 
+  // Tasks submitted and not yet settled: running (at most WORKERS) plus waiting.
+  let inFlight = 0;
+  const capacity = config.WORKERS + config.QUEUE_LIMIT;
+
   const runInPool = async <T>(name: 'forward' | 'backward', task: object, buffers: ArrayBuffer[]): Promise<T> => {
+    // Refused before anything is transferred or started: a 503 leaves nothing half done.
+    if (inFlight >= capacity) throw queueFull(config);
+    inFlight++;
     try {
+      // The time limit runs from submission, so time spent waiting in the queue counts.
       return (await pool.run(task, { name, transferList: buffers, signal: AbortSignal.timeout(config.TASK_TIMEOUT_MS) })) as T;
     } catch (error) {
       const problem = toProblem(error, config);
       if (problem.code === 'ACT_ERR_WORKER_FAILED') app.log.error({ err: error }, 'worker task failed');
       throw problem;
+    } finally {
+      inFlight--;
     }
   };
 
@@ -102,7 +118,10 @@ async function computePlugin(app: FastifyInstance, options: ComputeOptions): Pro
       ]);
     },
     isReady() {
-      return pool.threads.length > 0 && pool.queueSize < Math.max(config.QUEUE_LIMIT, 1);
+      return pool.threads.length > 0 && inFlight < capacity;
+    },
+    queueDepth() {
+      return Math.max(0, inFlight - config.WORKERS);
     },
   };
 

@@ -23,7 +23,7 @@ export default async function catalogRoutes(app: FastifyInstance): Promise<void>
         operationId: 'list_activations',
         summary: 'List every activation',
         description: 'Each activation with its parameters, formula and derivative (TeX), output range, properties, pros and cons.',
-        response: { 200: CatalogSchema },
+        response: { 200: { description: 'The catalog.', content: { 'application/json': { schema: CatalogSchema } } } },
       },
     },
     async (_request, reply) => sendJson(reply, catalogJson),
@@ -37,7 +37,10 @@ export default async function catalogRoutes(app: FastifyInstance): Promise<void>
         operationId: 'get_activation',
         summary: 'One activation',
         params: z.object({ name: z.string().describe('Activation name, e.g. gelu.').meta({ example: 'gelu' }) }),
-        response: { 200: CatalogEntrySchema, ...problemResponses(404) },
+        response: {
+          200: { description: 'The catalog entry.', content: { 'application/json': { schema: CatalogEntrySchema } } },
+          ...problemResponses(404),
+        },
       },
     },
     async (request, reply) => {

@@ -17,6 +17,8 @@ import { problemResponses } from '../schemas/problem.js';
 import { sendJson } from './send-json.js';
 import { unknownActivation } from './suggest.js';
 
+const jsonResponse = (description: string, schema: z.ZodType) => ({ description, content: { 'application/json': { schema } } });
+
 /** Counts numbers before validation so an oversized batch costs no schema walk. */
 function countElements(batch: unknown): number {
   if (!Array.isArray(batch)) return 0;
@@ -65,7 +67,7 @@ export default async function computeRoutes(app: FastifyInstance, { config }: { 
           summary: `${def.title}: forward`,
           description: describeOperation(def, 'forward'),
           body: schemas.forwardBody,
-          response: { 200: schemas.forwardResponse, ...errors },
+          response: { 200: jsonResponse('The outputs, shaped [rows, output cols].', schemas.forwardResponse), ...errors },
         },
       },
       async (request, reply) => {
@@ -96,7 +98,7 @@ export default async function computeRoutes(app: FastifyInstance, { config }: { 
           summary: `${def.title}: backward`,
           description: describeOperation(def, 'backward'),
           body: schemas.backwardBody,
-          response: { 200: schemas.backwardResponse, ...errors },
+          response: { 200: jsonResponse('dL/dx, and the gradients of learnable parameters.', schemas.backwardResponse), ...errors },
         },
       },
       async (request, reply) => {

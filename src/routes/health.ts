@@ -15,7 +15,7 @@ export default async function healthRoutes(app: FastifyInstance): Promise<void> 
         tags: ['operations'],
         operationId: 'healthz',
         summary: 'Liveness: the process answers',
-        response: { 200: HealthSchema },
+        response: { 200: HealthSchema.describe('The process answers.') },
       },
     },
     async () => ({ status: 'ok' as const }),
@@ -28,7 +28,7 @@ export default async function healthRoutes(app: FastifyInstance): Promise<void> 
         tags: ['operations'],
         operationId: 'readyz',
         summary: 'Readiness: the worker pool is up and its queue is not full',
-        response: { 200: HealthSchema, 503: HealthSchema },
+        response: { 200: HealthSchema.describe('Ready for traffic.'), 503: HealthSchema.describe('Not ready: the pool is down or its queue is full.') },
       },
     },
     async (_request, reply) => {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ERRORS, type ErrorCode } from '../errors.js';
+import { ERRORS, PROBLEM_CONTENT_TYPE, type ErrorCode } from '../errors.js';
 
 const codes = Object.keys(ERRORS) as [ErrorCode, ...ErrorCode[]];
 
@@ -30,7 +30,18 @@ export const ProblemSchema = z
     },
   });
 
-/** The problem responses a route may give, one shared schema for each status. */
-export function problemResponses(...statuses: number[]): Record<number, typeof ProblemSchema> {
-  return Object.fromEntries(statuses.map((s) => [s, ProblemSchema]));
+/** The problem responses a route may give, documented as application/problem+json. */
+export function problemResponses(...statuses: number[]) {
+  return Object.fromEntries(
+    statuses.map((status) => [
+      status,
+      {
+        description: Object.values(ERRORS)
+          .filter((e) => e.status === status)
+          .map((e) => e.title)
+          .join('; '),
+        content: { [PROBLEM_CONTENT_TYPE]: { schema: ProblemSchema } },
+      },
+    ]),
+  );
 }

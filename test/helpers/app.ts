@@ -1,0 +1,15 @@
+import type { FastifyInstance } from 'fastify';
+import { buildApp, type BuildOptions } from '../../src/app.js';
+import { testConfig, type Config } from '../../src/config.js';
+
+/** An app on app.inject(), silent, with config overrides; close it in afterAll. */
+export async function build(overrides: Partial<Config> = {}, options: BuildOptions = {}): Promise<FastifyInstance> {
+  const app = await buildApp(testConfig({ WORKERS: 1, ...overrides }), { logger: false, ...options });
+  await app.ready();
+  return app;
+}
+
+export async function postJson(app: FastifyInstance, url: string, body: unknown) {
+  const response = await app.inject({ method: 'POST', url, payload: body as object });
+  return { status: response.statusCode, headers: response.headers, body: response.json() as Record<string, any> };
+}

@@ -1,0 +1,143 @@
+/**
+ * The worker pool: transfer instead of clone, a full queue (503 at once), a
+ * task past its time (504), a worker that really exits (500 for that request
+ * only), and the pool closing with the app.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import type { FastifyInstance } from 'fastify';
+import { testConfig } from '../../src/config.js';
+import { createPool } from '../../src/plugins/compute.js';
+import { build, postJson } from '../helpers/app.js';
+import { CRASH, SLEEP } from './faulty.worker.js';
+
+const faultyWorker = new URL('./faulty.worker.ts', import.meta.url);
+const sigmoidOf = (v: number) => 1 / (1 + Math.exp(-v));
+
+describe('typed arrays cross the thread boundary by transfer', () => {
+  it('detaches the input buffers on the way in and hands back a transferred result', async () => {
+    const pool = createPool(testConfig({ WORKERS: 1 }));
+    try {
+      const x = new Float64Array([-1, 0, 2]);
+      const dy = new Float64Array([1, 1, 1]);
+      const pending = pool.run(
+        { activation: 'sigmoid', x, dy, rows: 1, cols: 3, params: {}, dtype: 'float64' },
+        { name: 'backward', transferList: [x.buffer, dy.buffer] },
+      );
+      // Transferred, not cloned: the main thread's buffers are now detached.
+      expect(x.buffer.byteLength).toBe(0);
+      expect(dy.buffer.byteLength).toBe(0);
+      const result = (await pending) as { dx: Float64Array };
+      expect(result.dx).toBeInstanceOf(Float64Array);
+      expect(result.dx[1]).toBe(0.25);
+      expect(result.dx[0]).toBeCloseTo(sigmoidOf(-1) * sigmoidOf(1), 15);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('the app sends pooled batches by transfer too', async () => {
+    const app = await build({ INLINE_MAX_ELEMENTS: 0 });
+    try {
+      const seen: number[] = [];
+      const original = app.compute.pool.run.bind(app.compute.pool);
+      app.compute.pool.run = ((task: { x: Float64Array }, options: object) => {
+        const promise = original(task, options);
+        seen.push(task.x.buffer.byteLength);
+        return promise;
+      }) as typeof app.compute.pool.run;
+      const res = await postJson(app, '/v1/activations/relu/forward', { inputs: [[-1, 2]] });
+      expect(res.body.outputs).toEqual([[0, 2]]);
+      expect(seen).toEqual([0]);
+    } finally {
+      await app.close();
+    }
+  });
+});
+
+describe('pool failures become problems', () => {
+  let app: FastifyInstance | undefined;
+  afterEach(async () => {
+    await app?.close();
+    app = undefined;
+  });
+
+  it('a full queue answers 503 with Retry-After at once, and nothing else fails', async () => {
+    app = await build({ INLINE_MAX_ELEMENTS: 0, WORKERS: 1, QUEUE_LIMIT: 1 }, { workerFile: faultyWorker });
+    const slow = { inputs: [[SLEEP, 400]] };
+    const completionOrder: number[] = [];
+    const responses = await Promise.all(
+      Array.from({ length: 5 }, () =>
+        app!.inject({ method: 'POST', url: '/v1/activations/relu/forward', payload: slow }).then((r) => {
+          completionOrder.push(r.statusCode);
+          return r;
+        }),
+      ),
+    );
+    const statuses = responses.map((r) => r.statusCode).sort();
+    // "At once": every refusal arrives before the running task has finished its sleep.
+    expect(completionOrder).toEqual([503, 503, 503, 200, 200]);
+    // One runs, one waits in the queue, the rest are turned away.
+    expect(statuses).toEqual([200, 200, 503, 503, 503]);
+    for (const r of responses.filter((r) => r.statusCode === 503)) {
+      expect(r.headers['retry-after']).toBe('1');
+      expect(r.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(r.json()).toMatchObject({ status: 503, code: 'ACT_ERR_QUEUE_FULL', title: 'Server busy' });
+    }
+    for (const r of responses.filter((r) => r.statusCode === 200)) expect(r.json().outputs).toEqual([[SLEEP, 400]]);
+    // The queue drained: ready again, and a new request is served.
+    expect((await app.inject('/readyz')).statusCode).toBe(200);
+    const after = await postJson(app, '/v1/activations/relu/forward', { inputs: [[-1, 1]] });
+    expect(after.body.outputs).toEqual([[0, 1]]);
+  });
+
+  it('a task past TASK_TIMEOUT_MS answers 504, and the pool keeps serving', async () => {
+    // Generous enough for a replacement worker to start within the limit on a slow machine.
+    app = await build({ INLINE_MAX_ELEMENTS: 0, TASK_TIMEOUT_MS: 2000 }, { workerFile: faultyWorker });
+    const slow = await postJson(app, '/v1/activations/relu/forward', { inputs: [[SLEEP, 20_000]] });
+    expect(slow.status).toBe(504);
+    expect(slow.body).toEqual({
+      type: 'https://activation-service.dev/problems/timeout',
+      title: 'Computation timed out',
+      status: 504,
+      detail: 'The computation ran past its time limit of 2000 ms.',
+      code: 'ACT_ERR_TIMEOUT',
+    });
+    const next = await postJson(app, '/v1/activations/relu/forward', { inputs: [[-3, 3]] });
+    expect(next.status).toBe(200);
+    expect(next.body.outputs).toEqual([[0, 3]]);
+  });
+
+  it('a worker that exits fails only its own request with a 500 problem; the next succeeds', async () => {
+    app = await build({ INLINE_MAX_ELEMENTS: 0, WORKERS: 2 }, { workerFile: faultyWorker });
+    const [crashed, healthy] = await Promise.all([
+      postJson(app, '/v1/activations/sigmoid/forward', { inputs: [[CRASH, 0]] }),
+      postJson(app, '/v1/activations/sigmoid/forward', { inputs: [[SLEEP, 100, 0]] }),
+    ]);
+    expect(crashed.status).toBe(500);
+    expect(crashed.body).toEqual({
+      type: 'https://activation-service.dev/problems/worker-failed',
+      title: 'Computation failed',
+      status: 500,
+      detail: 'The computation failed in a worker; the worker has been replaced. Retrying is safe.',
+      code: 'ACT_ERR_WORKER_FAILED',
+    });
+    expect(JSON.stringify(crashed.body)).not.toMatch(/exit|stack|at \w+ \(/i);
+    expect(healthy.status).toBe(200);
+    expect(healthy.body.outputs[0][2]).toBe(0.5);
+    for (let i = 0; i < 3; i++) {
+      const next = await postJson(app, '/v1/activations/sigmoid/forward', { inputs: [[0, 0]] });
+      expect(next.status).toBe(200);
+      expect(next.body.outputs).toEqual([[0.5, 0.5]]);
+    }
+  });
+
+  it('the pool closes with the app', async () => {
+    app = await build({ INLINE_MAX_ELEMENTS: 0, WORKERS: 2 });
+    const pool = app.compute.pool;
+    expect(pool.threads.length).toBe(2);
+    await app.close();
+    app = undefined;
+    expect(pool.threads.length).toBe(0);
+    await expect(pool.run({}, { name: 'forward' })).rejects.toThrow();
+  });
+});
