@@ -1,0 +1,132 @@
+/**
+ * Table-driven over the registry: every activation, whatever it is, keeps
+ * the promises of the shared shape. A new activation is covered by adding
+ * its file; nothing here names one.
+ */
+import { readdirSync } from 'node:fs';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { activations, getActivation } from '../../src/core/activations/index.js';
+import { outputCols, runBackward, runForward } from '../../src/core/batch.js';
+import type { ActivationDefinition } from '../../src/core/activation.js';
+
+const paramsOf = (def: ActivationDefinition) => def.params.parse(def.example.params ?? {});
+
+function forwardValues(def: ActivationDefinition, x: number[], rows: number, cols: number, params: unknown): Float64Array {
+  return runForward(def, { x: Float64Array.from(x), rows, cols, params, dtype: 'float64' }).out;
+}
+
+describe('the registry', () => {
+  it('holds every module of src/core/activations and nothing else', () => {
+    const files = readdirSync(new URL('../../src/core/activations/', import.meta.url))
+      .filter((f) => f.endsWith('.ts') && f !== 'index.ts')
+      .map((f) => f.replace(/\.ts$/, ''))
+      .sort();
+    expect(activations.map((a) => a.name.replace(/_/g, '-')).sort()).toEqual(files);
+  });
+
+  it('has unique snake_case names', () => {
+    const names = activations.map((a) => a.name);
+    expect(new Set(names).size).toBe(names.length);
+    for (const name of names) expect(name).toMatch(/^[a-z][a-z0-9]*(_[a-z0-9]+)*$/);
+    expect(getActivation(names[0])).toBe(activations[0]);
+    expect(getActivation('no_such_activation')).toBeUndefined();
+  });
+});
+
+for (const def of activations) {
+  describe(def.name, () => {
+    it('declares its metadata', () => {
+      expect(def.title.length).toBeGreaterThan(0);
+      expect(def.formula.length).toBeGreaterThan(0);
+      expect(def.derivative.length).toBeGreaterThan(0);
+      expect(def.metadata.pros.length).toBeGreaterThan(0);
+      expect(def.metadata.cons.length).toBeGreaterThan(0);
+      expect(def.metadata.references.length).toBeGreaterThan(0);
+      for (const p of def.learnable) expect(Object.keys(def.params.shape)).toContain(p);
+    });
+
+    it('params are strict and carry their defaults', () => {
+      expect(def.params.safeParse({ ...def.example.params, definitely_not_a_param: 1 }).success).toBe(false);
+      expect(def.params.safeParse(def.example.params ?? {}).success).toBe(true);
+    });
+
+    it('runs its example forward and backward with the right shapes', () => {
+      const rows = def.example.inputs.length;
+      const cols = def.example.inputs[0].length;
+      const params = paramsOf(def);
+      const width = outputCols(def, cols, params);
+      const { out, cols: outCols } = runForward(def, { x: Float64Array.from(def.example.inputs.flat()), rows, cols, params, dtype: 'float64' });
+      expect(outCols).toBe(width);
+      expect(out.length).toBe(rows * width);
+      for (const v of out) expect(Number.isNaN(v)).toBe(false);
+      const { dx } = runBackward(def, {
+        x: Float64Array.from(def.example.inputs.flat()),
+        dy: new Float64Array(rows * width).fill(1),
+        rows,
+        cols,
+        params,
+        dtype: 'float64',
+      });
+      expect(dx.length).toBe(rows * cols);
+      for (const v of dx) expect(Number.isNaN(v)).toBe(false);
+    });
+
+    it('float32 results are float32 values', () => {
+      fc.assert(
+        fc.property(fc.array(fc.double({ min: -20, max: 20, noNaN: true }), { minLength: 4, maxLength: 4 }), (x) => {
+          const params = paramsOf(def);
+          const { out } = runForward(def, { x: Float64Array.from(x), rows: 1, cols: 4, params, dtype: 'float32' });
+          for (const v of out) expect(Object.is(Math.fround(v), v)).toBe(true);
+        }),
+        { numRuns: 50 },
+      );
+    });
+
+    it('propagates NaN', () => {
+      const params = paramsOf(def);
+      const cols = 4;
+      const out = forwardValues(def, [NaN, 1, -1, 0.5], 1, cols, params);
+      // An element-wise function keeps NaN in its place; a row function may spread it over the row.
+      expect(Number.isNaN(out[0])).toBe(true);
+    });
+
+    it('backward matches a central finite difference of forward (away from kinks)', () => {
+      const cols = 5;
+      fc.assert(
+        fc.property(
+          fc.array(fc.double({ min: -6, max: 6, noNaN: true }), { minLength: cols, maxLength: cols }),
+          fc.array(fc.double({ min: -2, max: 2, noNaN: true }), { minLength: cols, maxLength: cols }),
+          (x, dySeed) => {
+            const params = paramsOf(def);
+            const width = outputCols(def, cols, params);
+            const dy = Float64Array.from({ length: width }, (_, i) => dySeed[i % cols]);
+            const { dx } = runBackward(def, { x: Float64Array.from(x), dy: Float64Array.from(dy), rows: 1, cols, params, dtype: 'float64' });
+            for (let i = 0; i < cols; i++) {
+              const h = 1e-6 * Math.max(1, Math.abs(x[i]));
+              const plus = [...x];
+              const minus = [...x];
+              plus[i] += h;
+              minus[i] -= h;
+              const fp = forwardValues(def, plus, 1, cols, params);
+              const f0 = forwardValues(def, x, 1, cols, params);
+              const fm = forwardValues(def, minus, 1, cols, params);
+              let fd = 0;
+              let ahead = 0;
+              let behind = 0;
+              for (let j = 0; j < width; j++) {
+                fd += (dy[j] * (fp[j] - fm[j])) / (plus[i] - minus[i]);
+                ahead += (dy[j] * (fp[j] - f0[j])) / (plus[i] - x[i]);
+                behind += (dy[j] * (f0[j] - fm[j])) / (x[i] - minus[i]);
+              }
+              // A kink sits within h when the one-sided differences disagree; only non-smooth functions have one.
+              if (!def.metadata.smooth && Math.abs(ahead - behind) > 1e-4 * Math.max(1, Math.abs(fd))) continue;
+              expect(Math.abs(fd - dx[i]), `x=${x} i=${i} fd=${fd} dx=${dx[i]}`).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(dx[i])));
+            }
+          },
+        ),
+        { numRuns: 100 },
+      );
+    });
+  });
+}
