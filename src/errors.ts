@@ -16,7 +16,6 @@ export const ERRORS = {
   ACT_ERR_VALIDATION: { status: 400, title: 'Invalid request', slug: 'validation' },
   ACT_ERR_UNKNOWN_ACTIVATION: { status: 404, title: 'Unknown activation', slug: 'unknown-activation' },
   ACT_ERR_NOT_FOUND: { status: 404, title: 'Not found', slug: 'not-found' },
-  ACT_ERR_METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed', slug: 'method-not-allowed' },
   ACT_ERR_BODY_TOO_LARGE: { status: 413, title: 'Request body too large', slug: 'body-too-large' },
   ACT_ERR_TOO_MANY_ELEMENTS: { status: 413, title: 'Too many elements', slug: 'too-many-elements' },
   ACT_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type', slug: 'unsupported-media-type' },
