@@ -34,6 +34,12 @@ export interface BackwardIO<P> {
 /** Gradients of learnable parameters, summed over the batch, in the parameter's shape. */
 export type ParamGradients = Record<string, number | number[] | number[][] | number[][][]>;
 
+/** A params value that does not fit the batch: `path` is a JSON Pointer into the body. */
+export interface ShapeIssue {
+  readonly path: string;
+  readonly message: string;
+}
+
 /** A bound of the output range; JSON has no infinities, so they are spelled out. */
 export type RangeBound = number | 'Infinity' | '-Infinity';
 
@@ -67,9 +73,38 @@ export interface ActivationDefinition<S extends z.ZodObject = z.ZodObject> {
   readonly derivative: string;
   readonly metadata: ActivationMetadata;
   /** A request body that shows the activation off in the OpenAPI examples. */
-  readonly example: { readonly inputs: number[][]; readonly params?: Partial<z.input<S>> };
+  readonly example: {
+    readonly inputs: number[][];
+    readonly params?: Partial<z.input<S>>;
+    /** Values of `bodyFields`, if any. */
+    readonly body?: Record<string, unknown>;
+  };
   /** Width of an output row; element-wise functions keep `cols`. */
   outputCols?(cols: number, params: z.output<S>): number;
+  /**
+   * Checks params against the batch shape (a per-column alpha must have `cols`
+   * entries, say). Returns what is wrong, for a 400, or undefined.
+   */
+  checkShape?(params: z.output<S>, rows: number, cols: number): ShapeIssue | undefined;
+  /**
+   * Extra top-level body fields (e.g. `targets`), validated by these schemas and
+   * handed to the kernels inside `params` under the same names.
+   */
+  readonly bodyFields?: z.ZodRawShape;
+  /** Extra top-level fields of the backward body only (e.g. `grad_loss`). */
+  readonly backwardBodyFields?: z.ZodRawShape;
+  /** When true, backward may omit `grad_outputs`; the kernel then sees ones. */
+  readonly gradOutputsOptional?: boolean;
+  /**
+   * Fills in params chosen at request time (a random seed), on the main thread
+   * before dispatch, so forward and backward can be reproduced.
+   */
+  resolveParams?(params: z.output<S>): z.output<S>;
+  /** Fields added to forward and backward responses (e.g. the seed used): their schemas and values. */
+  readonly responseFields?: {
+    readonly shape: z.ZodRawShape;
+    values(params: z.output<S>): Record<string, unknown>;
+  };
   forward(io: ForwardIO<z.output<S>>): void;
   /** Writes dx; returns the gradients of learnable parameters, if any. */
   backward(io: BackwardIO<z.output<S>>): ParamGradients | undefined;

@@ -43,6 +43,33 @@ function elementLimitHook(config: Config) {
   };
 }
 
+/**
+ * The params a kernel sees: the validated params, the activation's extra body
+ * fields under their own names, and values chosen now (a seed); checked
+ * against the batch shape.
+ */
+function kernelParams(def: ActivationDefinition, body: ForwardBody, rows: number, cols: number): Record<string, unknown> {
+  const fields = [...Object.keys(def.bodyFields ?? {}), ...Object.keys(def.backwardBodyFields ?? {})];
+  let params: Record<string, unknown> = { ...body.params };
+  for (const field of fields) {
+    const value = (body as unknown as Record<string, unknown>)[field];
+    if (value !== undefined) params[field] = value;
+  }
+  const issue = def.checkShape?.(params as never, rows, cols);
+  if (issue) {
+    throw new ProblemError('ACT_ERR_VALIDATION', `${issue.path}: ${issue.message}`, { errors: [{ ...issue }] });
+  }
+  if (def.resolveParams) params = def.resolveParams(params as never) as Record<string, unknown>;
+  return params;
+}
+
+function extraFields(def: ActivationDefinition, params: Record<string, unknown>): string {
+  if (!def.responseFields) return '';
+  return Object.entries(def.responseFields.values(params as never))
+    .map(([k, v]) => `,${JSON.stringify(k)}:${valueToJson(v)}`)
+    .join('');
+}
+
 function describeOperation(def: ActivationDefinition, op: 'forward' | 'backward'): string {
   const rule = op === 'forward' ? `$$${def.formula}$$` : `$$${def.derivative}$$`;
   const learnable = def.learnable.length ? ` Learnable: ${def.learnable.join(', ')} (gradients in grad_params).` : '';
@@ -74,16 +101,11 @@ export default async function computeRoutes(app: FastifyInstance, { config }: { 
         const body = request.body as unknown as ForwardBody;
         const rows = body.inputs.length;
         const cols = body.inputs[0].length;
-        const result = await app.compute.forward(def, {
-          x: batchToFloat64(body.inputs),
-          rows,
-          cols,
-          params: body.params,
-          dtype: body.dtype,
-        });
+        const params = kernelParams(def, body, rows, cols);
+        const result = await app.compute.forward(def, { x: batchToFloat64(body.inputs), rows, cols, params, dtype: body.dtype });
         return sendJson(
           reply,
-          `{"activation":${JSON.stringify(def.name)},"dtype":"${body.dtype}","shape":[${result.rows},${result.cols}],"outputs":${matrixToJson(result.out, result.rows, result.cols)}}`,
+          `{"activation":${JSON.stringify(def.name)},"dtype":"${body.dtype}","shape":[${result.rows},${result.cols}],"outputs":${matrixToJson(result.out, result.rows, result.cols)}${extraFields(def, params)}}`,
         );
       },
     );
@@ -105,27 +127,24 @@ export default async function computeRoutes(app: FastifyInstance, { config }: { 
         const body = request.body as unknown as BackwardBody;
         const rows = body.inputs.length;
         const cols = body.inputs[0].length;
-        const expected = [rows, outputCols(def, cols, body.params)];
-        const got = [body.grad_outputs.length, body.grad_outputs[0].length];
-        if (got[0] !== expected[0] || got[1] !== expected[1]) {
-          throw new ProblemError(
-            'ACT_ERR_VALIDATION',
-            `grad_outputs has shape [${got}] but the forward output has shape [${expected}].`,
-            { errors: [{ path: '/grad_outputs', message: `expected shape [${expected}], got [${got}]` }] },
-          );
+        const params = kernelParams(def, body, rows, cols);
+        const width = outputCols(def, cols, params);
+        const dy = body.grad_outputs ? batchToFloat64(body.grad_outputs) : new Float64Array(rows * width).fill(1);
+        if (body.grad_outputs) {
+          const got = [body.grad_outputs.length, body.grad_outputs[0].length];
+          if (got[0] !== rows || got[1] !== width) {
+            throw new ProblemError(
+              'ACT_ERR_VALIDATION',
+              `grad_outputs has shape [${got}] but the forward output has shape [${rows},${width}].`,
+              { errors: [{ path: '/grad_outputs', message: `expected shape [${rows},${width}], got [${got}]` }] },
+            );
+          }
         }
-        const result = await app.compute.backward(def, {
-          x: batchToFloat64(body.inputs),
-          dy: batchToFloat64(body.grad_outputs),
-          rows,
-          cols,
-          params: body.params,
-          dtype: body.dtype,
-        });
+        const result = await app.compute.backward(def, { x: batchToFloat64(body.inputs), dy, rows, cols, params, dtype: body.dtype });
         const gradParams = result.gradParams ? `,"grad_params":${valueToJson(result.gradParams)}` : '';
         return sendJson(
           reply,
-          `{"activation":${JSON.stringify(def.name)},"dtype":"${body.dtype}","shape":[${rows},${cols}],"grad_inputs":${matrixToJson(result.dx, rows, cols)}${gradParams}}`,
+          `{"activation":${JSON.stringify(def.name)},"dtype":"${body.dtype}","shape":[${rows},${cols}],"grad_inputs":${matrixToJson(result.dx, rows, cols)}${gradParams}${extraFields(def, params)}}`,
         );
       },
     );

@@ -40,17 +40,27 @@ export function computeSchemas(def: ActivationDefinition): ComputeSchemas {
       inputs: BatchSchema,
       params,
       dtype: DtypeSchema,
+      ...def.bodyFields,
     })
     .meta({
       id: `${id}ForwardRequest`,
-      example: { inputs: def.example.inputs, ...(def.example.params ? { params: def.example.params } : {}), dtype: 'float64' },
+      example: {
+        inputs: def.example.inputs,
+        ...(def.example.params ? { params: def.example.params } : {}),
+        dtype: 'float64',
+        ...def.example.body,
+      },
     });
   const backwardBody = z
     .strictObject({
       inputs: BatchSchema,
-      grad_outputs: BatchSchema.describe('Upstream gradient dL/dy, the shape of the forward output.'),
+      grad_outputs: def.gradOutputsOptional
+        ? BatchSchema.optional().describe('Upstream gradient dL/dy, the shape of the forward output; ones when omitted.')
+        : BatchSchema.describe('Upstream gradient dL/dy, the shape of the forward output.'),
       params,
       dtype: DtypeSchema,
+      ...def.bodyFields,
+      ...def.backwardBodyFields,
     })
     .meta({
       id: `${id}BackwardRequest`,
@@ -59,6 +69,7 @@ export function computeSchemas(def: ActivationDefinition): ComputeSchemas {
         grad_outputs: exampleGradOutputs(def),
         ...(def.example.params ? { params: def.example.params } : {}),
         dtype: 'float64',
+        ...def.example.body,
       },
     });
   const learnable = def.learnable.length > 0;
@@ -68,6 +79,7 @@ export function computeSchemas(def: ActivationDefinition): ComputeSchemas {
       dtype: z.enum(['float64', 'float32']),
       shape: ShapeSchema,
       outputs: BatchSchema,
+      ...def.responseFields?.shape,
     })
     .meta({ id: `${id}ForwardResponse` });
   const backwardResponse = z
@@ -83,6 +95,7 @@ export function computeSchemas(def: ActivationDefinition): ComputeSchemas {
               .describe(`Gradients of the learnable parameters (${def.learnable.join(', ')}), summed over the batch.`),
           }
         : {}),
+      ...def.responseFields?.shape,
     })
     .meta({ id: `${id}BackwardResponse` });
   const schemas = { forwardBody, backwardBody, forwardResponse, backwardResponse };
@@ -105,5 +118,5 @@ export interface ForwardBody {
 }
 
 export interface BackwardBody extends ForwardBody {
-  grad_outputs: z.output<typeof BatchSchema>;
+  grad_outputs?: z.output<typeof BatchSchema>;
 }

@@ -86,3 +86,21 @@ export function compareUlp(computed: ArrayLike<number>, golden: ArrayLike<number
 
 /** The bound a test holds every golden case to. */
 export const ULP_BOUND = { float64: 4, float32: 1 } as const;
+
+/** The upstream gradient of a case: `dy`, or `dloss` as a [rows][1] batch (softmax_cross_entropy). */
+export function gradOutputsOf(c: GoldenCase): GoldenNumber[][] {
+  if (c.dy) return c.dy;
+  if (c.dloss) return c.dloss.map((v) => [v]);
+  throw new Error(`golden case of ${c.activation} has neither dy nor dloss`);
+}
+
+/** Extra top-level body fields of a case (softmax_cross_entropy's targets). */
+export function bodyFieldsOf(c: GoldenCase): Record<string, unknown> {
+  return c.targets !== undefined ? { targets: c.targets } : {};
+}
+
+/** Flattens a number or nested arrays of numbers, in row-major order. */
+export function flattenDeep(value: unknown): number[] {
+  if (Array.isArray(value)) return value.flatMap(flattenDeep);
+  return [toNumber(value as GoldenNumber)];
+}

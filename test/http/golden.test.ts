@@ -6,7 +6,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { activations } from '../../src/core/activations/index.js';
-import { ULP_BOUND, compareUlp, flatten, hasGolden, loadGolden, type GoldenNumber } from '../helpers/golden.js';
+import {
+  ULP_BOUND,
+  bodyFieldsOf,
+  compareUlp,
+  flatten,
+  flattenDeep,
+  gradOutputsOf,
+  hasGolden,
+  loadGolden,
+  type GoldenNumber,
+} from '../helpers/golden.js';
 import { build, postJson } from '../helpers/app.js';
 
 const paths = { inline: { INLINE_MAX_ELEMENTS: 1 << 30 }, pool: { INLINE_MAX_ELEMENTS: 0 } } as const;
@@ -25,17 +35,21 @@ for (const [path, overrides] of Object.entries(paths)) {
       for (const c of loadGolden(def.name)) {
         const label = `${def.name} ${JSON.stringify(c.params)} ${c.dtype}`;
         it(`${label}: forward and backward`, async () => {
-          const body = { inputs: c.x, params: c.params, dtype: c.dtype };
+          const body = { inputs: c.x, params: c.params, dtype: c.dtype, ...bodyFieldsOf(c) };
           const forward = await postJson(app, `/v1/activations/${def.name}/forward`, body);
           expect(forward.status).toBe(200);
           expect(forward.body.shape).toEqual([c.y.length, c.y[0].length]);
           const out = flatten(forward.body.outputs as GoldenNumber[][]);
           expect(compareUlp(out, flatten(c.y), c.dtype).max).toBeLessThanOrEqual(ULP_BOUND[c.dtype]);
 
-          const backward = await postJson(app, `/v1/activations/${def.name}/backward`, { ...body, grad_outputs: c.dy });
+          const backward = await postJson(app, `/v1/activations/${def.name}/backward`, { ...body, grad_outputs: gradOutputsOf(c) });
           expect(backward.status).toBe(200);
           const dx = flatten(backward.body.grad_inputs as GoldenNumber[][]);
           expect(compareUlp(dx, flatten(c.dx), c.dtype).max).toBeLessThanOrEqual(ULP_BOUND[c.dtype]);
+          for (const [name, want] of Object.entries(c.grad_params ?? {})) {
+            const got = flattenDeep(backward.body.grad_params[name]);
+            expect(compareUlp(got, flattenDeep(want), c.dtype).max, `grad_params.${name}`).toBeLessThanOrEqual(ULP_BOUND[c.dtype]);
+          }
         });
       }
     }
