@@ -17,6 +17,7 @@ import errorHandler from './plugins/error-handler.js';
 import catalogRoutes from './routes/catalog.js';
 import computeRoutes from './routes/compute.js';
 import healthRoutes from './routes/health.js';
+import plotRoutes from './routes/plot.js';
 import { openapiInfo } from './openapi-info.js';
 
 export interface BuildOptions {
@@ -69,6 +70,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(healthRoutes);
   await app.register(catalogRoutes);
   await app.register(computeRoutes, { config });
+  await app.register(plotRoutes);
 
   return app;
 }
