@@ -1,0 +1,67 @@
+/** GET /v1/activations/{name}/plot.svg: a standalone chart of f and f′. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FastifyInstance } from 'fastify';
+import { activations } from '../../src/core/activations/index.js';
+import { build } from '../helpers/app.js';
+
+let app: FastifyInstance;
+beforeAll(async () => {
+  app = await build();
+});
+afterAll(async () => {
+  await app.close();
+});
+
+const pathPoints = (d: string) => d.split(/[ML]/).filter(Boolean).map((p) => p.split(',').map(Number));
+
+describe('plot.svg', () => {
+  it('draws gelu with the parameters in the title, axes, ticks and a legend', async () => {
+    const res = await app.inject('/v1/activations/gelu/plot.svg?min=-4&max=3&approximate=tanh');
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toBe('image/svg+xml; charset=utf-8');
+    const svg = res.body;
+    expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
+    expect(svg).not.toMatch(/href=|url\((?!#)|<image|<script/);
+    expect(svg).toContain('approximate = &quot;tanh&quot;');
+    expect(svg).toContain('x from -4 to 3');
+    expect(svg).toContain('>gelu(x)<');
+    expect(svg).toContain('>gelu′(x)<');
+    // Tick labels along x from -4 to 3.
+    for (const t of ['-4', '-2', '0', '2', '3']) expect(svg).toContain(`>${t}</text>`);
+    const paths = [...svg.matchAll(/<path d="([^"]+)"/g)].map((m) => m[1]);
+    expect(paths).toHaveLength(2);
+    for (const d of paths) expect(pathPoints(d)).toHaveLength(401);
+  });
+
+  it('the curves go where the function goes: relu is flat, then rises', async () => {
+    const svg = (await app.inject('/v1/activations/relu/plot.svg?min=-1&max=1')).body;
+    const [f, df] = [...svg.matchAll(/<path d="([^"]+)"/g)].map((m) => pathPoints(m[1]));
+    // SVG y grows downwards: left half flat, right half rising.
+    expect(f[0][1]).toBeCloseTo(f[150][1], 6);
+    expect(f[400][1]).toBeLessThan(f[250][1]);
+    // The derivative steps from 0 to 1: two levels only.
+    expect(new Set(df.map(([, y]) => y.toFixed(3))).size).toBe(2);
+  });
+
+  it('draws every activation of the registry', async () => {
+    for (const def of activations) {
+      const query = new URLSearchParams(
+        Object.entries(def.example.params ?? {}).map(([k, v]): [string, string] => [k, typeof v === "string" ? v : JSON.stringify(v)]),
+      );
+      const res = await app.inject(`/v1/activations/${def.name}/plot.svg?${query}`);
+      expect(res.statusCode, `${def.name}: ${res.body.slice(0, 200)}`).toBe(200);
+    }
+  });
+
+  it('bad ranges and parameters are 400 problems; unknown names 404', async () => {
+    const range = await app.inject('/v1/activations/gelu/plot.svg?min=3&max=1');
+    expect(range.statusCode).toBe(400);
+    expect(range.json().errors).toEqual([{ path: '/querystring/min', message: 'min must be less than max' }]);
+    const param = await app.inject('/v1/activations/gelu/plot.svg?approximate=erf');
+    expect(param.statusCode).toBe(400);
+    expect(param.json().errors[0].path).toBe('/querystring/approximate');
+    const unknown = await app.inject('/v1/activations/gelux/plot.svg');
+    expect(unknown.statusCode).toBe(404);
+    expect(unknown.json().suggestions).toContain('gelu');
+  });
+});
