@@ -29,8 +29,11 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
     && npm cache clean --force
 COPY --from=build /app/dist ./dist
 # Files stay owned by root, so the process cannot rewrite its own code;
-# it runs as the unprivileged user the base image provides (uid 1000).
-USER node
+# it runs as the unprivileged `node` user the base image provides, by number
+# so that Kubernetes' runAsNonRoot can check it. The app writes no file at
+# all: the root filesystem can be read-only (`docker run --read-only --tmpfs
+# /tmp`, readOnlyRootFilesystem in deploy/k8s).
+USER 1000:1000
 # Listen on every interface: 127.0.0.1, the app's default, is unreachable from outside a container.
 ENV HOST=0.0.0.0 PORT=3000
 EXPOSE 3000
@@ -38,5 +41,11 @@ EXPOSE 3000
 # 127.0.0.1 because HOST=0.0.0.0 binds IPv4 only (localhost may resolve to ::1).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
     CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/healthz').then((r) => process.exit(r.status === 200 ? 0 : 1), () => process.exit(1))"]
-# Exec form: node is PID 1 and receives SIGTERM itself; the server closes cleanly and exits 0.
+# Exec form, no shell and no init: node is PID 1 and receives SIGTERM itself.
+# PID 1 has no default signal handling, so it is the server's own handlers
+# (close-with-grace in src/server.ts) that stop it: stop accepting, finish the
+# requests in flight, close the pool, exit 0 within SHUTDOWN_TIMEOUT_MS.
+# Worker threads are threads, not child processes: there are no zombies to
+# reap, so tini adds nothing here.
+STOPSIGNAL SIGTERM
 CMD ["node", "dist/server.js"]

@@ -2,8 +2,8 @@
  * Configuration from the environment, validated once at start-up. A bad value
  * stops the process with a message that names the variable.
  */
-import { availableParallelism } from 'node:os';
 import { z } from 'zod';
+import { availableCpus } from './cpus.js';
 
 const integer = (name: string, min: number, max = Number.MAX_SAFE_INTEGER) =>
   z.coerce
@@ -16,8 +16,8 @@ export const ConfigSchema = z.object({
   PORT: integer('PORT', 0, 65535).default(3000).describe('TCP port to listen on (0 picks a free one).'),
   HOST: z.string().min(1).default('127.0.0.1').describe('Address to bind; the container sets 0.0.0.0.'),
   WORKERS: integer('WORKERS', 1, 256)
-    .default(availableParallelism())
-    .describe('Worker threads in the compute pool (default: the CPUs available).'),
+    .default(() => availableCpus())
+    .describe('Worker threads in the compute pool (default: the CPUs available, cgroup CPU quota included).'),
   MAX_ELEMENTS: integer('MAX_ELEMENTS', 1).default(4_194_304).describe('Most numbers one request may carry; above it, 413.'),
   BODY_LIMIT: integer('BODY_LIMIT', 1024).default(64 * 1024 * 1024).describe('Largest request body in bytes; above it, 413.'),
   INLINE_MAX_ELEMENTS: integer('INLINE_MAX_ELEMENTS', 0)
@@ -27,13 +27,92 @@ export const ConfigSchema = z.object({
     .default(256)
     .describe('Tasks that may wait for a worker; beyond it, 503 with Retry-After.'),
   TASK_TIMEOUT_MS: integer('TASK_TIMEOUT_MS', 1).default(30_000).describe('A pooled computation running longer answers 504.'),
+  SHUTDOWN_TIMEOUT_MS: integer('SHUTDOWN_TIMEOUT_MS', 1)
+    .default(40_000)
+    .describe('After SIGTERM/SIGINT, how long requests in flight may take to finish before the process exits 1 anyway.'),
+  REQUEST_TIMEOUT_MS: integer('REQUEST_TIMEOUT_MS', 0)
+    .default(60_000)
+    .describe('Longest time to receive a whole request, headers and body (0: no limit); past it, 408.'),
+  CONNECTION_TIMEOUT_MS: integer('CONNECTION_TIMEOUT_MS', 0)
+    .default(120_000)
+    .describe('A connection idle this long is closed (0: never); must exceed TASK_TIMEOUT_MS.'),
+  KEEP_ALIVE_TIMEOUT_MS: integer('KEEP_ALIVE_TIMEOUT_MS', 1)
+    .default(72_000)
+    .describe('How long an idle keep-alive connection stays open; longer than the load balancer idle timeout.'),
+  MAX_HEADER_SIZE: integer('MAX_HEADER_SIZE', 1024, 1024 * 1024)
+    .default(16_384)
+    .describe('Largest total size of the request line and headers in bytes; above it, 431.'),
+  MAX_PARAM_LENGTH: integer('MAX_PARAM_LENGTH', 16, 10_000)
+    .default(100)
+    .describe('Longest path parameter (an activation name) in characters; above it, 404.'),
+  MAX_EVENT_LOOP_DELAY_MS: integer('MAX_EVENT_LOOP_DELAY_MS', 0)
+    .default(1_000)
+    .describe('Mean event-loop delay over a second above which requests are shed with 503 and /readyz is unready (0: off).'),
+  MAX_HEAP_USED_BYTES: integer('MAX_HEAP_USED_BYTES', 0)
+    .default(0)
+    .describe('V8 heap used above which requests are shed with 503 and /readyz is unready (0: off).'),
+  API_KEY: z
+    .string()
+    .min(16, 'API_KEY must be at least 16 characters')
+    .optional()
+    .describe('When set, /v1 routes need `Authorization: Bearer <API_KEY>`; health, metrics and docs stay open.'),
+  RATE_LIMIT_MAX: integer('RATE_LIMIT_MAX', 0)
+    .default(0)
+    .describe('Requests to /v1 one client (IP address) may make per RATE_LIMIT_WINDOW_MS; beyond it, 429 (0: off).'),
+  RATE_LIMIT_WINDOW_MS: integer('RATE_LIMIT_WINDOW_MS', 1).default(60_000).describe('The rate-limit window.'),
+  CORS_ORIGINS: z
+    .string()
+    .default('')
+    .transform((value, ctx) => {
+      const origins = value
+        .split(',')
+        .map((o) => o.trim())
+        .filter((o) => o !== '');
+      for (const origin of origins) {
+        if (origin !== '*' && !/^https?:\/\/[^/\s]+$/.test(origin)) {
+          ctx.addIssue({ code: 'custom', message: `CORS_ORIGINS entries must be * or an origin like https://example.com, not ${JSON.stringify(origin)}` });
+        }
+      }
+      return origins;
+    })
+    .describe('Comma-separated origins allowed to call the API from a browser, or * (empty: CORS off).'),
+  TRUST_PROXY: z
+    .string()
+    .default('false')
+    .transform((value): boolean | number | string[] => {
+      const v = value.trim();
+      if (v === 'false' || v === '') return false;
+      if (v === 'true') return true;
+      if (/^\d+$/.test(v)) return Number(v);
+      return v.split(',').map((a) => a.trim());
+    })
+    .describe('Trust X-Forwarded-For from: false, true, a hop count, or comma-separated addresses/CIDRs; sets the client IP for rate limits and logs.'),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
       error: 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent',
     })
     .default('info')
     .describe('pino log level.'),
+}).superRefine((config, ctx) => {
+  // Both would cut off a computation that is still within its own time limit.
+  if (config.SHUTDOWN_TIMEOUT_MS <= config.TASK_TIMEOUT_MS) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['SHUTDOWN_TIMEOUT_MS'],
+      message: `SHUTDOWN_TIMEOUT_MS must be greater than TASK_TIMEOUT_MS (${config.TASK_TIMEOUT_MS}), so requests in flight can finish`,
+    });
+  }
+  if (config.CONNECTION_TIMEOUT_MS !== 0 && config.CONNECTION_TIMEOUT_MS <= config.TASK_TIMEOUT_MS) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['CONNECTION_TIMEOUT_MS'],
+      message: `CONNECTION_TIMEOUT_MS must be 0 or greater than TASK_TIMEOUT_MS (${config.TASK_TIMEOUT_MS})`,
+    });
+  }
 });
+
+/** Values never echoed in messages or logs. */
+const SECRETS = new Set(['API_KEY']);
 
 export type Config = z.output<typeof ConfigSchema>;
 
@@ -43,17 +122,28 @@ export class ConfigError extends Error {
 
 /** Parses the environment; empty strings count as unset. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const keys = Object.keys(ConfigSchema.shape) as (keyof typeof ConfigSchema.shape)[];
+  const keys = configKeys();
   const raw = Object.fromEntries(keys.filter((k) => env[k] !== undefined && env[k] !== '').map((k) => [k, env[k]]));
   const parsed = ConfigSchema.safeParse(raw);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message} (got ${JSON.stringify(raw[String(i.path[0])])})`);
+    const got = (key: string) => {
+      const value = raw[key];
+      if (value === undefined) return 'the default';
+      return SECRETS.has(key) ? `${value.length} characters` : JSON.stringify(value);
+    };
+    const lines = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message} (got ${got(String(i.path[0]))})`);
     throw new ConfigError(`Invalid configuration:\n  ${lines.join('\n  ')}`);
   }
   return parsed.data;
 }
 
+/** Every configuration variable's name. */
+export function configKeys(): (keyof Config & string)[] {
+  return Object.keys(ConfigSchema.shape) as (keyof Config & string)[];
+}
+
 /** Config for tests and tools: defaults, overridden. */
 export function testConfig(overrides: Partial<Config> = {}): Config {
-  return { ...ConfigSchema.parse({}), LOG_LEVEL: 'silent', ...overrides };
+  // Load shedding off unless a test turns it on: a test that keeps the loop busy on purpose must not see 503s from another.
+  return { ...ConfigSchema.parse({}), LOG_LEVEL: 'silent', MAX_EVENT_LOOP_DELAY_MS: 0, ...overrides };
 }

@@ -14,14 +14,21 @@ export interface ProblemKind {
 export const ERRORS = {
   ACT_ERR_MALFORMED_JSON: { status: 400, title: 'Malformed JSON', slug: 'malformed-json' },
   ACT_ERR_VALIDATION: { status: 400, title: 'Invalid request', slug: 'validation' },
+  ACT_ERR_UNAUTHORIZED: { status: 401, title: 'Unauthorized', slug: 'unauthorized' },
   ACT_ERR_UNKNOWN_ACTIVATION: { status: 404, title: 'Unknown activation', slug: 'unknown-activation' },
   ACT_ERR_NOT_FOUND: { status: 404, title: 'Not found', slug: 'not-found' },
+  ACT_ERR_REQUEST_TIMEOUT: { status: 408, title: 'Request timeout', slug: 'request-timeout' },
   ACT_ERR_BODY_TOO_LARGE: { status: 413, title: 'Request body too large', slug: 'body-too-large' },
   ACT_ERR_TOO_MANY_ELEMENTS: { status: 413, title: 'Too many elements', slug: 'too-many-elements' },
+  ACT_ERR_URI_TOO_LONG: { status: 414, title: 'URI too long', slug: 'uri-too-long' },
   ACT_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type', slug: 'unsupported-media-type' },
+  ACT_ERR_RATE_LIMITED: { status: 429, title: 'Too many requests', slug: 'rate-limited' },
+  ACT_ERR_HEADERS_TOO_LARGE: { status: 431, title: 'Request headers too large', slug: 'headers-too-large' },
   ACT_ERR_INTERNAL: { status: 500, title: 'Internal error', slug: 'internal' },
   ACT_ERR_WORKER_FAILED: { status: 500, title: 'Computation failed', slug: 'worker-failed' },
   ACT_ERR_QUEUE_FULL: { status: 503, title: 'Server busy', slug: 'queue-full' },
+  ACT_ERR_OVERLOADED: { status: 503, title: 'Server overloaded', slug: 'overloaded' },
+  ACT_ERR_SHUTTING_DOWN: { status: 503, title: 'Shutting down', slug: 'shutting-down' },
   ACT_ERR_TIMEOUT: { status: 504, title: 'Computation timed out', slug: 'timeout' },
 } as const satisfies Record<string, ProblemKind>;
 

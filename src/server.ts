@@ -1,7 +1,18 @@
 /**
  * Starts the service: config from the environment (a bad value exits 1 with
- * a message naming the variable), listen, and close cleanly on a signal.
+ * a message naming the variable), listen, and close gracefully on a signal.
+ *
+ * On SIGTERM or SIGINT (close-with-grace): the listener closes at once (new
+ * connections are refused; a request on a kept-alive connection gets 503
+ * ACT_ERR_SHUTTING_DOWN), every request already accepted runs to its end,
+ * inline or pooled, then the worker pool closes and the process exits 0. If
+ * that takes longer than SHUTDOWN_TIMEOUT_MS the process exits 1 anyway; a
+ * second signal exits 1 at once. An uncaught exception or unhandled
+ * rejection closes the same way and exits 1. Node runs as PID 1 in the
+ * container and receives the signal itself: these handlers are what makes
+ * it stop (PID 1 has no default action for SIGTERM).
  */
+import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 
@@ -16,21 +27,18 @@ try {
 
 const app = await buildApp(config);
 
-let closing = false;
-for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-  process.once(signal, () => {
-    if (closing) return;
-    closing = true;
-    app.log.info({ signal }, 'closing');
-    app.close().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        app.log.error({ err: error }, 'close failed');
-        process.exit(1);
-      },
-    );
-  });
-}
+closeWithGrace(
+  {
+    delay: config.SHUTDOWN_TIMEOUT_MS,
+    logger: { error: (message: unknown) => app.log.error(typeof message === 'string' ? message : { err: message }, 'shutdown') },
+  },
+  async ({ signal, err }) => {
+    if (err) app.log.error({ err }, 'closing after an uncaught error');
+    else app.log.info({ signal, timeoutMs: config.SHUTDOWN_TIMEOUT_MS }, 'closing: refusing new connections, finishing requests in flight');
+    await app.close();
+    app.log.info('closed');
+  },
+);
 
 try {
   await app.listen({ port: config.PORT, host: config.HOST });

@@ -19,6 +19,18 @@ import {
 } from '../core/batch.js';
 import { ProblemError } from '../errors.js';
 
+/** Where a batch runs: on the main thread, or in the worker pool. */
+export type Placement = 'inline' | 'pool';
+
+/** One finished computation, as observers (metrics) see it. */
+export interface Computation {
+  activation: string;
+  operation: 'forward' | 'backward';
+  placement: Placement;
+  /** Numbers in `inputs` (rows × cols). */
+  elements: number;
+}
+
 export interface ComputeEngine {
   forward(def: ActivationDefinition, task: ForwardTask): Promise<ForwardResult>;
   backward(def: ActivationDefinition, task: BackwardTask): Promise<BackwardResult>;
@@ -27,6 +39,12 @@ export interface ComputeEngine {
   isReady(): boolean;
   /** Pooled tasks waiting for a worker. */
   queueDepth(): number;
+  /** Pooled tasks on a worker now. */
+  running(): number;
+  /** Where a batch of this many numbers runs (the one rule, also used by the request log). */
+  placement(elements: number): Placement;
+  /** Calls `listener` after every successful computation. */
+  onComputed(listener: (computation: Computation) => void): void;
 }
 
 declare module 'fastify' {
@@ -102,20 +120,45 @@ async function computePlugin(app: FastifyInstance, options: ComputeOptions): Pro
     }
   };
 
-  const inline = (task: ForwardTask) => task.x.length <= config.INLINE_MAX_ELEMENTS;
+  const placement = (elements: number): Placement => (elements <= config.INLINE_MAX_ELEMENTS ? 'inline' : 'pool');
+
+  const listeners: ((computation: Computation) => void)[] = [];
+  const computed = (def: ActivationDefinition, operation: Computation['operation'], where: Placement, elements: number) => {
+    for (const listener of listeners) listener({ activation: def.name, operation, placement: where, elements });
+  };
 
   const engine: ComputeEngine = {
     pool,
     async forward(def, task) {
-      if (inline(task)) return runForward(def, task);
-      return runInPool<ForwardResult>('forward', { ...task, activation: def.name }, [task.x.buffer as ArrayBuffer]);
+      // Read before the pool detaches the buffer.
+      const elements = task.x.length;
+      const where = placement(elements);
+      const result =
+        where === 'inline'
+          ? runForward(def, task)
+          : await runInPool<ForwardResult>('forward', { ...task, activation: def.name }, [task.x.buffer as ArrayBuffer]);
+      computed(def, 'forward', where, elements);
+      return result;
     },
     async backward(def, task) {
-      if (inline(task)) return runBackward(def, task);
-      return runInPool<BackwardResult>('backward', { ...task, activation: def.name }, [
-        task.x.buffer as ArrayBuffer,
-        task.dy.buffer as ArrayBuffer,
-      ]);
+      const elements = task.x.length;
+      const where = placement(elements);
+      const result =
+        where === 'inline'
+          ? runBackward(def, task)
+          : await runInPool<BackwardResult>('backward', { ...task, activation: def.name }, [
+              task.x.buffer as ArrayBuffer,
+              task.dy.buffer as ArrayBuffer,
+            ]);
+      computed(def, 'backward', where, elements);
+      return result;
+    },
+    placement,
+    onComputed(listener) {
+      listeners.push(listener);
+    },
+    running() {
+      return Math.min(inFlight, config.WORKERS);
     },
     isReady() {
       return pool.threads.length > 0 && inFlight < capacity;

@@ -3,6 +3,8 @@
  * from the catalogue in errors.ts. Client errors say what is wrong; server
  * errors say nothing internal (the log has the details).
  */
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import fp from 'fastify-plugin';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isResponseSerializationError } from 'fastify-type-provider-zod';
@@ -47,6 +49,9 @@ function fromFastify(error: FastifyError, request: FastifyRequest): ProblemError
             `This route takes application/json, not ${JSON.stringify(request.headers['content-type'] ?? '')}.`,
           )
         : new ProblemError('ACT_ERR_MALFORMED_JSON', 'The Content-Length does not match the body.');
+    case 'FST_UNDER_PRESSURE':
+      // The load-shedding plugin answers through its own handler (plugins/load-shedding.ts); this is the fallback.
+      return new ProblemError('ACT_ERR_OVERLOADED', 'The server is overloaded; retry shortly.', { headers: { 'retry-after': '5' } });
     default:
       break;
   }
@@ -56,7 +61,61 @@ function fromFastify(error: FastifyError, request: FastifyRequest): ProblemError
   return undefined;
 }
 
+/**
+ * Errors Node's HTTP parser meets before Fastify sees a request (a request
+ * that takes longer than REQUEST_TIMEOUT_MS to arrive, headers over
+ * MAX_HEADER_SIZE, bytes that are not HTTP): answered on the raw socket, as
+ * problem+json too, then the connection is closed. Used as Fastify's
+ * `clientErrorHandler`.
+ */
+export function clientErrorHandler(this: FastifyInstance, error: Error & { code?: string }, socket: Socket): void {
+  // A reset connection has nobody to answer.
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  let problem: ProblemError;
+  if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+    problem = new ProblemError('ACT_ERR_REQUEST_TIMEOUT', 'The request did not arrive in full within the time limit (REQUEST_TIMEOUT_MS).');
+  } else if (error.code === 'HPE_HEADER_OVERFLOW') {
+    problem = new ProblemError('ACT_ERR_HEADERS_TOO_LARGE', 'The request line and headers are larger than the limit (MAX_HEADER_SIZE).');
+  } else {
+    problem = new ProblemError('ACT_ERR_VALIDATION', 'The request is not valid HTTP.');
+  }
+  this.log.debug({ err: error, code: problem.code }, 'client error');
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const body = JSON.stringify(problem.toProblem());
+  // end(), then destroy once flushed: destroy() alone may drop the answer still in the buffer.
+  socket.end(
+    `HTTP/1.1 ${problem.status} ${STATUS_CODES[problem.status]}\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    () => socket.destroy(),
+  );
+}
+
+/** The problem code each failed request was answered with, for the request log and metrics. */
+const answeredWith = new WeakMap<FastifyRequest, ProblemError['code']>();
+
+export function problemCodeOf(request: FastifyRequest): ProblemError['code'] | undefined {
+  return answeredWith.get(request);
+}
+
+/**
+ * Errors Fastify meets while routing, before any hook (Fastify's
+ * `frameworkErrors` option): a URL that does not decode, a path parameter
+ * over MAX_PARAM_LENGTH.
+ */
+export function frameworkErrors(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const problem =
+    error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+      ? new ProblemError('ACT_ERR_URI_TOO_LONG', 'A path parameter is longer than the limit (MAX_PARAM_LENGTH).')
+      : new ProblemError('ACT_ERR_VALIDATION', `The URL ${JSON.stringify(request.url.slice(0, 200))} is malformed.`);
+  reply.header('x-request-id', request.id);
+  sendProblem(reply, problem);
+}
+
 export function sendProblem(reply: FastifyReply, problem: ProblemError): FastifyReply {
+  answeredWith.set(reply.request, problem.code);
   if (problem.headers) reply.headers(problem.headers);
   return reply.code(problem.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(problem.toProblem()));
 }

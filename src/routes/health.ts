@@ -27,12 +27,18 @@ export default async function healthRoutes(app: FastifyInstance): Promise<void> 
       schema: {
         tags: ['operations'],
         operationId: 'readyz',
-        summary: 'Readiness: the worker pool is up and its queue is not full',
-        response: { 200: HealthSchema.describe('Ready for traffic.'), 503: HealthSchema.describe('Not ready: the pool is down or its queue is full.') },
+        summary: 'Readiness: the worker pool is up, its queue is not full and the process is not overloaded',
+        response: {
+          200: HealthSchema.describe('Ready for traffic.'),
+          503: HealthSchema.describe('Not ready: the pool is down or its queue is full, requests are being shed, or the instance is closing.'),
+        },
       },
     },
     async (_request, reply) => {
-      const ready = app.compute.isReady();
+      // Unready exactly while load shedding answers 503 (plugins/load-shedding.ts).
+      const overloaded = app.hasDecorator('isUnderPressure') && app.isUnderPressure();
+      const closing = app.hasDecorator('isClosing') && app.isClosing();
+      const ready = app.compute.isReady() && !overloaded && !closing;
       return reply.code(ready ? 200 : 503).send({ status: ready ? ('ok' as const) : ('unready' as const) });
     },
   );

@@ -8,13 +8,20 @@
  *    the image gets), the production `npm ci` written in the Dockerfile, then
  *    the server started with the Dockerfile's CMD and ENV; /healthz, the
  *    HEALTHCHECK command, one computation, and a clean stop on SIGTERM.
+ * 3. As the image runs it, and as Kubernetes runs it (deploy/k8s): as a user
+ *    who may not write the app's files (root here runs it as `nobody`; the
+ *    app directory is made read-only with chmod -R a-w either way), HOME
+ *    read-only and TMPDIR a directory of its own (the emptyDir at /tmp); it
+ *    writes nothing anywhere. Where strace is installed, a second run traces
+ *    every file the process opens, so a write anywhere (outside TMPDIR too)
+ *    fails the test; without strace that part is skipped with a notice.
  *
  * What this cannot see: the base image itself (its Node.js version, the
  * `node` user). The server runs on this machine's Node.js.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { cp, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { chmod, cp, mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -163,7 +170,7 @@ interface Run {
 }
 
 /** Runs a command to its end; never throws on a non-zero exit (the caller checks). */
-function run(file: string, args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv; timeout?: number }): Promise<Run> {
+function run(file: string, args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv; timeout?: number; uid?: number; gid?: number }): Promise<Run> {
   return new Promise((resolve, reject) => {
     execFile(file, args, { ...options, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' }, (error, stdout, stderr) => {
       if (error && typeof error.code !== 'number') reject(Object.assign(error, { stdout, stderr }));
@@ -193,6 +200,31 @@ function freePort(): Promise<number> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Every file and folder under `dir` with its size and modification time, to see that nothing changed. */
+async function snapshot(dir: string): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  const walk = async (path: string): Promise<void> => {
+    const info = await stat(path);
+    out.set(path, `${info.isDirectory() ? 'd' : 'f'} ${info.size} ${info.mtimeMs}`);
+    if (info.isDirectory()) for (const entry of await readdir(path)) await walk(join(path, entry));
+  };
+  await walk(dir);
+  return out;
+}
+
+/** The path of a program on PATH, or undefined. */
+function which(program: string): string | undefined {
+  try {
+    return execFileSync('sh', ['-c', `command -v ${program}`], { encoding: 'utf8' }).trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Root runs the server as `nobody`, as the image runs it as an unprivileged user; others run it as themselves. */
+const asRoot = process.getuid?.() === 0;
+const unprivileged = asRoot ? { uid: 65534, gid: 65534 } : {};
+
 /** Close to `expected` within `rel` of its magnitude (and of the same sign). */
 function expectClose(actual: unknown, expected: number, rel: number): void {
   expect(typeof actual).toBe('number');
@@ -211,6 +243,10 @@ describe('Dockerfile steps performed in a temporary directory', () => {
   let port = 0;
   let serverEnv: NodeJS.ProcessEnv = {};
   const timings: Record<string, number> = {};
+  /** HOME (read-only) and TMPDIR (the only writable place, as the emptyDir at /tmp) of the server. */
+  let homeDir: string;
+  let tmpDir: string;
+  let before: Map<string, string>;
 
   /** What the container sees: the Dockerfile's ENV, plus PATH/HOME so node and npm are found. */
   const containerEnv = (env: Record<string, string>): NodeJS.ProcessEnv => ({
@@ -220,15 +256,21 @@ describe('Dockerfile steps performed in a temporary directory', () => {
     ...env,
   });
 
+  /** The server's environment: the Dockerfile's ENV, a port of its own, HOME and TMPDIR as in the pod. */
+  const runtimeEnv = (serverPort: number): NodeJS.ProcessEnv => ({
+    ...containerEnv({ ...stageEnv(dockerfile, finalStage), PORT: String(serverPort) }),
+    HOME: homeDir,
+    TMPDIR: tmpDir,
+  });
+
   async function startServer(): Promise<void> {
     const cmd = commandArgv(last(finalStage, 'CMD')!.args);
-    const env = stageEnv(dockerfile, finalStage);
     for (let attempt = 1; ; attempt++) {
       port = await freePort();
       // HOST stays as the Dockerfile says (0.0.0.0); only PORT is moved off 3000.
-      serverEnv = containerEnv({ ...env, PORT: String(port) });
+      serverEnv = runtimeEnv(port);
       output = '';
-      const child = spawn(cmd[0], cmd.slice(1), { cwd: appDir, env: serverEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(cmd[0], cmd.slice(1), { cwd: appDir, env: serverEnv, stdio: ['ignore', 'pipe', 'pipe'], ...unprivileged });
       server = child;
       child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
       child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -290,6 +332,17 @@ describe('Dockerfile steps performed in a temporary directory', () => {
     );
     timings.npmCi = Date.now() - t;
 
+    // The image's files belong to root and the process runs unprivileged; a read-only root filesystem in the
+    // pod. Here: nothing under the app directory or HOME is writable, TMPDIR is.
+    homeDir = join(workDir, 'home');
+    tmpDir = join(workDir, 'tmp');
+    await mkdir(homeDir);
+    await mkdir(tmpDir);
+    await chmod(workDir, 0o755);
+    await chmod(tmpDir, 0o1777);
+    mustSucceed('chmod', await run('chmod', ['-R', 'a-w', appDir, homeDir], { cwd: workDir }));
+    before = await snapshot(appDir);
+
     t = Date.now();
     await startServer();
     timings.start = Date.now() - t;
@@ -300,7 +353,11 @@ describe('Dockerfile steps performed in a temporary directory', () => {
       server.kill('SIGKILL');
       await Promise.race([exited, sleep(5000)]);
     }
-    if (workDir) await rm(workDir, { recursive: true, force: true });
+    if (workDir) {
+      // Writable again, or a non-root user could not delete it.
+      await run('chmod', ['-R', 'u+w', workDir], { cwd: tmpdir() }).catch(() => undefined);
+      await rm(workDir, { recursive: true, force: true });
+    }
     console.info(`container steps (ms): ${JSON.stringify(timings)}`);
   });
 
@@ -370,10 +427,104 @@ describe('Dockerfile steps performed in a temporary directory', () => {
     expectClose(tail, -1.4720141781444561e-196, 1e-12);
   });
 
+  it('runs unprivileged, with the app directory and HOME not writable', async () => {
+    expect(serverEnv.HOME).toBe(homeDir);
+    expect(serverEnv.TMPDIR).toBe(tmpDir);
+    // Not root: the one user chmod cannot stop.
+    const uid = Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${server!.pid}/status`, 'utf8'))?.[1]);
+    expect(uid).not.toBe(0);
+    // The control: the same user cannot write there.
+    const probe = await run(process.execPath, ['-e', `require('fs').writeFileSync(${JSON.stringify(join(appDir, 'probe'))}, 'x')`], {
+      cwd: workDir!,
+      ...unprivileged,
+    });
+    expect(probe.code).not.toBe(0);
+    expect(probe.stderr).toMatch(/EACCES|EPERM|EROFS/);
+  });
+
+  it('serves the pool, the docs and the metrics too (all of it without writing)', async () => {
+    const big = { inputs: [Array.from({ length: 20_000 }, (_, i) => i / 1000 - 10)] };
+    const pooled = await fetch(`http://127.0.0.1:${port}/v1/activations/relu/forward`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(big),
+    });
+    expect(pooled.status).toBe(200);
+    for (const path of ['/docs/', '/docs/static/swagger-ui-bundle.js', '/openapi.json', '/metrics', '/readyz']) {
+      expect((await fetch(`http://127.0.0.1:${port}${path}`)).status, path).toBe(200);
+    }
+  });
+
   it('stops on SIGTERM and exits with code 0', async () => {
     expect(server?.pid).toBeGreaterThan(0);
     process.kill(server!.pid!, 'SIGTERM');
     const result = await Promise.race([exited, sleep(15_000).then(() => 'timeout' as const)]);
     expect(result, output.slice(-2000)).toEqual({ code: 0, signal: null });
   });
+
+  it('wrote nothing: the app directory is unchanged, HOME and TMPDIR are empty', async () => {
+    const after = await snapshot(appDir);
+    expect([...after.keys()].filter((k) => !before.has(k))).toEqual([]);
+    expect([...before.entries()].filter(([k, v]) => after.get(k) !== v).map(([k]) => k)).toEqual([]);
+    expect(await readdir(homeDir)).toEqual([]);
+    expect(await readdir(tmpDir)).toEqual([]);
+  });
+
+  const strace = which('strace');
+  it.skipIf(!strace)('opens no file for writing, anywhere, from start to exit (traced with strace)', async () => {
+    const cmd = commandArgv(last(finalStage, 'CMD')!.args);
+    const tracePort = await freePort();
+    const traceFile = join(workDir!, 'trace.txt');
+    // Every call that could create, write, move or delete a file, in every thread (workers too).
+    const calls = 'open,openat,openat2,creat,truncate,ftruncate,mkdir,mkdirat,rename,renameat,renameat2,unlink,unlinkat,link,linkat,symlink,symlinkat,chmod,fchmodat';
+    const child = spawn(strace!, ['-f', '-qq', '-o', traceFile, '-e', `trace=${calls}`, ...cmd], {
+      cwd: appDir,
+      env: runtimeEnv(tracePort),
+      stdio: ['ignore', 'pipe', 'pipe'],
+      ...unprivileged,
+    });
+    let log = '';
+    child.stdout!.on('data', (d: Buffer) => (log += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+    const done = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        if (Date.now() > deadline) throw new Error(`traced server did not start
+${log.slice(-3000)}`);
+        const ok = await fetch(`http://127.0.0.1:${tracePort}/healthz`).then((r) => r.ok, () => false);
+        if (ok) break;
+        await sleep(100);
+      }
+      const inline = await fetch(`http://127.0.0.1:${tracePort}/v1/activations/gelu/forward`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"inputs":[[-1,0,1]]}' });
+      expect(inline.status).toBe(200);
+      const pooled = await fetch(`http://127.0.0.1:${tracePort}/v1/activations/gelu/forward`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ inputs: [Array.from({ length: 20_000 }, (_, i) => i / 1000 - 10)] }),
+      });
+      expect(pooled.status).toBe(200);
+      for (const path of ['/docs/', '/docs/static/swagger-ui.css', '/metrics', '/nowhere']) await fetch(`http://127.0.0.1:${tracePort}${path}`);
+      // strace passes no signal on from its own pid: signal node itself (its pid is in every log line).
+      const pid = Number(/"pid":(\d+)/.exec(log)?.[1]);
+      expect(pid).toBeGreaterThan(0);
+      process.kill(pid, 'SIGTERM');
+      expect(await Promise.race([done, sleep(15_000).then(() => 'timeout')])).toBe(0);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+
+    const trace = readFileSync(traceFile, 'utf8').split('\n').filter((l) => l.trim() !== '');
+    // Opened for reading, and a few device files every Node process opens, are fine.
+    const allowed = (line: string) => /"\/dev\/(null|tty|urandom|random|pts\/\d+)"/.test(line) || line.includes(`"${tmpDir}`);
+    const writes = trace.filter((line) => {
+      const open = /\bopen(?:at2?)?\(/.test(line) || /\bcreat\(/.test(line);
+      if (open) return /O_WRONLY|O_RDWR|O_CREAT|O_TRUNC|O_APPEND/.test(line) && !allowed(line);
+      // The other calls change the filesystem whatever their flags; ftruncate acts on an fd already opened.
+      return /\b(truncate|mkdir|mkdirat|rename|renameat2?|unlink|unlinkat|link|linkat|symlink|symlinkat|chmod|fchmodat)\(/.test(line) && !allowed(line);
+    });
+    expect(trace.length).toBeGreaterThan(10);
+    expect(writes).toEqual([]);
+  }, 60_000);
+  if (!strace) console.info('container test: strace is not installed; the traced no-writes check is skipped (apt-get install strace)');
 });

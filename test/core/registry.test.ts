@@ -120,7 +120,7 @@ for (const def of activations) {
                 behind += (dy[j] * (f0[j] - fm[j])) / (x[i] - minus[i]);
               }
               // A kink sits within h when the one-sided differences disagree; only non-smooth functions have one.
-              if (!def.metadata.smooth && Math.abs(ahead - behind) > 1e-4 * Math.max(1, Math.abs(fd))) continue;
+              if (!def.metadata.smooth && Math.abs(ahead - behind) > 1e-4 * Math.max(Math.abs(ahead), Math.abs(behind))) continue;
               expect(Math.abs(fd - dx[i]), `x=${x} i=${i} fd=${fd} dx=${dx[i]}`).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(dx[i])));
             }
           },

@@ -85,7 +85,7 @@ export function compareUlp(computed: ArrayLike<number>, golden: ArrayLike<number
 }
 
 /** The bound a test holds every golden case to. */
-export const ULP_BOUND = { float64: 4, float32: 1 } as const;
+export const ULP_BOUND = { float64: 2, float32: 1 } as const;
 
 /** The upstream gradient of a case: `dy`, or `dloss` as a [rows][1] batch (softmax_cross_entropy). */
 export function gradOutputsOf(c: GoldenCase): GoldenNumber[][] {

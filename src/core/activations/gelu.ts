@@ -1,13 +1,226 @@
 import { z } from 'zod';
-import erfc from '@stdlib/math-base-special-erfc';
 import { defineActivation } from '../activation.js';
+import { dd, twoSum, fastTwoSum, twoProd, mulDD, mulDD1, addDD, divDD, mulRound, ddFraction } from '../numeric/dd.js';
+import { expX, expSplit, scaleRound, scaleRoundMul } from '../numeric/exp.js';
+import {
+  cdfPiece,
+  PIECES_END,
+  tailExponent,
+  tailShift,
+  SQRT1_2_H,
+  SQRT1_2_L,
+  INV_SQRT_2PI_H,
+  INV_SQRT_2PI_L,
+  SQRT_2_OVER_PI_H,
+  SQRT_2_OVER_PI_L,
+} from '../numeric/normal.js';
+import { GELU_ROOTS, ROOT_BAND, rootSeries } from '../numeric/roots.js';
 
-const SQRT1_2 = Math.SQRT1_2;
-const INV_SQRT_2PI = 0.3989422804014327;
-const SQRT_2_OVER_PI = 0.7978845608028654;
+/** The spec's constants as the exact reals they write: 1.702, 0.044715, 3·0.044715, 2√(2/π). */
+const [K_H, K_L] = ddFraction(1702, 1000);
+const [A_H, A_L] = ddFraction(44715, 1_000_000);
+const [A3_H, A3_L] = ddFraction(134145, 1_000_000);
+const C2_H = 2 * SQRT_2_OVER_PI_H;
+const C2_L = 2 * SQRT_2_OVER_PI_L;
+const ROOT_NONE = GELU_ROOTS.none;
+const ROOT_TANH = GELU_ROOTS.tanh;
+const ROOT_SIGMOID = GELU_ROOTS.sigmoid;
+
+// ------------------------------------------------------------ exact: x·Φ(x)
 
 /**
- * GELU. PLACEHOLDER numerics, to be replaced by the accurate kernel.
+ * Φ(x) for |x| ≤ 4.25 as hi + dd.lo: Φ(-|x|) from the pieces, and 1 - Φ(-|x|)
+ * for x > 0, written without a branch on the sign of x (random data would
+ * mispredict it): Φ(x) = m + (1 - 2m)·Φ(-|x|) with m = 1 for x > 0, else 0.
+ */
+function cdfNear(x: number): number {
+  const ph = cdfPiece(-Math.abs(x));
+  const pl = dd.lo;
+  const m = +(x > 0);
+  const sg = 1 - 2 * m;
+  const ch = twoSum(m, sg * ph);
+  return fastTwoSum(ch, dd.lo + sg * pl);
+}
+
+/** x·Φ(x): Φ from numeric/normal.ts as a double-double, one rounding at the end. */
+function geluExact(x: number): number {
+  if (Math.abs(x) <= PIECES_END) {
+    const ch = cdfNear(x);
+    return mulRound(x, ch, dd.lo);
+  }
+  if (x < 0) {
+    if (x > -40) {
+      // x·Φ(x) = -(1/√2)·exp(A): x cancels against Φ's 1/x; scaled once into the subnormals.
+      const ah = tailExponent(-x);
+      const h = expSplit(ah, dd.lo);
+      const m = mulDD(h, dd.lo, -SQRT1_2_H, -SQRT1_2_L);
+      return scaleRound(m, dd.lo, dd.k);
+    }
+    return -0; // below half the smallest subnormal, and the limit at -Infinity
+  }
+  if (x < 40) {
+    const ah = tailExponent(x);
+    const e = expX(ah, dd.lo);
+    return x - SQRT1_2_H * e; // x - x·Φ(-x), the correction is below 2^-15·x
+  }
+  return x; // also +Infinity and NaN
+}
+
+/** dy·(Φ(x) + xφ(x)); the root band uses its Taylor series (numeric/roots.ts). */
+function geluExactGrad(x: number, dy: number): number {
+  if (Math.abs(x) <= PIECES_END) {
+    let gh: number;
+    let gl: number;
+    if (Math.abs(x - ROOT_NONE[0]) <= ROOT_BAND) {
+      gh = rootSeries(ROOT_NONE, x);
+      gl = dd.lo;
+    } else {
+      const ch = cdfNear(x);
+      const cl = dd.lo;
+      const q = twoProd(x, x);
+      const e = expX(-0.5 * q, -0.5 * dd.lo);
+      let xh = mulDD(e, dd.lo, INV_SQRT_2PI_H, INV_SQRT_2PI_L);
+      xh = mulDD1(xh, dd.lo, x);
+      gh = addDD(ch, cl, xh, dd.lo);
+      gl = dd.lo;
+    }
+    return mulRound(dy, gh, gl);
+  }
+  if (x !== x) return NaN;
+  if (x < 0) {
+    if (x > -60) {
+      // gelu′ = exp(-w²/2)·B, B = (1/√2)·exp(shift)/w - w/√(2π), w = -x: B has no
+      // cancellation (its first term is below 6% of the second) and the small
+      // exp is scaled in once at the end.
+      const w = -x;
+      const fh = tailShift(w);
+      const eh = expX(fh, dd.lo);
+      let bh = mulDD(eh, dd.lo, SQRT1_2_H, SQRT1_2_L);
+      bh = divDD(bh, dd.lo, w, 0);
+      const bl = dd.lo;
+      const ph = mulDD1(INV_SQRT_2PI_H, INV_SQRT_2PI_L, w);
+      bh = addDD(bh, bl, -ph, -dd.lo);
+      const cl = dd.lo;
+      const q = twoProd(w, w);
+      const h = expSplit(-0.5 * q, -0.5 * dd.lo);
+      const k = dd.k;
+      const m = mulDD(h, dd.lo, bh, cl);
+      return scaleRoundMul(m, dd.lo, k, dy);
+    }
+    return dy * 0; // even dy = 1.8e308 times gelu′(-60) underflows; the limit at -Infinity is 0
+  }
+  if (x < 40) {
+    // 1 + xφ(x) - Φ(-x): both small terms below 2^-11, so double precision suffices for them.
+    const q = twoProd(x, x);
+    const pdf = expX(-0.5 * q, -0.5 * dd.lo) * INV_SQRT_2PI_H;
+    const ah = tailExponent(x);
+    const tail = (expX(ah, dd.lo) * SQRT1_2_H) / x;
+    const gh = fastTwoSum(1, x * pdf - tail);
+    return mulRound(dy, gh, dd.lo);
+  }
+  return dy; // gelu′ = 1 to double precision, and the limit at +Infinity
+}
+
+// ------------------------------------------------- the approximate forms: x·σ(s)
+
+/**
+ * 2√(2/π)·x·(1 + a·x²) in double-double: with a = 0.044715 it is s = 2u of the tanh
+ * form, with a = 3·0.044715 it is x·ds/dx. exp(s) multiplies an error in s by
+ * |s| (up to 745), so s has to be exact well beyond double precision.
+ */
+function cubic(x: number, aH: number, aL: number): number {
+  const q = twoProd(x, x);
+  const ql = dd.lo;
+  const p = twoProd(aH, q);
+  const pl = dd.lo + (aH * ql + aL * q);
+  const w = twoSum(1, p);
+  const wl = dd.lo + pl;
+  const v = twoProd(x, w);
+  const vl = dd.lo + x * wl;
+  const s = twoProd(C2_H, v);
+  return fastTwoSum(s, dd.lo + (C2_H * vl + C2_L * v));
+}
+
+/**
+ * x·σ(s) for s = sh + sl (1 + tanh u = 2σ(2u) for the tanh form), as
+ * x/(1 + e^-s) for every s > -600: e^-s is then below e^600 (products of it
+ * stay inside Dekker's range, 2^996), and its relative error passes to σ
+ * unchanged, so one formula serves both signs and the hot loop has no branch
+ * on the sign of x (random data would mispredict it).
+ */
+function xSigma(x: number, sh: number, sl: number): number {
+  if (sh > -600) {
+    const e = expX(-sh, -sl);
+    const el = dd.lo;
+    const dh = twoSum(1, e);
+    return divDD(x, 0, dh, dd.lo + el);
+  }
+  // x·e^s (1 + e^s = 1 to 2^-800 here) may be subnormal: multiply the mantissa, scale once.
+  const h = expSplit(sh, sl);
+  const k = dd.k;
+  const m = mulDD1(h, dd.lo, x);
+  return scaleRound(m, dd.lo, k);
+}
+
+/**
+ * dy·σ(s)·(1 + v·σ(-s)), the derivative of x·σ(s(x)) with v = x·s′(x): with
+ * E = e^-s it is (1 + E + v·E)/(1 + E)², one formula for both signs while
+ * E ≤ e^40. For x < 0 the numerator 1 + E·(1 + v) cancels near the root of
+ * gelu′ (the caller's root series covers |x - x0| ≤ 1/16); outside that band the
+ * cancellation is below 2^7 and E is known to 2^-74, so full accuracy remains.
+ * Below s = -40 the form e·(1 + v + e)/(1 + e)² with e = e^s takes over.
+ */
+function xSigmaGrad(sh: number, sl: number, vh: number, vl: number, dy: number): number {
+  if (sh > -40) {
+    const e = expX(-sh, -sl);
+    const el = dd.lo;
+    const d1 = twoSum(1, e);
+    const d1l = dd.lo + el;
+    const ve = mulDD(vh, vl, e, el);
+    const nh = addDD(d1, d1l, ve, dd.lo);
+    const nl = dd.lo;
+    const den = mulDD(d1, d1l, d1, d1l);
+    const g = divDD(nh, nl, den, dd.lo);
+    return mulRound(dy, g, dd.lo);
+  }
+  const oh = twoSum(1, vh); // 1 + v
+  const ol = dd.lo + vl;
+  if (sh > -600) {
+    const e = expX(sh, sl);
+    const el = dd.lo;
+    const nh = addDD(oh, ol, e, el);
+    const num = mulDD(e, el, nh, dd.lo);
+    const numl = dd.lo;
+    const d1 = fastTwoSum(1, e);
+    const d1l = dd.lo + el;
+    const den = mulDD(d1, d1l, d1, d1l);
+    const g = divDD(num, numl, den, dd.lo);
+    return mulRound(dy, g, dd.lo);
+  }
+  // (1 + e)² = 1 and e ≪ 1 + v: dy·e^s·(1 + v), scaled once.
+  const h = expSplit(sh, sl);
+  const k = dd.k;
+  const m = mulDD(h, dd.lo, oh, ol);
+  return scaleRoundMul(m, dd.lo, k, dy);
+}
+
+/**
+ * GELU in three forms, each accurate to the last bit or so (within 2 ULP in
+ * float64 everywhere we measured, usually correctly rounded).
+ *
+ * - `none`, x·Φ(x): Φ from Taylor pieces with double-double heads for |x| ≤ 4.25
+ *   and fdlibm's erfc tail with an exactly split exponent beyond
+ *   (numeric/normal.ts); not erfc(-x/√2), whose rounded argument costs 100+ ULP
+ *   in the tail (gelu(-9.4)), and not @stdlib erfc/erfcx, off by 2 to 7 ULP.
+ * - `tanh` and `sigmoid`, x·σ(s) with s = 2u (as ½(1 + tanh u) = σ(2u)) or s = 1.702x:
+ *   x/(1 + e^-s), and x·e^s in the far negative tail, instead of 1 + tanh u
+ *   cancelling to 0; s in double-double with the spec's exact constants, since
+ *   exp turns an absolute error in s into a relative one.
+ * - Backward: the derivative of the chosen form, arranged so that only one sum can
+ *   cancel (Φ + xφ, or 1 + v + e), near the root x0 ≈ -0.75 of gelu′; within 1/16
+ *   of it the Taylor series about the root is used (numeric/roots.ts).
+ * - Results that may be subnormal (x < -35 or so) are formed from an unscaled exp
+ *   and rounded once (numeric/exp.ts). gelu(±Infinity) = ±Infinity/0; NaN propagates.
  */
 export const gelu = defineActivation({
   name: 'gelu',
@@ -30,35 +243,78 @@ export const gelu = defineActivation({
     smooth: true,
     bounded: false,
     kinks: 'None: smooth everywhere.',
-    pros: ['Smooth, with a small negative dip that keeps gradients alive for slightly negative inputs.'],
-    cons: ['Costs an erfc (or tanh) per element.'],
+    pros: [
+      'Smooth, with a small negative dip that keeps gradients alive for slightly negative inputs.',
+      'The default activation of BERT, GPT and most transformers, so trained weights expect it.',
+      'The tanh and sigmoid forms are cheaper stand-ins that stay within about 0.02 of the exact curve.',
+    ],
+    cons: [
+      'Costs an erf (or exp) per element, several times a ReLU.',
+      'Not monotonic: the gradient changes sign near x ≈ -0.75.',
+      'Peers disagree on the default form (exact in PyTorch, tanh in JAX and Keras), so results differ unless the form is pinned.',
+    ],
     references: [{ title: 'Hendrycks & Gimpel (2016), Gaussian Error Linear Units (GELUs)', url: 'https://arxiv.org/abs/1606.08415' }],
   },
   example: { inputs: [[-30, -1, 0, 1, 30]], params: { approximate: 'none' } },
   forward({ x, out, params }) {
-    const mode = params.approximate;
-    for (let i = 0; i < x.length; i++) {
-      const v = x[i];
-      if (mode === 'none') out[i] = 0.5 * v * erfc(-v * SQRT1_2);
-      else if (mode === 'tanh') out[i] = 0.5 * v * (1 + Math.tanh(SQRT_2_OVER_PI * (v + 0.044715 * v * v * v)));
-      else out[i] = v / (1 + Math.exp(-1.702 * v));
+    const n = x.length;
+    switch (params.approximate) {
+      case 'none':
+        for (let i = 0; i < n; i++) out[i] = geluExact(x[i]);
+        break;
+      case 'tanh':
+        for (let i = 0; i < n; i++) {
+          const v = x[i];
+          // beyond these the result is v, or below the smallest subnormal
+          if (v > -25 && v < 10) out[i] = xSigma(v, cubic(v, A_H, A_L), dd.lo);
+          else out[i] = v >= 10 ? v : v === v ? -0 : NaN;
+        }
+        break;
+      case 'sigmoid':
+        for (let i = 0; i < n; i++) {
+          const v = x[i];
+          if (v > -450 && v < 30) {
+            const th = twoProd(K_H, v);
+            out[i] = xSigma(v, th, dd.lo + K_L * v);
+          } else out[i] = v >= 30 ? v : v === v ? -0 : NaN;
+        }
+        break;
     }
   },
   backward({ x, dy, dx, params }) {
-    const mode = params.approximate;
-    for (let i = 0; i < x.length; i++) {
-      const v = x[i];
-      let d: number;
-      if (mode === 'none') d = 0.5 * erfc(-v * SQRT1_2) + v * INV_SQRT_2PI * Math.exp(-0.5 * v * v);
-      else if (mode === 'tanh') {
-        const u = SQRT_2_OVER_PI * (v + 0.044715 * v * v * v);
-        const t = Math.tanh(u);
-        d = 0.5 * (1 + t) + 0.5 * v * (1 - t * t) * SQRT_2_OVER_PI * (1 + 3 * 0.044715 * v * v);
-      } else {
-        const s = 1 / (1 + Math.exp(-1.702 * v));
-        d = s + 1.702 * v * s * (1 - s);
-      }
-      dx[i] = dy[i] * d;
+    const n = x.length;
+    switch (params.approximate) {
+      case 'none':
+        for (let i = 0; i < n; i++) dx[i] = geluExactGrad(x[i], dy[i]);
+        break;
+      case 'tanh':
+        for (let i = 0; i < n; i++) {
+          const v = x[i];
+          if (Math.abs(v - ROOT_TANH[0]) <= ROOT_BAND) {
+            const g = rootSeries(ROOT_TANH, v);
+            dx[i] = mulRound(dy[i], g, dd.lo);
+          } else if (v > -30 && v < 10) {
+            // (below -30 even dy = 1.8e308 times gelu′ underflows)
+            const sh = cubic(v, A_H, A_L);
+            const sl = dd.lo;
+            const vh = cubic(v, A3_H, A3_L);
+            dx[i] = xSigmaGrad(sh, sl, vh, dd.lo, dy[i]);
+          } else dx[i] = v >= 10 ? dy[i] : v === v ? dy[i] * 0 : NaN;
+        }
+        break;
+      case 'sigmoid':
+        for (let i = 0; i < n; i++) {
+          const v = x[i];
+          if (Math.abs(v - ROOT_SIGMOID[0]) <= ROOT_BAND) {
+            const g = rootSeries(ROOT_SIGMOID, v);
+            dx[i] = mulRound(dy[i], g, dd.lo);
+          } else if (v > -900 && v < 30) {
+            const th = twoProd(K_H, v);
+            const tl = dd.lo + K_L * v;
+            dx[i] = xSigmaGrad(th, tl, th, tl, dy[i]);
+          } else dx[i] = v >= 30 ? dy[i] : v === v ? dy[i] * 0 : NaN;
+        }
+        break;
     }
     return undefined;
   },

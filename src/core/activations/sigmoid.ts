@@ -1,8 +1,22 @@
 import { z } from 'zod';
 import { defineActivation } from '../activation.js';
+import { dd, twoSum, fastTwoSum, mulDD, divDD, mulRound } from '../numeric/dd.js';
+import { expX, expSplit, scaleRound, scaleRoundMul } from '../numeric/exp.js';
 
 /**
- * Logistic sigmoid. PLACEHOLDER numerics, to be replaced by the accurate kernel.
+ * Logistic sigmoid, correctly rounded but for rare near-ties.
+ *
+ * Stable form: σ(x) = 1/(1 + e^-x) for x > -600, where e^-x cannot overflow;
+ * below, σ(x) = e^x to far beyond double precision, rounded once from exp's
+ * unscaled mantissa so that subnormal results are right (σ(-745) = 5e-324, not
+ * 0). The exp (numeric/exp.ts) is good to 2^-74 as a double-double, and 1 + e
+ * and the quotient are double-doubles too, so the one rounding at the end is
+ * the only one that shows: Math.exp alone is within 1 ULP, but that ULP plus
+ * the division's made 2 to 3 ULP here.
+ *
+ * Backward: σ′ = σ(x)σ(-x) = e/(1 + e)², not σ(1 - σ), which cancels to 0 for
+ * x > 37; beyond |x| = 660 the exp's mantissa and exponent are kept apart until
+ * dy has multiplied in, so dy·σ′ is rounded once even when subnormal.
  */
 export const sigmoid = defineActivation({
   name: 'sigmoid',
@@ -21,13 +35,13 @@ export const sigmoid = defineActivation({
     bounded: true,
     kinks: 'None: smooth everywhere.',
     pros: [
-      'Reads as a probability, which suits gates and binary outputs.',
-      'Smooth and bounded, so it never blows up.',
+      'Reads as a probability, which suits gates (LSTM, GRU, GLU) and binary outputs.',
+      'Smooth and bounded, so activations never blow up.',
     ],
     cons: [
-      'Saturates at both ends: the gradient is at most 1/4 and vanishes for large |x|.',
-      'Outputs are not zero-centred.',
-      'Needs an exponential per element.',
+      'Saturates at both ends: the gradient is at most 1/4 and vanishes for large |x|, which slows deep stacks.',
+      'Outputs are not zero-centred (the mean is about 1/2), which biases the next layer.',
+      'Needs an exponential per element, several times the cost of a ReLU.',
     ],
     references: [
       { title: 'Rumelhart, Hinton & Williams (1986), Learning representations by back-propagating errors', url: 'https://doi.org/10.1038/323533a0' },
@@ -37,15 +51,43 @@ export const sigmoid = defineActivation({
   forward({ x, out }) {
     for (let i = 0; i < x.length; i++) {
       const v = x[i];
-      if (v >= 0) out[i] = 1 / (1 + Math.exp(-v));
-      else { const e = Math.exp(v); out[i] = e / (1 + e); }
+      if (v > -600) {
+        // 1/(1 + e^-x) for both signs: e^-x < e^600 (inside Dekker's range) and its
+        // relative error passes to σ unchanged; no branch on the sign of x (random
+        // data would mispredict it).
+        const e = expX(-v, 0);
+        const el = dd.lo;
+        const dh = twoSum(1, e);
+        out[i] = divDD(1, 0, dh, dd.lo + el);
+      } else if (v > -1500) {
+        // σ = e^x(1 - e^x + …) = e^x far beyond double precision; rounded once from
+        // the unscaled mantissa, so subnormal results are right.
+        const h = expSplit(v, 0);
+        out[i] = scaleRound(h, dd.lo, dd.k);
+      } else {
+        out[i] = v === v ? 0 : NaN; // also -Infinity
+      }
     }
   },
   backward({ x, dy, dx }) {
     for (let i = 0; i < x.length; i++) {
-      const e = Math.exp(-Math.abs(x[i]));
-      const s = 1 / (1 + e);
-      dx[i] = dy[i] * (e * s * s);
+      const a = Math.abs(x[i]);
+      if (a < 660) {
+        const e = expX(-a, 0);
+        const el = dd.lo;
+        const d1 = fastTwoSum(1, e);
+        const d1l = dd.lo + el;
+        const den = mulDD(d1, d1l, d1, d1l);
+        const g = divDD(e, el, den, dd.lo);
+        dx[i] = mulRound(dy[i], g, dd.lo);
+      } else if (a < 1500) {
+        // (1 + e)² = 1 to double-double precision; dy·e may be subnormal.
+        const h = expSplit(-a, 0);
+        dx[i] = scaleRoundMul(h, dd.lo, dd.k, dy[i]);
+      } else {
+        // even dy = 1.8e308 times σ′ underflows; ±Infinity give 0, NaN gives NaN
+        dx[i] = a === a ? dy[i] * 0 : NaN;
+      }
     }
     return undefined;
   },

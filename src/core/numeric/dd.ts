@@ -13,8 +13,8 @@
  * blocks of double-word arithmetic".
  */
 
-/** Low part of the last operation's result. */
-export const dd = { lo: 0 };
+/** Low part of the last operation's result; `k`: the binary exponent left by the split exps (exp.ts). */
+export const dd = { lo: 0, k: 0 };
 
 /** 2^27 + 1: Veltkamp's constant that splits a double into two 26-bit halves. */
 const SPLITTER = 134217729;
@@ -80,6 +80,16 @@ export function divDD(nh: number, nl: number, dh: number, dl: number): number {
   const p = twoProd(q, dh);
   const r = ((nh - p) - dd.lo + nl - q * dl) / dh;
   return fastTwoSum(q, r);
+}
+
+/**
+ * a · (bh + bl) rounded once. Falls back to a·bh where the exact product
+ * overflows in Dekker's split (|a| > 2^996, ±Infinity), so IEEE results survive.
+ */
+export function mulRound(a: number, bh: number, bl: number): number {
+  const p = twoProd(a, bh);
+  const r = p + (dd.lo + a * bl);
+  return r === r ? r : a * bh;
 }
 
 /** √(ah + al) for ah > 0, one Newton step from the double square root. */

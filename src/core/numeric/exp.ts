@@ -7,16 +7,17 @@
  * in the result. No well-kept npm package offers exp to double-double accuracy
  * (`double-double` has no exp; @stdlib's exp returns a plain double).
  *
- * Method (Tang's table-driven exp): a = n·ln2/64 + r with |r| ≤ ln2/128,
- * exp(a) = 2^k · 2^(j/64) · exp(r), n = 64k + j. The table 2^(j/64) is built
- * here as double-doubles from repeated square roots of 2; exp(r) is a short
- * Taylor polynomial. Two accuracies:
- * - `expX` / `expSplit`: relative error below 2^-66, about the cost of Math.exp.
- *   For the common path: after the last rounding, results are off by at most
- *   0.5 ULP + 2^-13 ULP.
- * - `expDD` / `expSplitDD`: relative error below 2^-95, several times slower.
- *   For the rare bands where a sum of exps cancels (softmax backward, the roots
- *   of the approximate gelu′).
+ * Method (Tang's table-driven exp): a = n·ln2/1024 + r with |r| ≤ ln2/2048,
+ * exp(a) = 2^k · 2^(j/1024) · exp(r), n = 1024k + j. The table 2^(j/1024)
+ * (32 KB) is built here as double-doubles from repeated square roots of 2;
+ * exp(r) is a short Taylor polynomial. Two accuracies:
+ * - `expX` / `expSplit`: relative error below 2^-74, about 1.5 times the cost of
+ *   Math.exp. For the common path: after the last rounding, results are off by
+ *   at most 0.5 ULP + 2^-21 ULP, and sums of them cancel by 2^18 before the
+ *   error reaches a quarter ULP.
+ * - `expDD` / `expSplitDD`: relative error below 2^-100, about 10 times slower.
+ *   For the rare cases where a sum of exps cancels further (softmax backward)
+ *   and for tables built at load time.
  *
  * The split forms return the mantissa (hi in the return value, lo in `dd.lo`)
  * and the binary exponent in `dd.k` separately, so a caller can multiply the
@@ -24,32 +25,34 @@
  * subnormal range (σ(-740), gelu(-38)) then get one correct rounding instead of
  * being rounded first to the subnormal grid and then multiplied.
  */
-import { dd, twoSum, fastTwoSum, twoProd, mulDD, mulDD1, addDD, sqrtDD } from './dd.js';
+import { dd, twoSum, fastTwoSum, twoProd, mulDD, mulDD1, sqrtDD } from './dd.js';
 
-/** ln2/64 in three parts: L1 and L2 have 36 significant bits, so n·L1 and n·L2 are exact for |n| < 2^17. */
-const L1 = 0.010830424696223417;
-const L2 = 2.5728046223228848e-14;
-const L3 = 4.784126150029144e-26;
-const INV_L = 92.33248261689366; // 64/ln2; any nearby value works, it only picks n
+/** ln2/1024 in three parts: L1 and L2 have 32 significant bits, so n·L1 and n·L2 are exact for |n| < 2^21. */
+const L1 = 0.0006769015433292225;
+const L2 = 1.8634911414483108e-13;
+const L3 = 4.1749761618629385e-23;
+const INV_L = 1477.3197218702985; // 1024/ln2; any nearby value works, it only picks n
 
-/** 2^(j/64), j = 0..63, as double-doubles: TAB[2j] + TAB[2j+1]. */
-const TAB = new Float64Array(128);
+/** 2^(j/1024), j = 0..1023, as double-doubles: TAB[2j] + TAB[2j+1]. */
+const TAB = new Float64Array(2048);
+/** TAB[2j] split in 26-bit halves (Veltkamp), so T·r needs only r split. */
+const TAB_SPLIT = new Float64Array(2048);
 {
-  // roots[b] = 2^(2^b / 64): 2^(1/64), 2^(1/32), ..., 2^(1/2) by square roots of 2.
-  const rootsH = new Float64Array(6);
-  const rootsL = new Float64Array(6);
+  // roots[b] = 2^(2^b / 1024): 2^(1/1024), …, 2^(1/2) by repeated square roots of 2.
+  const rootsH = new Float64Array(10);
+  const rootsL = new Float64Array(10);
   let h = 2;
   let l = 0;
-  for (let b = 5; b >= 0; b--) {
+  for (let b = 9; b >= 0; b--) {
     h = sqrtDD(h, l);
     l = dd.lo;
     rootsH[b] = h;
     rootsL[b] = l;
   }
-  for (let j = 0; j < 64; j++) {
+  for (let j = 0; j < 1024; j++) {
     let th = 1;
     let tl = 0;
-    for (let b = 0; b < 6; b++) {
+    for (let b = 0; b < 10; b++) {
       if (j & (1 << b)) {
         th = mulDD(th, tl, rootsH[b], rootsL[b]);
         tl = dd.lo;
@@ -57,6 +60,9 @@ const TAB = new Float64Array(128);
     }
     TAB[2 * j] = th;
     TAB[2 * j + 1] = tl;
+    const t = 134217729 * th;
+    TAB_SPLIT[2 * j] = t - (t - th);
+    TAB_SPLIT[2 * j + 1] = th - TAB_SPLIT[2 * j];
   }
 }
 
@@ -74,103 +80,162 @@ export function pow2(k: number): number {
   return POW2[k + 1074];
 }
 
-/** Reduced argument of the last `reduce` call: r = rHi + rLo, and the table index. */
-let rHi = 0;
-let rLo = 0;
-let tabIndex = 0;
-
-/** a = n·ln2/64 + r; sets rHi, rLo, tabIndex = j and dd.k = k (n = 64k + j). */
-function reduce(ah: number, al: number): void {
-  const n = Math.round(ah * INV_L);
-  const j = n & 63;
-  dd.k = (n - j) / 64;
-  tabIndex = 2 * j;
-  // ah - n·L1 is exact (Sterbenz), n·L2 is exact; the rest is far below 2^-100.
-  rHi = twoSum(ah - n * L1, -n * L2);
-  rLo = dd.lo + (al - n * L3);
-}
+/** 1.5·2^52: adding and subtracting it rounds to the nearest integer (|x| < 2^51). */
+const ROUNDER = 6755399441055744;
+const SPLITTER = 134217729;
 
 /**
- * exp(ah + al) = (hi + dd.lo) · 2^dd.k with hi in about [0.99, 2.02], relative
- * error below 2^-66. Needs finite |ah| < 2^20 (callers check).
+ * exp(ah + al) = (hi + dd.lo) · 2^dd.k with hi in about [0.9997, 2.0007],
+ * relative error below 2^-74. Needs finite |ah| < 2^20 (callers check).
+ *
+ * With |r| ≤ ln2/2048 the polynomial part p = exp(r) - 1 - r is below 2^-24,
+ * so its roundings and that of T·p stay near 2^-76; T·r is exact (Dekker).
+ * Written out flat (no helper calls, no writes to shared objects but the
+ * result): this is the hot path of every kernel, and V8 does not inline
+ * deeply enough to flatten the helpers itself.
  */
 export function expSplit(ah: number, al: number): number {
-  reduce(ah, al);
-  const r = fastTwoSum(rHi, rLo);
-  const rl = dd.lo;
-  // exp(r) - 1 - r to degree 7: truncation below 2^-75 for |r| ≤ 0.0055.
-  const p = r * r * (0.5 + r * (1 / 6 + r * (1 / 24 + r * (1 / 120 + r * (1 / 720 + r * (1 / 5040))))));
+  const n = ah * INV_L + ROUNDER - ROUNDER;
+  const j = n & 1023;
+  dd.k = (n - j) / 1024;
+  // r = ah - n·ln2/1024 + al: ah - n·L1 is exact (Sterbenz), n·L2 too; TwoSum keeps the rest.
+  const a = ah - n * L1;
+  const c = al - n * L2 - n * L3;
+  const r = a + c;
+  const bb = r - a;
+  const rl = a - (r - bb) + (c - bb);
+  // exp(r) - 1 - r to degree 5: truncation below 2^-78.
+  const p = r * r * (0.5 + r * (1 / 6 + r * (1 / 24 + r * (1 / 120))));
   const w = p + rl * (1 + r);
-  const th = TAB[tabIndex];
-  const tl = TAB[tabIndex + 1];
-  // T·(1 + r + w) with T·r exact: the only roundings are in terms below 2^-16·T.
-  const ph = twoProd(th, r);
-  const pe = dd.lo;
-  const s = fastTwoSum(th, ph);
-  const low = dd.lo + pe + th * w + tl * (1 + r + w);
-  return fastTwoSum(s, low);
+  const j2 = 2 * j;
+  const th = TAB[j2];
+  const tl = TAB[j2 + 1];
+  const ph = th * r;
+  const sp = SPLITTER * r;
+  const rh = sp - (sp - r);
+  const rr = r - rh;
+  const thh = TAB_SPLIT[j2];
+  const thl = TAB_SPLIT[j2 + 1];
+  const pe = thh * rh - ph + thh * rr + thl * rh + thl * rr;
+  const s = th + ph;
+  const low = ph - (s - th) + pe + th * w + tl * (1 + r + w);
+  const hi = s + low;
+  dd.lo = low - (hi - s);
+  return hi;
 }
 
-/** 1/k! as double-doubles for k = 2..5 (Horner steps done in double-double). */
-const C3 = [1 / 6, 0] as [number, number];
-const C4 = [1 / 24, 0] as [number, number];
-const C5 = [1 / 120, 0] as [number, number];
-for (const [c, k] of [[C3, 6], [C4, 24], [C5, 120]] as const) {
-  const p = twoProd(c[0], k);
-  c[1] = ((1 - p) - dd.lo) / k;
+/** 1/6 as a double-double (its Horner step is done in double-double). */
+const C3H = 1 / 6;
+const C3L = (() => {
+  const p = twoProd(C3H, 6);
+  return ((1 - p) - dd.lo) / 6;
+})();
+
+/**
+ * (ch + cl) + r·(ah + al) in double-double, for |r·a| ≤ |c|; r comes pre-split
+ * (r = rH + rL, 26 bits each) since every Horner step multiplies by the same r.
+ */
+function hornerStep(ch: number, cl: number, r: number, rH: number, rL: number, ah: number, al: number): number {
+  const p = r * ah;
+  const t = SPLITTER * ah;
+  const aH = t - (t - ah);
+  const aL = ah - aH;
+  const pe = rH * aH - p + rH * aL + rL * aH + rL * aL;
+  const s = ch + p;
+  const low = p - (s - ch) + pe + r * al + cl;
+  const hi = s + low;
+  dd.lo = low - (hi - s);
+  return hi;
 }
 
-/** As `expSplit`, relative error below 2^-95. */
+/** As `expSplit`, relative error below 2^-100 (a few times slower). */
 export function expSplitDD(ah: number, al: number): number {
-  reduce(ah, al);
-  const r = fastTwoSum(rHi, rLo);
+  const n = ah * INV_L + ROUNDER - ROUNDER;
+  const j = n & 1023;
+  dd.k = (n - j) / 1024;
+  // r = (ah - n·L1) - n·L2 + al - n·L3 to about 2^-106 (the first two terms exact)
+  let r = twoSum(ah - n * L1, -n * L2);
+  let e = dd.lo;
+  r = twoSum(r, al);
+  e += dd.lo - n * L3;
+  r = fastTwoSum(r, e);
   const rl = dd.lo;
-  // exp(r) - 1 = r(1 + r(1/2 + r(1/6 + r(1/24 + r(1/120 + r·q))))), q in double.
-  const q = 1 / 720 + r * (1 / 5040 + r * (1 / 40320 + r * (1 / 362880 + r * (1 / 3628800))));
-  let h = twoSum(C5[0], r * q);
-  let l = dd.lo + C5[1];
-  h = mulDD1(h, l, r); l = dd.lo;
-  h = addDD(C4[0], C4[1], h, l); l = dd.lo;
-  h = mulDD1(h, l, r); l = dd.lo;
-  h = addDD(C3[0], C3[1], h, l); l = dd.lo;
-  h = mulDD1(h, l, r); l = dd.lo;
-  h = addDD(0.5, 0, h, l); l = dd.lo;
-  h = mulDD1(h, l, r); l = dd.lo;
-  h = addDD(1, 0, h, l); l = dd.lo;
-  h = mulDD1(h, l, r); l = dd.lo; // e = exp(r) - 1
-  // exp(r + rl) - 1 = e + rl(1 + e)
-  h = addDD(h, l, rl, rl * h); l = dd.lo;
-  const th = TAB[tabIndex];
-  const tl = TAB[tabIndex + 1];
+  const sp = SPLITTER * r;
+  const rH = sp - (sp - r);
+  const rL = r - rH;
+  // exp(r) - 1 = r(1 + r(1/2 + r(1/6 + r·q))), q to degree 3 in double: the
+  // terms from r⁴/24 on are below 2^-50, so their roundings are below 2^-103.
+  const q = 1 / 24 + r * (1 / 120 + r * (1 / 720 + r * (1 / 5040)));
+  let h = hornerStep(C3H, C3L, r, rH, rL, q, 0);
+  h = hornerStep(0.5, 0, r, rH, rL, h, dd.lo);
+  h = hornerStep(1, 0, r, rH, rL, h, dd.lo);
+  h = hornerStep(0, 0, r, rH, rL, h, dd.lo); // e = exp(r) - 1
+  let l = dd.lo;
+  // exp(r + rl) - 1 = e + rl(1 + e); then T·(1 + that)
+  h = fastTwoSum(h, l + rl * (1 + h));
+  l = dd.lo;
+  const th = TAB[2 * j];
+  const tl = TAB[2 * j + 1];
   const ph = mulDD(th, tl, h, l);
   const pl = dd.lo;
-  return addDD(th, tl, ph, pl);
+  const s = th + ph; // |ph| ≤ 0.0004·th
+  const low = ph - (s - th) + pl + tl;
+  const hi = s + low;
+  dd.lo = low - (hi - s);
+  return hi;
 }
+
+/** x · 2^k for any integer k, exact whenever the result is a normal number. */
+function mulPow2(x: number, k: number): number {
+  while (k > 1023) {
+    x *= POW2[1023 + 1074];
+    k -= 1023;
+  }
+  while (k < -1022) {
+    x *= POW2[-1022 + 1074];
+    k += 1022;
+  }
+  return x * POW2[k + 1074];
+}
+
+const MIN_NORMAL = 2.2250738585072014e-308;
 
 /**
  * The double nearest (h + l) · 2^k, also when it is subnormal (one rounding,
- * ties to even), for |l| ≤ ulp(h)/2 and h a normal number.
+ * ties to even), for |l| ≤ ulp(h)/2. Rounding h·2^k alone would round twice in
+ * the subnormal range (first to 53 bits, then to the grid of 2^-1074).
  */
 export function scaleRound(h: number, l: number, k: number): number {
-  if (k > -1022 + 2) {
-    // |h| ≥ 2^-2 keeps h·2^k normal, so the product is exact (or overflows).
-    if (k <= 1023) return h * POW2[k + 1074];
-    return h * POW2[1023 + 1074] * POW2[k - 1023 + 1074];
-  }
-  if (k + 1074 < -1074) return h * 0; // far below half the smallest subnormal: ±0
-  // Round (h + l)·2^(k+1074) to an integer n; the result is n·2^-1074.
-  const s = POW2[k + 1074 + 1074];
-  const a = h * s;
-  const b = l * s;
+  const v = mulPow2(h, k);
+  if (!(Math.abs(v) < MIN_NORMAL)) return v; // normal (exact), ±Infinity or NaN
+  // Round a + b = (h + l)·2^(k+1074) to an integer n; the result is n·2^-1074.
+  const a = mulPow2(h, k + 1074);
+  const b = mulPow2(l, k + 1074);
   const fa = Math.floor(a);
-  const d = (a - fa - 0.5) + b;
+  const d = (a - fa - 0.5) + b; // a - fa is exact; only the sign of d matters
   const n = d > 0 ? fa + 1 : d < 0 ? fa : fa % 2 === 0 ? fa : fa + 1;
-  return n * 5e-324;
+  return n === 0 ? h * 0 : n * 5e-324;
 }
 
 /**
- * exp(ah + al) as hi + dd.lo, relative error below 2^-66 in the normal range;
- * subnormal results are correctly rounded (dd.lo = 0 there). ±Infinity and NaN
+ * (h + l)·y·2^k rounded once, for a mantissa h + l from a split exp and any y
+ * (an upstream gradient): huge or infinite y, beyond Dekker's product, get the
+ * IEEE result of y·h·2^k instead.
+ */
+export function scaleRoundMul(h: number, l: number, k: number, y: number): number {
+  if (Math.abs(y) <= 1e300) {
+    const m = mulDD1(h, l, y);
+    return scaleRound(m, dd.lo, k);
+  }
+  if (y !== y || y === Infinity || y === -Infinity) return h === 0 ? y * 0 : y * h;
+  return mulPow2(y * h, k);
+}
+
+/**
+ * exp(ah + al) as hi + dd.lo, relative error below 2^-74 for results above
+ * 2^-969 (ah > -671); below that the low part is itself subnormal, so hi + lo
+ * is only good to about 2^-1074 absolute (use the split form and `scaleRound`
+ * there). Subnormal results are correctly rounded (dd.lo = 0 there). ±Infinity and NaN
  * give the IEEE results; dd.lo may be NaN when ah = ±Infinity, and is ignored.
  */
 export function expX(ah: number, al: number): number {
@@ -183,10 +248,16 @@ export function expX(ah: number, al: number): number {
     return Infinity;
   }
   const h = expSplit(ah, al);
-  return finish(h, dd.lo, dd.k);
+  const k = dd.k;
+  if (k >= -1021 && k <= 1023) {
+    const s = POW2[k + 1074];
+    dd.lo *= s;
+    return h * s;
+  }
+  return finish(h, dd.lo, k);
 }
 
-/** As `expX`, relative error below 2^-95. */
+/** As `expX`, relative error below 2^-100 (for results above 2^-969, as for `expX`). */
 export function expDD(ah: number, al: number): number {
   if (!(ah > -746)) {
     dd.lo = 0;
@@ -201,6 +272,7 @@ export function expDD(ah: number, al: number): number {
 }
 
 function finish(h: number, l: number, k: number): number {
+  // h > 0.99, so h·2^k is normal for k ≥ -1021.
   if (k >= -1021 && k <= 1023) {
     const s = POW2[k + 1074];
     dd.lo = l * s;

@@ -1,0 +1,195 @@
+/**
+ * npm run bench:http — HTTP throughput of the built server (dist/, started as
+ * a separate process on 127.0.0.1) under autocannon, 64 connections, fixed
+ * duration per scenario, against a ceiling measured in the same run: a
+ * minimal Fastify echo of the same JSON. While the large scenarios run, a
+ * second client polls /healthz and reports its p99. Ends with an overload
+ * scenario (small queue, many connections): quick 503s, then recovery.
+ *
+ *   BENCH_SECONDS=10 (default)   seconds per scenario
+ *   BENCH_FILTER=large           only scenarios whose label contains it
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import autocannon from 'autocannon';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const CONNECTIONS = 64;
+const FILTER = process.env.BENCH_FILTER ?? '';
+
+interface Server {
+  url: string;
+  child: ChildProcess;
+}
+
+async function start(args: string[], env: Record<string, string> = {}): Promise<Server> {
+  const child = spawn(process.execPath, args, {
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let output = '';
+  child.stdout!.setEncoding('utf8');
+  return await new Promise<Server>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start: ${output}`)), 30_000);
+    child.stdout!.on('data', (chunk: string) => {
+      output += chunk;
+      const match = output.match(/(http:\/\/127\.0\.0\.1:\d+)/);
+      if (match) {
+        clearTimeout(timer);
+        resolve({ url: match[1], child });
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`server exited with ${code}: ${output}`)));
+  });
+}
+
+async function stop(server: Server): Promise<void> {
+  if (server.child.exitCode !== null) return;
+  server.child.kill('SIGTERM');
+  await Promise.race([once(server.child, 'exit'), new Promise((r) => setTimeout(r, 10_000))]);
+  if (server.child.exitCode === null) server.child.kill('SIGKILL');
+}
+
+function batch(rows: number, cols: number): number[][] {
+  return Array.from({ length: rows }, (_, r) => Array.from({ length: cols }, (_, c) => Math.sin(r * 131 + c * 7.7) * 6));
+}
+
+interface Result {
+  label: string;
+  reqPerSec: number;
+  p50: number;
+  p99: number;
+  floatsPerSec: number;
+  errors: number;
+  non2xx: number;
+  healthP99?: number;
+}
+
+async function load(label: string, url: string, body: string, elements: number, pollHealth?: string): Promise<Result> {
+  const health: number[] = [];
+  let polling = pollHealth !== undefined;
+  const poller = (async () => {
+    while (polling) {
+      const t = performance.now();
+      await fetch(pollHealth!).then((r) => r.text());
+      health.push(performance.now() - t);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  })();
+  const result = await autocannon({
+    url,
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body,
+    connections: CONNECTIONS,
+    duration: SECONDS,
+  });
+  polling = false;
+  await poller;
+  health.sort((a, b) => a - b);
+  return {
+    label,
+    reqPerSec: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    floatsPerSec: result.requests.average * elements,
+    errors: result.errors + result.timeouts,
+    non2xx: result.non2xx,
+    healthP99: health.length ? health[Math.min(health.length - 1, Math.floor(health.length * 0.99))] : undefined,
+  };
+}
+
+const sizes = [
+  { name: 'tiny', rows: 1, cols: 8 },
+  { name: 'medium', rows: 32, cols: 128 },
+  { name: 'large', rows: 64, cols: 1024 },
+];
+
+const results: Result[] = [];
+const echo = await start(['--import', 'tsx', new URL('./echo-server.ts', import.meta.url).pathname]);
+const service = await start([new URL('../dist/server.js', import.meta.url).pathname]);
+try {
+  for (const size of sizes) {
+    const inputs = batch(size.rows, size.cols);
+    const elements = size.rows * size.cols;
+    const forwardBody = JSON.stringify({ inputs });
+    const label = `${size.name} ${size.rows}×${size.cols}`;
+    if (!`echo ${label}`.includes(FILTER) && !label.includes(FILTER)) continue;
+    results.push(await load(`echo ceiling ${label}`, `${echo.url}/echo`, forwardBody, elements));
+    for (const name of ['sigmoid', 'gelu']) {
+      const poll = size.name === 'large' ? `${service.url}/healthz` : undefined;
+      results.push(await load(`${name} forward ${label}`, `${service.url}/v1/activations/${name}/forward`, forwardBody, elements, poll));
+      const backwardBody = JSON.stringify({ inputs, grad_outputs: inputs });
+      results.push(
+        await load(`${name} backward ${label}`, `${service.url}/v1/activations/${name}/backward`, backwardBody, elements * 2, poll),
+      );
+    }
+  }
+} finally {
+  await stop(service);
+  await stop(echo);
+}
+
+// Overload: one worker, a queue of 2, every batch pooled, 256 connections.
+let overload: { ok: number; busy: number; retryAfter: boolean; other: number; p99: number; recovered: boolean } | undefined;
+if ('overload'.includes(FILTER) || FILTER === '') {
+  const small = await start([new URL('../dist/server.js', import.meta.url).pathname], {
+    WORKERS: '1',
+    QUEUE_LIMIT: '2',
+    INLINE_MAX_ELEMENTS: '0',
+  });
+  try {
+    const body = JSON.stringify({ inputs: batch(64, 1024) });
+    let retryAfter = true;
+    const result = await autocannon({
+      url: `${small.url}/v1/activations/gelu/forward`,
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      connections: 256,
+      duration: Math.min(SECONDS, 5),
+      requests: [
+        {
+          body,
+          onResponse: (status, _body, _context, headers) => {
+            const names = Object.keys(headers ?? {}).map((k) => k.toLowerCase());
+            if (status === 503 && !names.includes('retry-after')) retryAfter = false;
+          },
+        },
+      ],
+    });
+    const after = await fetch(`${small.url}/v1/activations/gelu/forward`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ inputs: [[1]] }),
+    });
+    overload = {
+      ok: result['2xx'],
+      busy: result.statusCodeStats?.['503']?.count ?? 0,
+      retryAfter,
+      other: result.non2xx - (result.statusCodeStats?.['503']?.count ?? 0) + result.errors + result.timeouts,
+      p99: result.latency.p99,
+      recovered: after.status === 200,
+    };
+  } finally {
+    await stop(small);
+  }
+}
+
+const f = (v: number, d = 0) => v.toFixed(d);
+console.log(`\nnode ${process.version}, ${CONNECTIONS} connections, ${SECONDS} s per scenario\n`);
+console.log('| scenario | req/s | vs echo | p50 ms | p99 ms | float MB/s | errors | non-2xx | /healthz p99 ms |');
+console.log('|---|---|---|---|---|---|---|---|---|');
+for (const r of results) {
+  const size = r.label.replace(/^.* (tiny|medium|large)/, '$1');
+  const ceiling = results.find((e) => e.label === `echo ceiling ${size}`);
+  // Numbers per second against the echo's: backward carries twice the numbers in.
+  const vs = ceiling && !r.label.startsWith('echo') ? `${(r.floatsPerSec / ceiling.floatsPerSec).toFixed(2)}×` : '–';
+  console.log(
+    `| ${r.label} | ${f(r.reqPerSec)} | ${vs} | ${f(r.p50, 1)} | ${f(r.p99, 1)} | ${f((r.floatsPerSec * 8) / 1e6, 1)} | ${r.errors} | ${r.non2xx} | ${r.healthP99 === undefined ? '–' : f(r.healthP99, 1)} |`,
+  );
+}
+if (overload) {
+  console.log(
+    `\noverload (WORKERS=1, QUEUE_LIMIT=2, 256 connections): ${overload.ok} × 200, ${overload.busy} × 503 (Retry-After on all: ${overload.retryAfter}), other failures ${overload.other}, p99 ${f(overload.p99, 1)} ms, recovered at once: ${overload.recovered}`,
+  );
+}

@@ -1,0 +1,125 @@
+/**
+ * npm run bench:kernels — single-thread kernel throughput for every activation,
+ * forward and backward, float64 and float32, on 2^20 elements (rows of 1024).
+ * In the same run: the memory-bound baseline (Float64Array.set copy of the
+ * same data) and the same op in @tensorflow/tfjs (cpu backend) where it has one.
+ * Prints elements/s and ratios to both. Not a test: numbers, not assertions.
+ *
+ *   BENCH_FILTER=gelu npm run bench:kernels     only names containing "gelu"
+ *   BENCH_MS=300                               time per measurement (default 400)
+ */
+import * as tf from '@tensorflow/tfjs';
+import { activations } from '../src/core/activations/index.js';
+import type { ActivationDefinition } from '../src/core/activation.js';
+import { outputCols, runBackward, runForward, type Dtype } from '../src/core/batch.js';
+
+const COLS = 1024;
+const ROWS = 1024;
+const N = ROWS * COLS;
+const MS = Number(process.env.BENCH_MS ?? 400);
+const FILTER = process.env.BENCH_FILTER ?? '';
+
+/** Runs `fn` repeatedly for about MS milliseconds after a warm-up; returns seconds per call (median of batches). */
+function measure(fn: () => void): number {
+  for (let i = 0; i < 3; i++) fn();
+  const samples: number[] = [];
+  const end = performance.now() + MS;
+  while (performance.now() < end || samples.length < 5) {
+    const t = performance.now();
+    fn();
+    samples.push((performance.now() - t) / 1000);
+  }
+  samples.sort((a, b) => a - b);
+  return samples[Math.floor(samples.length / 2)];
+}
+
+// Normal-ish inputs in [-8, 8] with random signs, the realistic case for branchy kernels.
+const source = Float64Array.from({ length: N }, (_, i) => Math.sin(i * 12.9898) * 8);
+const upstream = Float64Array.from({ length: N }, (_, i) => Math.cos(i * 78.233));
+
+const copyTarget = new Float64Array(N);
+const copySeconds = measure(() => copyTarget.set(source));
+const copyRate = N / copySeconds;
+
+type TfOp = (x: tf.Tensor2D) => tf.Tensor;
+/** The same op in tfjs, where tfjs has it (default parameters). */
+const tfOps: Record<string, TfOp> = {
+  sigmoid: (x) => tf.sigmoid(x),
+  tanh: (x) => tf.tanh(x),
+  relu: (x) => tf.relu(x),
+  relu6: (x) => tf.relu6(x),
+  leaky_relu: (x) => tf.leakyRelu(x, 0.01),
+  prelu: (x) => tf.prelu(x, tf.fill([1, COLS], 0.1) as tf.Tensor2D),
+  elu: (x) => tf.elu(x),
+  selu: (x) => tf.selu(x),
+  softplus: (x) => tf.softplus(x),
+  logsigmoid: (x) => tf.logSigmoid(x),
+  step: (x) => tf.step(x),
+  softmax: (x) => tf.softmax(x),
+  log_softmax: (x) => tf.logSoftmax(x),
+  silu: (x) => tf.mul(x, tf.sigmoid(x)),
+  swish: (x) => tf.mul(x, tf.sigmoid(x)),
+  identity: (x) => tf.clone(x),
+  hardtanh: (x) => tf.clipByValue(x, -1, 1),
+  softsign: (x) => tf.div(x, tf.add(1, tf.abs(x))),
+  tanhshrink: (x) => tf.sub(x, tf.tanh(x)),
+  mish: (x) => tf.mul(x, tf.tanh(tf.softplus(x))),
+  gelu: (x) => tf.mul(tf.mul(0.5, x), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2)))),
+};
+
+interface Row {
+  name: string;
+  pass: 'forward' | 'backward';
+  dtype: Dtype;
+  rate: number;
+  tfRate?: number;
+}
+
+function paramsFor(def: ActivationDefinition): unknown {
+  const params = def.params.parse(def.example.params ?? {}) as Record<string, unknown>;
+  if (def.name === 'softmax_cross_entropy') params.targets = Array.from({ length: ROWS }, (_, r) => r % COLS);
+  return params;
+}
+
+await tf.setBackend('cpu');
+const rows: Row[] = [];
+for (const def of activations.filter((a) => a.name.includes(FILTER))) {
+  const params = paramsFor(def);
+  const width = outputCols(def, COLS, params);
+  const tfOp = tfOps[def.name];
+  const xTensor = tf.tensor2d(Float32Array.from(source), [ROWS, COLS]);
+  const dyTensor = tf.tensor2d(Float32Array.from(upstream), [ROWS, COLS]);
+  for (const dtype of ['float64', 'float32'] as const) {
+    const forward = measure(() => runForward(def, { x: source.slice(), rows: ROWS, cols: COLS, params, dtype }));
+    // The slice() copies are part of each call; subtract one copy so the figure is the kernel's.
+    const fwdSeconds = Math.max(forward - copySeconds, 1e-9);
+    const dy = upstream.subarray(0, ROWS * width);
+    const backward = measure(() => runBackward(def, { x: source.slice(), dy: dy.slice(), rows: ROWS, cols: COLS, params, dtype }));
+    const bwdSeconds = Math.max(backward - copySeconds * (1 + width / COLS), 1e-9);
+    let tfForward: number | undefined;
+    let tfBackward: number | undefined;
+    if (tfOp && dtype === 'float32') {
+      tfForward = N / measure(() => tf.tidy(() => tfOp(xTensor).dataSync()));
+      const grad = tf.grad((x: tf.Tensor) => tfOp(x as tf.Tensor2D));
+      tfBackward = N / measure(() => tf.tidy(() => grad(xTensor, dyTensor).dataSync()));
+    }
+    rows.push({ name: def.name, pass: 'forward', dtype, rate: N / fwdSeconds, tfRate: tfForward });
+    rows.push({ name: def.name, pass: 'backward', dtype, rate: N / bwdSeconds, tfRate: tfBackward });
+  }
+  xTensor.dispose();
+  dyTensor.dispose();
+}
+
+const fmt = (v: number) => (v >= 1e9 ? `${(v / 1e9).toFixed(2)}G` : `${(v / 1e6).toFixed(1)}M`);
+const ratio = (a: number, b?: number) => (b ? `${(a / b).toFixed(2)}×` : '–');
+console.log(`node ${process.version}, ${N} elements (${ROWS}×${COLS}), ${MS} ms per measurement`);
+console.log(`baseline Float64Array.set copy: ${fmt(copyRate)} elements/s\n`);
+console.log('| activation | pass | dtype | elements/s | vs copy | tfjs-cpu elements/s | vs tfjs |');
+console.log('|---|---|---|---|---|---|---|');
+for (const r of rows) {
+  console.log(
+    `| ${r.name} | ${r.pass} | ${r.dtype} | ${fmt(r.rate)} | ${ratio(r.rate, copyRate)} | ${r.tfRate ? fmt(r.tfRate) : '–'} | ${ratio(r.rate, r.tfRate)} |`,
+  );
+}
+const slower = rows.filter((r) => r.tfRate && r.rate < r.tfRate);
+console.log(`\nslower than tfjs: ${slower.length ? slower.map((r) => `${r.name} ${r.pass} ${r.dtype}`).join(', ') : 'none'}`);

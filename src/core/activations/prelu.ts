@@ -1,0 +1,147 @@
+import { z } from 'zod';
+import { defineActivation, type ShapeIssue } from '../activation.js';
+import { SPLIT_SAFE } from '../exact-linear.js';
+import { dd, twoProd, twoSum } from '../numeric/dd.js';
+
+type Alpha = number | number[] | number[][];
+
+/** Where alpha does not fit a [rows, cols] batch, or undefined. */
+function alphaIssue(alpha: Alpha, rows: number, cols: number): ShapeIssue | undefined {
+  if (typeof alpha === 'number') return undefined;
+  if (!Array.isArray(alpha[0])) {
+    return alpha.length === cols
+      ? undefined
+      : { path: '/params/alpha', message: `one slope per column needs ${cols} numbers, got ${alpha.length}` };
+  }
+  const grid = alpha as number[][];
+  if (grid.length !== rows) {
+    return { path: '/params/alpha', message: `one slope per element needs ${rows} rows of ${cols}, got ${grid.length} rows` };
+  }
+  const bad = grid.findIndex((row) => row.length !== cols);
+  return bad < 0 ? undefined : { path: `/params/alpha/${bad}`, message: `expected ${cols} numbers, got ${grid[bad].length}` };
+}
+
+/** The slope of every element, row-major (one array per call, not per element). */
+function slopes(alpha: Alpha, rows: number, cols: number): Float64Array {
+  const issue = alphaIssue(alpha, rows, cols);
+  if (issue) throw new RangeError(`prelu ${issue.path}: ${issue.message}`);
+  const a = new Float64Array(rows * cols);
+  if (typeof alpha === 'number') return a.fill(alpha);
+  for (let r = 0; r < rows; r++) {
+    const row = (Array.isArray(alpha[0]) ? (alpha as number[][])[r] : alpha) as number[];
+    for (let c = 0; c < cols; c++) a[r * cols + c] = row[c];
+  }
+  return a;
+}
+
+/**
+ * Σ terms, accurately: Ogita–Rump–Oishi's Dot2 keeps each product's rounding
+ * error (Dekker) and each addition's (TwoSum) in a second accumulator, so the
+ * sum is as if computed in twice the precision and rounded once. `s` and `c`
+ * are the running sum and its compensation per output slot.
+ */
+function accumulate(s: Float64Array, c: Float64Array, k: number, d: number, m: number): void {
+  let p: number;
+  let pe: number;
+  if (Math.abs(d) < SPLIT_SAFE && Math.abs(m) < SPLIT_SAFE) {
+    p = twoProd(d, m);
+    pe = dd.lo;
+  } else {
+    p = d * m;
+    pe = 0;
+  }
+  s[k] = twoSum(s[k], p);
+  c[k] += pe + dd.lo;
+}
+
+/** The compensated sum; an infinite or NaN sum is returned as is (its compensation is NaN). */
+const total = (s: number, c: number): number => (Number.isFinite(s) ? s + c : s);
+
+/**
+ * PReLU, x if x > 0 else α·x, with α learnable: one α for the whole batch,
+ * one per column (PyTorch's one per channel), or one per element.
+ *
+ * Forward is x·(x > 0 ? 1 : α): one multiplication, rounded once; −0 keeps its
+ * sign and NaN propagates. Backward: dx = dy·(x > 0 ? 1 : α), so α at x = 0;
+ * dα = Σ dy·x over the elements with x ≤ 0 (x = 0 adds 0), reduced to α's
+ * shape: per element it is one product, per column a sum over the rows, for
+ * one α a sum over the batch. The sums use compensated dot products (Dot2),
+ * so a gradient with cancellation is still right to the last bit or so. A NaN
+ * x makes dx NaN and its term of dα NaN (x ≤ 0 is undecided, as in PyTorch's
+ * x > 0 ? 0 : dy·x).
+ */
+export const prelu = defineActivation({
+  name: 'prelu',
+  title: 'Parametric ReLU',
+  summary: 'A leaky ReLU whose negative slope is learned: one, one per column, or one per element.',
+  kind: 'elementwise',
+  params: z.strictObject({
+    alpha: z
+      .union([z.number(), z.array(z.number()).min(1), z.array(z.array(z.number()).min(1)).min(1)])
+      .default(0.25)
+      .describe(
+        'Slope for x ≤ 0: one number for the whole batch, an array of one per column ([cols]), or one per element ([rows][cols]). Learnable: backward returns grad_params.alpha in the same shape.',
+      ),
+  }),
+  learnable: ['alpha'],
+  formula: '\\operatorname{PReLU}(x) = \\begin{cases} x & x > 0 \\\\ \\alpha x & x \\le 0 \\end{cases}',
+  derivative:
+    "\\frac{\\partial y}{\\partial x} = \\begin{cases} 1 & x > 0 \\\\ \\alpha & x \\le 0 \\end{cases},\\qquad \\frac{\\partial L}{\\partial \\alpha} = \\sum_{x \\le 0} \\frac{\\partial L}{\\partial y}\\, x",
+  metadata: {
+    range: ['-Infinity', 'Infinity'],
+    zeroCentred: false,
+    monotonic: true,
+    smooth: false,
+    bounded: false,
+    kinks:
+      'The derivative at x = 0 is taken as α; the α-gradient sums dy·x over x ≤ 0, where x = 0 adds 0. Monotonic while α ≥ 0.',
+    pros: [
+      'Learns how much negative signal to let through, so units do not die and the slope needs no tuning.',
+      'Costs one parameter per channel (or one in all) and a multiplication per element.',
+      'Negative outputs pull the mean activation towards zero, which speeds up training (He et al.).',
+    ],
+    cons: [
+      'The extra parameters can overfit on small data sets, and weight decay on α pulls it towards ReLU.',
+      'Not zero-centred, and no sparsity for negative inputs.',
+      'Not differentiable at 0; the convention chosen there matters for exact gradient checks.',
+    ],
+    references: [
+      { title: 'He, Zhang, Ren & Sun (2015), Delving Deep into Rectifiers: Surpassing Human-Level Performance on ImageNet Classification', url: 'https://arxiv.org/abs/1502.01852' },
+      { title: 'PyTorch documentation, torch.nn.PReLU', url: 'https://pytorch.org/docs/stable/generated/torch.nn.PReLU.html' },
+    ],
+  },
+  // One α, so the example fits any batch width (the registry tests reuse it on other shapes).
+  example: { inputs: [[-2, -0.5, 0, 0.5, 2]], params: { alpha: 0.1 } },
+  checkShape(params, rows, cols) {
+    return alphaIssue(params.alpha, rows, cols);
+  },
+  forward({ x, out, rows, cols, params }) {
+    const a = slopes(params.alpha, rows, cols);
+    for (let i = 0; i < x.length; i++) {
+      const v = x[i];
+      out[i] = v * (v > 0 ? 1 : a[i]);
+    }
+  },
+  backward({ x, dy, dx, rows, cols, params }) {
+    const alpha = params.alpha;
+    const a = slopes(alpha, rows, cols);
+    // One accumulator per α: 1, cols or rows·cols slots; element i feeds slot i mod width.
+    const width = typeof alpha === 'number' ? 1 : Array.isArray(alpha[0]) ? rows * cols : cols;
+    const s = new Float64Array(width);
+    const c = new Float64Array(width);
+    let k = 0;
+    for (let i = 0; i < x.length; i++) {
+      const v = x[i];
+      const d = dy[i];
+      dx[i] = v === v ? d * (v > 0 ? 1 : a[i]) : NaN;
+      // x > 0 contributes an exact 0, even where dy is infinite or NaN.
+      accumulate(s, c, k, v > 0 ? 0 : d, v > 0 ? 0 : v);
+      k = k + 1 === width ? 0 : k + 1;
+    }
+    let grad: Alpha;
+    if (typeof alpha === 'number') grad = total(s[0], c[0]);
+    else if (width === cols && !Array.isArray(alpha[0])) grad = Array.from(s, (v, j) => total(v, c[j]));
+    else grad = Array.from({ length: rows }, (_, r) => Array.from({ length: cols }, (_, j) => total(s[r * cols + j], c[r * cols + j])));
+    return { alpha: grad };
+  },
+});

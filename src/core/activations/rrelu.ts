@@ -1,0 +1,136 @@
+import { z } from 'zod';
+import { defineActivation } from '../activation.js';
+import { asFraction, mulExact } from '../exact-linear.js';
+import { NoiseStream, SeedSchema, randomSeed, requireSeed } from '../noise.js';
+import { addDD, dd } from '../numeric/dd.js';
+
+/** The eval-mode slope (lower + upper)/2 as a double-double: hi returned, lo in dd.lo. */
+function meanSlope(lower: number, upper: number): number {
+  const [lh, ll] = asFraction(lower, 1, 3);
+  const [uh, ul] = asFraction(upper, 1, 3);
+  const h = addDD(lh, ll, uh, ul);
+  dd.lo /= 2;
+  return h / 2;
+}
+
+/**
+ * Randomized leaky ReLU: x for x > 0, a·x for x ≤ 0.
+ *
+ * Training: a ~ U(lower, upper), one draw per element in row-major order from
+ * the seeded stream (src/core/noise.ts), drawn for every element whatever its
+ * sign, so the same seed and shape give the same slopes in forward and
+ * backward. a = lower + (upper − lower)·u in float64 from the parameters as
+ * sent; y = x·a and dx = dy·a, one rounding each.
+ *
+ * Eval: leaky ReLU with the mean slope (lower + upper)/2, taken as the exact
+ * real number: the defaults are the fractions 1/8 and 1/3 (the float64
+ * nearest 1/3 stands for 1/3), so the slope is 11/48, carried as a
+ * double-double, and x·slope is an error-free product rounded once.
+ *
+ * The derivative at x = 0 is the slope (a, or the mean), as leaky_relu; a NaN
+ * input gives NaN in both directions.
+ */
+export const rrelu = defineActivation({
+  name: 'rrelu',
+  title: 'Randomized leaky ReLU',
+  summary: 'A leaky ReLU whose negative slope is drawn at random per element in training, and fixed to its mean in eval.',
+  kind: 'elementwise',
+  params: z
+    .strictObject({
+      lower: z
+        .number()
+        .min(0)
+        .default(1 / 8)
+        .describe('Lower bound of the random slope, 0 ≤ lower ≤ upper (default exactly 1/8).'),
+      upper: z
+        .number()
+        .default(1 / 3)
+        .describe('Upper bound of the random slope (default exactly 1/3).'),
+      training: z
+        .boolean()
+        .default(false)
+        .describe('true: draw a slope per element from U(lower, upper); false: use the mean slope (lower + upper)/2.'),
+      seed: SeedSchema.optional().describe(
+        'Seed of the slopes in training mode; omitted, one is chosen and returned as `seed`. The same seed and shape give the same slopes, forward and backward.',
+      ),
+    })
+    .refine((p) => p.lower <= p.upper, { path: ['lower'], message: 'lower must not exceed upper' }),
+  learnable: [],
+  formula:
+    '\\operatorname{RReLU}(x) = \\begin{cases} x & x > 0 \\\\ a x & x \\le 0 \\end{cases},\\quad a \\sim U(\\text{lower}, \\text{upper}) \\text{ (training)},\\ a = \\tfrac{\\text{lower} + \\text{upper}}{2} \\text{ (eval)}',
+  derivative: "\\operatorname{RReLU}'(x) = \\begin{cases} 1 & x > 0 \\\\ a & x \\le 0 \\end{cases}",
+  metadata: {
+    range: ['-Infinity', 'Infinity'],
+    zeroCentred: false,
+    monotonic: true,
+    smooth: false,
+    bounded: false,
+    kinks: 'The derivative at x = 0 is taken as the slope a (the drawn one in training, (lower + upper)/2 in eval).',
+    pros: [
+      'Negative inputs keep a gradient, so units do not die.',
+      'The random slope acts as a regulariser during training (Xu et al. found it reduced overfitting on small data sets).',
+      'Costs one uniform draw per element in training, a multiplication in eval.',
+    ],
+    cons: [
+      'Training and eval differ, and results depend on the seed; reproducing a backward pass needs the forward seed.',
+      'Two more hyperparameters (lower, upper).',
+      'Not zero-centred, and no sparsity for negative inputs.',
+    ],
+    references: [
+      { title: 'Xu, Wang, Chen & Li (2015), Empirical Evaluation of Rectified Activations in Convolutional Network', url: 'https://arxiv.org/abs/1505.00853' },
+      { title: 'PyTorch documentation, torch.nn.RReLU', url: 'https://pytorch.org/docs/stable/generated/torch.nn.RReLU.html' },
+    ],
+  },
+  example: { inputs: [[-2, -0.5, 0, 0.5, 2]], params: { training: true, seed: 42 } },
+  resolveParams(params) {
+    return params.training && params.seed === undefined ? { ...params, seed: randomSeed() } : params;
+  },
+  responseFields: {
+    shape: {
+      seed: SeedSchema.optional().describe('The seed the slopes were drawn with (training mode only): send it back to reproduce them.'),
+    },
+    values: (params) => (params.training ? { seed: params.seed } : {}),
+  },
+  forward({ x, out, params }) {
+    const { lower, upper } = params;
+    if (params.training) {
+      const noise = new NoiseStream(requireSeed('rrelu', params.seed));
+      const width = upper - lower;
+      for (let i = 0; i < x.length; i++) {
+        const a = lower + width * noise.uniform();
+        const v = x[i];
+        out[i] = v * (v > 0 ? 1 : a);
+      }
+      return;
+    }
+    const sh = meanSlope(lower, upper);
+    const sl = dd.lo;
+    for (let i = 0; i < x.length; i++) {
+      const v = x[i];
+      const negative = mulExact(v, sh, sl);
+      out[i] = v > 0 ? v : negative;
+    }
+  },
+  backward({ x, dy, dx, params }) {
+    const { lower, upper } = params;
+    if (params.training) {
+      const noise = new NoiseStream(requireSeed('rrelu', params.seed));
+      const width = upper - lower;
+      for (let i = 0; i < x.length; i++) {
+        const a = lower + width * noise.uniform();
+        const v = x[i];
+        dx[i] = v === v ? dy[i] * (v > 0 ? 1 : a) : NaN;
+      }
+      return undefined;
+    }
+    const sh = meanSlope(lower, upper);
+    const sl = dd.lo;
+    for (let i = 0; i < x.length; i++) {
+      const v = x[i];
+      const d = dy[i];
+      const negative = mulExact(d, sh, sl);
+      dx[i] = v > 0 ? d : v === v ? negative : NaN;
+    }
+    return undefined;
+  },
+});

@@ -1,0 +1,133 @@
+import { z } from 'zod';
+import { defineActivation } from '../activation.js';
+import { dd, divDD, mulDD1 } from '../numeric/dd.js';
+import { expSplit, scaleRound } from '../numeric/exp.js';
+import { sigmoidX, softplusX } from '../smooth/logistic.js';
+import { productLo } from '../smooth/shift.js';
+import { mulRoundSub } from '../smooth/round.js';
+
+/** (1/β)·softplus(z) for z = βx = zh + zl, rounded once; `cut` applies the threshold. */
+function softplusValue(x: number, zh: number, zl: number, beta: number, threshold: number): number {
+  if (zh > threshold || (zh === threshold && zl > 0)) return x;
+  if (zh > 40) return x; // log1p(e^-z)/β < 2^-60·|x|: rounds to x (also +Infinity)
+  if (zh >= -700) {
+    const s = softplusX(zh, zl);
+    return beta === 1 ? s : divDD(s, dd.lo, beta, 0);
+  }
+  if (zh >= -1e5) {
+    // softplus(z) = e^z(1 − e^z/2 + …) with e^z < 2^-1000: e^z alone, scaled once.
+    const m = expSplit(zh, zl);
+    const ml = dd.lo;
+    const k = dd.k;
+    return beta === 1 ? scaleRound(m, ml, k) : scaleRound(divDD(m, ml, beta, 0), dd.lo, k);
+  }
+  return zh === zh ? 0 : NaN;
+}
+
+/** dy·σ(z), rounded once; 1·dy where the threshold cut applies. */
+function softplusGrad(g: number, zh: number, zl: number, threshold: number): number {
+  if (zh > threshold || (zh === threshold && zl > 0)) return g;
+  if (zh > 40) return g; // σ(z) = 1 − e^-z with e^-z < 2^-57: dy·σ rounds to dy
+  if (zh >= -700) return mulRoundSub(g, sigmoidX(zh, zl), dd.lo);
+  if (zh >= -1e5) {
+    const m = expSplit(zh, zl);
+    const ml = dd.lo;
+    const k = dd.k;
+    return scaleRound(mulDD1(m, ml, g), dd.lo, k);
+  }
+  return zh === zh ? g * 0 : NaN;
+}
+
+/**
+ * Softplus, (1/β)·log(1 + e^(βx)), exact for every finite x.
+ *
+ * Stable form max(z, 0) + log1p(e^(−|z|)) with z = βx kept exact as a
+ * double-double (Dekker's product), e^(−|z|) ≤ 1 from the double-double exp
+ * and log1p from the table-driven double-double log1p (`smooth/`): no
+ * overflow, no cancellation, and the division by β is done in double-double
+ * and rounded once. z > 40 returns x (the correction is below 2^-60 of x);
+ * z < −700 returns e^z/β scaled into the subnormal range with one rounding,
+ * so softplus(−745) is 5e-324, not 0. Unlike PyTorch (cut at βx > 20, off by
+ * millions of ULP) there is no cut unless `threshold` is set; then x is
+ * returned where βx > threshold, compared exactly, as PyTorch.
+ * Backward: dy·σ(βx) rounded once; dy where the cut applies.
+ */
+export const softplus = defineActivation({
+  name: 'softplus',
+  title: 'Softplus',
+  summary: 'A smooth ReLU, log(1 + e^(βx))/β: positive everywhere, close to max(0, x) away from 0.',
+  kind: 'elementwise',
+  params: z.strictObject({
+    beta: z
+      .number()
+      .positive()
+      .default(1)
+      .describe(
+        'Sharpness β > 0; larger β brings it closer to ReLU. PyTorch accepts any β, but β = 0 divides by zero and β < 0 gives a decreasing, bounded function, so both are refused here.',
+      ),
+    threshold: z
+      .number()
+      .optional()
+      .describe(
+        'Omitted (the default here): exact for every finite x. Set: x is returned where βx > threshold, as PyTorch does (its default is 20, an error of up to log1p(e^-20) ≈ 2e-9).',
+      ),
+  }),
+  learnable: [],
+  formula: '\\operatorname{softplus}(x) = \\frac{1}{\\beta}\\log\\bigl(1 + e^{\\beta x}\\bigr)',
+  derivative: "\\operatorname{softplus}'(x) = \\sigma(\\beta x) = \\frac{1}{1 + e^{-\\beta x}}",
+  metadata: {
+    range: [0, 'Infinity'],
+    zeroCentred: false,
+    monotonic: true,
+    smooth: true,
+    bounded: false,
+    kinks:
+      'None: smooth everywhere. With threshold set, the output switches to x where βx > threshold (a step of log1p(e^-threshold)/β) and the derivative there is 1; at βx = threshold it is σ(βx).',
+    pros: [
+      'Smooth, with gradient σ(βx) that is never exactly zero, so no unit dies.',
+      'Strictly positive outputs: a natural link for quantities that must be positive (scales, variances, rates).',
+      'β interpolates between a soft curve and ReLU.',
+    ],
+    cons: [
+      'An exponential and a logarithm per element.',
+      'Not zero-centred, and never exactly sparse.',
+      'The gradient vanishes for very negative inputs.',
+    ],
+    references: [
+      { title: 'Dugas, Bengio, Bélisle, Nadeau & Garcia (2000), Incorporating Second-Order Functional Knowledge for Better Option Pricing', url: 'https://proceedings.neurips.cc/paper/2000/hash/44968aece94f667e4095002d140b5896-Abstract.html' },
+      { title: 'Glorot, Bordes & Bengio (2011), Deep Sparse Rectifier Neural Networks', url: 'https://proceedings.mlr.press/v15/glorot11a.html' },
+      { title: 'PyTorch documentation, torch.nn.Softplus', url: 'https://pytorch.org/docs/stable/generated/torch.nn.Softplus.html' },
+    ],
+  },
+  example: { inputs: [[-745, -40, -1, 0, 1, 40]], params: { beta: 1 } },
+  forward({ x, out, params }) {
+    const beta = params.beta;
+    const threshold = params.threshold ?? Infinity;
+    if (beta === 1) {
+      for (let i = 0; i < x.length; i++) {
+        const v = x[i];
+        out[i] = softplusValue(v, v, 0, 1, threshold);
+      }
+      return;
+    }
+    for (let i = 0; i < x.length; i++) {
+      const v = x[i];
+      const zh = beta * v;
+      out[i] = softplusValue(v, zh, productLo(beta, v, zh), beta, threshold);
+    }
+  },
+  backward({ x, dy, dx, params }) {
+    const beta = params.beta;
+    const threshold = params.threshold ?? Infinity;
+    if (beta === 1) {
+      for (let i = 0; i < x.length; i++) dx[i] = softplusGrad(dy[i], x[i], 0, threshold);
+      return undefined;
+    }
+    for (let i = 0; i < x.length; i++) {
+      const v = x[i];
+      const zh = beta * v;
+      dx[i] = softplusGrad(dy[i], zh, productLo(beta, v, zh), threshold);
+    }
+    return undefined;
+  },
+});

@@ -1,0 +1,112 @@
+import { z } from 'zod';
+import { defineActivation } from '../activation.js';
+import { dd, fastTwoSum, mulDD, mulDD1, twoProd, twoSum } from '../numeric/dd.js';
+import { scaleRound } from '../numeric/exp.js';
+import { productLo } from '../smooth/shift.js';
+import { swishSide, swishSlope, swishValue } from '../smooth/swish.js';
+import { mulRoundSub } from '../smooth/round.js';
+
+/**
+ * Swish, x·σ(βx), with β learnable.
+ *
+ * z = βx is kept exact as a double-double. Forward x·σ(z), σ in
+ * double-double, rounded once. Backward dy·σ(z)(1 + zσ(−z)): the two terms
+ * cancel near the root z0 ≈ −1.2785 of swish′, where `smooth/swish.ts`
+ * rewrites g = 1 + z + e^z as t + e^z0·expm1(t), t = z − z0 (z0 a
+ * triple-double): both terms have the sign of t, so the result keeps full
+ * relative accuracy even for the doubles nearest the root; elsewhere the
+ * double-double form cancels by less than 2^4. One exponential per element
+ * either way. Tails below z = −700 are scaled into the subnormal range with
+ * one rounding.
+ *
+ * dβ = Σ dy·x²·σ(z)σ(−z): each term in double-double, summed in
+ * double-double (a compensated sum that keeps the low parts too), rounded
+ * once at the end.
+ */
+export const swish = defineActivation({
+  name: 'swish',
+  title: 'Swish',
+  summary: 'x·σ(βx) with a learnable β: x/2 at β = 0, approaching ReLU as β grows.',
+  kind: 'elementwise',
+  params: z.strictObject({
+    beta: z
+      .number()
+      .default(1)
+      .describe('β, learnable: backward returns dL/dβ summed over the batch. Any finite number; β = 1 is silu, β = 0 gives x/2.'),
+  }),
+  learnable: ['beta'],
+  formula: '\\operatorname{swish}(x) = x\\,\\sigma(\\beta x)',
+  derivative:
+    "\\frac{\\partial}{\\partial x} = \\sigma(\\beta x) + \\beta x\\,\\sigma(\\beta x)\\,\\sigma(-\\beta x),\\quad \\frac{\\partial}{\\partial \\beta} = x^2\\,\\sigma(\\beta x)\\,\\sigma(-\\beta x)",
+  metadata: {
+    range: [-0.2784645427610738, 'Infinity'],
+    zeroCentred: false,
+    monotonic: false,
+    smooth: true,
+    bounded: false,
+    kinks: 'None: smooth everywhere (for every β).',
+    pros: [
+      'Smooth and non-monotonic: a small negative bump keeps a gradient for moderately negative inputs, so units do not die.',
+      'Found by automated search to match or beat ReLU on deep image and translation models.',
+      'A learnable β lets each layer move between linear (β = 0) and ReLU-like (large β).',
+    ],
+    cons: [
+      'An exponential per element, plus the dβ reduction in backward.',
+      'Not monotonic and not zero-centred; the gradient vanishes for very negative βx.',
+      'No peer library makes β learnable, so dβ has no reference to compare against.',
+    ],
+    references: [
+      { title: 'Ramachandran, Zoph & Le (2017), Searching for Activation Functions', url: 'https://arxiv.org/abs/1710.05941' },
+      { title: 'ONNX operator Swish', url: 'https://onnx.ai/onnx/operators/onnx__Swish.html' },
+    ],
+  },
+  example: { inputs: [[-40, -1.2784645427610738, -1, 0, 1, 40]], params: { beta: 1 } },
+  forward({ x, out, params }) {
+    const beta = params.beta;
+    if (beta === 1) {
+      for (let i = 0; i < x.length; i++) out[i] = swishValue(x[i], x[i], 0);
+      return;
+    }
+    for (let i = 0; i < x.length; i++) {
+      const v = x[i];
+      const zh = beta === 0 ? 0 : beta * v; // β = 0: z = 0 even for infinite x
+      out[i] = swishValue(v, zh, productLo(beta, v, zh));
+    }
+  },
+  backward({ x, dy, dx, params }) {
+    const beta = params.beta;
+    let sh = 0;
+    let sl = 0;
+    for (let i = 0; i < x.length; i++) {
+      const v = x[i];
+      const g = dy[i];
+      let zh = v;
+      let zl = 0;
+      if (beta !== 1) {
+        zh = beta === 0 ? 0 : beta * v;
+        zl = productLo(beta, v, zh);
+      }
+      const h = swishSlope(zh, zl);
+      const l = dd.lo;
+      const k = swishSide.k;
+      dx[i] = k === 0 ? mulRoundSub(g, h, l) : scaleRound(mulDD1(h, l, g), dd.lo, k);
+      // dβ term g·x²·σ(z)σ(−z)
+      let th: number;
+      let tl = 0;
+      if (k === 0 && Math.abs(v) < 1e150) {
+        const x2 = twoProd(v, v);
+        const p = mulDD(x2, dd.lo, swishSide.sh, swishSide.sl);
+        th = mulDD1(p, dd.lo, g);
+        tl = dd.lo;
+      } else {
+        // tails (the term is below 2^-900 relative to x²) or |x| so large that x² overflows
+        const s = k === 0 ? swishSide.sh : scaleRound(swishSide.sh, swishSide.sl, k);
+        th = s === 0 ? 0 * g : g * v * (v * s);
+      }
+      const s = twoSum(sh, th);
+      sl += dd.lo + tl;
+      sh = s;
+    }
+    return { beta: fastTwoSum(sh, sl) };
+  },
+});

@@ -1,0 +1,142 @@
+/**
+ * Prometheus metrics, one prom-client Registry per app (never the global
+ * default registry, so tests can build several apps in one process). Served
+ * by routes/metrics.ts at GET /metrics.
+ *
+ * - http_requests_total, http_request_duration_seconds: per method, route
+ *   template, activation and status (onResponse, so errors count too).
+ * - activation_computations_total, activation_elements_total: per activation,
+ *   operation and placement (inline or pool), from the compute engine.
+ * - activation_pool_*: threads, utilisation, queue depth, running and
+ *   completed tasks, read from the pool at scrape time.
+ * - activation_overloaded: 1 while load shedding is on.
+ * - prom-client's default metrics: process CPU, memory, GC, handles, and the
+ *   event-loop delay (nodejs_eventloop_lag_*).
+ *
+ * Registered after the compute plugin (it observes the engine) and before the
+ * routes (its onResponse hook must cover them all).
+ */
+import fp from 'fastify-plugin';
+import type { FastifyInstance } from 'fastify';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { describeRequest } from './request-info.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    metrics: { registry: Registry };
+  }
+}
+
+const HTTP_LABELS = ['method', 'route', 'activation', 'status'] as const;
+const COMPUTE_LABELS = ['activation', 'operation', 'placement'] as const;
+
+async function metricsPlugin(app: FastifyInstance): Promise<void> {
+  const registry = new Registry();
+  const registers = [registry];
+  collectDefaultMetrics({ register: registry });
+
+  const requests = new Counter({
+    name: 'http_requests_total',
+    help: 'HTTP requests answered, by method, route template, activation and status.',
+    labelNames: HTTP_LABELS,
+    registers,
+  });
+  const duration = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'Time from receiving a request to finishing its answer, by method, route template, activation and status.',
+    labelNames: HTTP_LABELS,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers,
+  });
+  const computations = new Counter({
+    name: 'activation_computations_total',
+    help: 'Successful computations, by activation, operation (forward, backward) and placement (inline, pool).',
+    labelNames: COMPUTE_LABELS,
+    registers,
+  });
+  const elements = new Counter({
+    name: 'activation_elements_total',
+    help: 'Numbers computed (rows × cols of inputs), by activation, operation and placement.',
+    labelNames: COMPUTE_LABELS,
+    registers,
+  });
+
+  const engine = app.compute;
+  const pool = engine.pool;
+  engine.onComputed((c) => {
+    const labels = { activation: c.activation, operation: c.operation, placement: c.placement };
+    computations.inc(labels);
+    elements.inc(labels, c.elements);
+  });
+
+  new Gauge({
+    name: 'activation_pool_threads',
+    help: 'Worker threads in the compute pool.',
+    registers,
+    collect() {
+      this.set(pool.threads.length);
+    },
+  });
+  new Gauge({
+    name: 'activation_pool_utilization',
+    help: "The pool's utilisation, 0 to 1: mean task run time over the capacity of its threads since it started (Piscina).",
+    registers,
+    collect() {
+      this.set(pool.utilization);
+    },
+  });
+  new Gauge({
+    name: 'activation_pool_queue_depth',
+    help: 'Pooled tasks waiting for a worker (at most QUEUE_LIMIT).',
+    registers,
+    collect() {
+      this.set(engine.queueDepth());
+    },
+  });
+  new Gauge({
+    name: 'activation_pool_tasks_running',
+    help: 'Pooled tasks on a worker now.',
+    registers,
+    collect() {
+      this.set(engine.running());
+    },
+  });
+  new Counter({
+    name: 'activation_pool_tasks_completed_total',
+    help: 'Tasks the pool has completed since it started.',
+    registers,
+    collect() {
+      const completed = pool.completed;
+      this.reset();
+      if (completed > 0) this.inc(completed);
+    },
+  });
+  new Gauge({
+    name: 'activation_overloaded',
+    help: '1 while requests are shed because the event-loop delay or the heap is over its limit, else 0.',
+    registers,
+    collect() {
+      this.set(app.hasDecorator('isUnderPressure') && app.isUnderPressure() ? 1 : 0);
+    },
+  });
+
+  app.decorate('metrics', { registry });
+
+  app.addHook('onResponse', async (request, reply) => {
+    const info = describeRequest(request, reply, engine.placement);
+    const labels = {
+      method: request.method,
+      route: info.route,
+      activation: info.activation ?? '',
+      status: String(reply.statusCode),
+    };
+    requests.inc(labels);
+    duration.observe(labels, reply.elapsedTime / 1000);
+  });
+
+  app.addHook('onClose', async () => {
+    registry.clear();
+  });
+}
+
+export default fp(metricsPlugin, { name: 'metrics', dependencies: ['compute'] });

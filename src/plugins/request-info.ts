@@ -1,0 +1,66 @@
+/**
+ * What a request was, for its log line and its metrics labels: the route
+ * template (never the raw URL, so label values stay few), the activation
+ * (only a registered name, never what the client typed), the operation, the
+ * batch shape and where it ran. Never the numbers themselves.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { activationNames } from '../core/activations/index.js';
+import type { ErrorCode } from '../errors.js';
+import type { Placement } from './compute.js';
+import { problemCodeOf } from './error-handler.js';
+
+const known = new Set(activationNames);
+
+export interface RequestInfo {
+  /** The route template, e.g. `/v1/activations/gelu/forward`; `unmatched` for a 404 without a route. */
+  route: string;
+  activation?: string;
+  operation?: 'forward' | 'backward' | 'plot' | 'catalog';
+  /** [rows, cols] of `inputs`, for forward and backward. */
+  shape?: [number, number];
+  /** Where the batch ran (or was to run); absent when it was refused before that. */
+  placement?: Placement;
+  /** The problem code of an error answer. */
+  code?: ErrorCode;
+}
+
+const ROUTE = /^\/v1\/activations(?:\/([^/]+)(?:\/(forward|backward|plot\.svg))?)?$/;
+
+/** Problems that come from the computation itself, so it was placed. */
+const COMPUTE_FAILURES = new Set<ErrorCode>(['ACT_ERR_WORKER_FAILED', 'ACT_ERR_QUEUE_FULL', 'ACT_ERR_TIMEOUT']);
+
+function shapeOf(body: unknown): [number, number] | undefined {
+  const inputs = (body as { inputs?: unknown } | null | undefined)?.inputs;
+  if (!Array.isArray(inputs)) return undefined;
+  const first: unknown = inputs[0];
+  return [inputs.length, Array.isArray(first) ? first.length : 0];
+}
+
+export function describeRequest(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  placementOf: (elements: number) => Placement,
+): RequestInfo {
+  const route = request.routeOptions.url ?? 'unmatched';
+  const info: RequestInfo = { route };
+  const code = problemCodeOf(request);
+  if (code) info.code = code;
+
+  const match = ROUTE.exec(route);
+  if (!match) return info;
+  const segment = match[1];
+  const name = segment?.startsWith(':') ? (request.params as Record<string, unknown> | undefined)?.name : segment;
+  if (typeof name === 'string' && known.has(name)) info.activation = name;
+  const op = match[2];
+  info.operation = op === undefined ? 'catalog' : op === 'plot.svg' ? 'plot' : (op as 'forward' | 'backward');
+
+  if (op === 'forward' || op === 'backward') {
+    const shape = shapeOf(request.body);
+    if (shape) {
+      info.shape = shape;
+      if (reply.statusCode < 400 || (code && COMPUTE_FAILURES.has(code))) info.placement = placementOf(shape[0] * shape[1]);
+    }
+  }
+  return info;
+}

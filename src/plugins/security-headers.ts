@@ -1,0 +1,57 @@
+/**
+ * Security headers (@fastify/helmet) on every answer, and CORS
+ * (@fastify/cors) when CORS_ORIGINS is set. Register before Swagger UI and
+ * the routes: hooks apply to routes and plugins registered after them.
+ *
+ * The Content-Security-Policy is helmet's default with two changes for the
+ * Swagger UI at /docs, which loads its scripts and styles from /docs/static/
+ * ('self') and has no inline scripts in this version (its csp.json lists
+ * none; whatever it lists is allowed by hash, as @fastify/swagger-ui
+ * documents): no `upgrade-insecure-requests`, which would make a browser
+ * fetch /docs/static/* over https from a server that speaks plain http behind
+ * the load balancer; and `img-src` keeps `data:` for its inline icons.
+ */
+import { createRequire } from 'node:module';
+import fp from 'fastify-plugin';
+import type { FastifyInstance } from 'fastify';
+import helmet from '@fastify/helmet';
+import cors from '@fastify/cors';
+import type { Config } from '../config.js';
+
+const require = createRequire(import.meta.url);
+/** Hashes of Swagger UI's inline scripts and styles, as the package ships them. */
+const swaggerCsp = require('@fastify/swagger-ui/static/csp.json') as { script: string[]; style: string[] };
+
+export const contentSecurityPolicyDirectives = {
+  defaultSrc: ["'self'"],
+  baseUri: ["'self'"],
+  fontSrc: ["'self'", 'https:', 'data:'],
+  formAction: ["'self'"],
+  frameAncestors: ["'self'"],
+  imgSrc: ["'self'", 'data:'],
+  objectSrc: ["'none'"],
+  scriptSrc: ["'self'", ...swaggerCsp.script],
+  scriptSrcAttr: ["'none'"],
+  styleSrc: ["'self'", 'https:', "'unsafe-inline'", ...swaggerCsp.style],
+  upgradeInsecureRequests: null,
+};
+
+async function securityHeadersPlugin(app: FastifyInstance, { config }: { config: Config }): Promise<void> {
+  const corsOn = config.CORS_ORIGINS.length > 0;
+  await app.register(helmet, {
+    contentSecurityPolicy: { useDefaults: false, directives: contentSecurityPolicyDirectives },
+    // With CORS on, other origins may read the answers; otherwise same-origin only.
+    crossOriginResourcePolicy: { policy: corsOn ? 'cross-origin' : 'same-origin' },
+  });
+  if (corsOn) {
+    await app.register(cors, {
+      origin: config.CORS_ORIGINS.includes('*') ? '*' : config.CORS_ORIGINS,
+      methods: ['GET', 'HEAD', 'POST'],
+      allowedHeaders: ['content-type', 'authorization', 'x-request-id'],
+      exposedHeaders: ['x-request-id', 'retry-after', 'www-authenticate', 'x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset'],
+      maxAge: 600,
+    });
+  }
+}
+
+export default fp(securityHeadersPlugin, { name: 'security-headers' });

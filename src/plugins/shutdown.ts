@@ -1,0 +1,86 @@
+/**
+ * Closing without cutting an answer off. server.ts calls app.close() on
+ * SIGTERM or SIGINT; then:
+ *
+ * 1. This plugin's preClose hook marks the app closing. From then on, a
+ *    request that still arrives on an open connection is answered 503
+ *    problem+json (ACT_ERR_SHUTTING_DOWN, Retry-After) instead of being
+ *    started, and every answer carries `Connection: close`, so a kept-alive
+ *    connection ends after the answer it is waiting for instead of lingering
+ *    until its keep-alive timeout (which would hold the close up).
+ * 2. Fastify stops the listener: new connections are refused. Node's
+ *    server.close() also destroys the connections it counts as idle, and it
+ *    counts one whose last answer is complete but still being written out (a
+ *    large batch the client reads slowly) as idle, which cuts that answer off.
+ *    So closeIdleConnections is replaced on this server by one that lets such
+ *    an answer finish writing and then ends the connection, keeps connections
+ *    whose answer is still being prepared, and destroys the rest as Node does.
+ * 3. Requests already accepted, inline or pooled, run to their end; when the
+ *    last connection has closed, the compute plugin closes the pool (not
+ *    forced) and app.close() resolves.
+ *
+ * Fastify's own answer for requests during close is plain JSON, so app.ts
+ * turns it off (`return503OnClosing: false`). Register this plugin before the
+ * others: its onRequest hook must run first.
+ */
+import type { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import fp from 'fastify-plugin';
+import type { FastifyInstance } from 'fastify';
+import { ProblemError } from '../errors.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** True once the app has begun to close. */
+    isClosing(): boolean;
+  }
+}
+
+async function shutdownPlugin(app: FastifyInstance): Promise<void> {
+  let closing = false;
+  app.decorate('isClosing', () => closing);
+
+  // Which answer each connection is busy with, from its request's headers until the answer is written out.
+  const connections = new Set<Socket>();
+  const answering = new Map<Socket, ServerResponse>();
+  const server = app.server;
+  server.on('connection', (socket: Socket) => {
+    connections.add(socket);
+    socket.once('close', () => {
+      connections.delete(socket);
+      answering.delete(socket);
+    });
+  });
+  server.on('request', (request, response: ServerResponse) => {
+    const socket = request.socket as Socket;
+    answering.set(socket, response);
+    response.once('close', () => {
+      if (answering.get(socket) === response) answering.delete(socket);
+    });
+  });
+  server.closeIdleConnections = () => {
+    for (const socket of connections) {
+      const response = answering.get(socket);
+      if (!response) socket.destroy(); // no request on it (or only part of its headers): nothing was accepted
+      else if (response.writableEnded) socket.end(); // answered, still writing: end after the last byte
+      // else: still being prepared; it goes out with Connection: close (below), then Node ends the connection
+    }
+  };
+
+  // preClose runs when close() begins, before Fastify stops the listener.
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onRequest', async () => {
+    if (closing) {
+      throw new ProblemError('ACT_ERR_SHUTTING_DOWN', 'This instance is shutting down; retry, and another instance will answer.', {
+        headers: { 'retry-after': '1' },
+      });
+    }
+  });
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing) reply.header('connection', 'close');
+  });
+}
+
+export default fp(shutdownPlugin, { name: 'shutdown' });

@@ -1,0 +1,34 @@
+/** GET /metrics: Prometheus text exposition of this app's registry (plugins/metrics.ts). */
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+
+export default async function metricsRoutes(app: FastifyInstance): Promise<void> {
+  const typed = app.withTypeProvider<ZodTypeProvider>();
+  const { registry } = app.metrics;
+
+  typed.get(
+    '/metrics',
+    {
+      schema: {
+        tags: ['operations'],
+        operationId: 'metrics',
+        summary: 'Prometheus metrics',
+        description:
+          'Request counts and latency histograms per route, activation and status; numbers computed, inline and in the pool; ' +
+          'pool threads, utilisation, queue depth, running and completed tasks; load shedding; event-loop delay and process metrics. ' +
+          'Prometheus text format 0.0.4. Never shed, and open even when API_KEY is set.',
+        response: {
+          200: {
+            description: 'The metrics, in the Prometheus text format.',
+            content: { 'text/plain': { schema: z.string() } },
+          },
+        },
+      },
+    },
+    async (_request, reply) => {
+      const text = await registry.metrics();
+      return reply.type(registry.contentType).send(text);
+    },
+  );
+}

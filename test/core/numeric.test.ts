@@ -1,0 +1,313 @@
+/**
+ * The numeric building blocks of src/core/numeric against exact arithmetic
+ * (BigInt) and 60-digit mpmath values.
+ */
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { dd, twoSum, twoProd, mulDD, divDD, sqrtDD, ddFraction, mulRound } from '../../src/core/numeric/dd.js';
+import { expX, expDD, expSplit, expSplitDD, scaleRound, pow2 } from '../../src/core/numeric/exp.js';
+import { cdfPiece, tailExponent, SQRT1_2_H, SQRT1_2_L, SQRT_2_OVER_PI_H, SQRT_2_OVER_PI_L } from '../../src/core/numeric/normal.js';
+import { GELU_ROOTS, ROOT_BAND, rootSeries } from '../../src/core/numeric/roots.js';
+
+// ------------------------------------------------------------ exact oracle
+
+/** A finite double as m·2^e exactly (m a BigInt). */
+function exact(x: number): [bigint, number] {
+  if (x === 0) return [0n, 0];
+  const view = new DataView(new ArrayBuffer(8));
+  view.setFloat64(0, x);
+  const bits = view.getBigUint64(0);
+  const sign = bits >> 63n ? -1n : 1n;
+  const be = Number((bits >> 52n) & 0x7ffn);
+  const frac = bits & 0xfffffffffffffn;
+  const m = be === 0 ? frac : frac | (1n << 52n);
+  return [sign * m, (be === 0 ? 1 : be) - 1075];
+}
+
+/** Σ of doubles (with optional products) as m·2^e, exactly. */
+function exactSum(terms: (number | [number, number])[]): [bigint, number] {
+  const parts = terms.map((t) => {
+    if (typeof t === 'number') return exact(t);
+    const [a, b] = [exact(t[0]), exact(t[1])];
+    return [a[0] * b[0], a[1] + b[1]] as [bigint, number];
+  });
+  const e = Math.min(...parts.map((p) => p[1]));
+  return [parts.reduce((s, [m, pe]) => s + (m << BigInt(pe - e)), 0n), e];
+}
+
+function exactEqual(a: (number | [number, number])[], b: (number | [number, number])[]): boolean {
+  const [ma, ea] = exactSum(a);
+  const [mb, eb] = exactSum(b);
+  const e = Math.min(ea, eb);
+  return ma << BigInt(ea - e) === mb << BigInt(eb - e);
+}
+
+/** (h + l)·2^k rounded to the nearest double (ties to even), for results below 2^-1022. */
+function roundSubnormal(h: number, l: number, k: number): number {
+  const [m, e] = exactSum([h, l]);
+  // value = m·2^(e+k); in units of 2^-1074:
+  const shift = e + k + 1074;
+  if (shift >= 0) return Number(m << BigInt(shift)) * 5e-324;
+  const d = 1n << BigInt(-shift);
+  const neg = m < 0n;
+  const am = neg ? -m : m;
+  let q = am / d;
+  const r = am - q * d;
+  if (2n * r > d || (2n * r === d && q % 2n === 1n)) q += 1n;
+  return (neg ? -1 : 1) * Number(q) * 5e-324;
+}
+
+const finite = (min: number, max: number) => fc.double({ min, max, noNaN: true, noDefaultInfinity: true });
+
+/** |(hi + lo) - (rh + rl)| / |rh|, for a double-double result against a double-double reference. */
+function relErr(hi: number, lo: number, rh: number, rl: number): number {
+  return Math.abs(hi - rh + (lo - rl)) / Math.abs(rh);
+}
+
+// ------------------------------------------------------------ dd.ts
+
+describe('error-free transformations', () => {
+  it('twoSum: hi + lo = a + b exactly, hi = fl(a + b)', () => {
+    fc.assert(
+      fc.property(finite(-1e300, 1e300), finite(-1e300, 1e300), (a, b) => {
+        const hi = twoSum(a, b);
+        expect(hi).toBe(a + b);
+        expect(exactEqual([hi, dd.lo], [a, b])).toBe(true);
+      }),
+    );
+  });
+
+  it('twoProd: hi + lo = a·b exactly, hi = fl(a·b)', () => {
+    fc.assert(
+      fc.property(finite(-1e140, 1e140), finite(-1e140, 1e140), (a, b) => {
+        // Dekker's split needs normal halves: no tiny (subnormal-range) factors
+        fc.pre((a === 0 || Math.abs(a) > 1e-140) && (b === 0 || Math.abs(b) > 1e-140));
+        const hi = twoProd(a, b);
+        expect(hi).toBe(a * b);
+        expect(exactEqual([hi, dd.lo], [[a, b]])).toBe(true);
+      }),
+    );
+  });
+
+  it('ddFraction gives the decimal constants to double-double accuracy', () => {
+    const [h, l] = ddFraction(44715, 1_000_000);
+    expect(h).toBe(0.044715);
+    // (h + l)·10^6 - 44715 is exactly representable as a small sum: check it is below 2^-100
+    const [m, e] = exactSum([[h, 1e6], [l, 1e6], -44715]);
+    expect(Math.abs(Number(m) * 2 ** e)).toBeLessThan(2 ** -100 * 44715);
+    const [kh, kl] = ddFraction(1702, 1000);
+    expect(kh).toBe(1.702);
+    expect(kl).not.toBe(0); // 1.702 is not a double: the low part carries the rest
+    const [mk, ek] = exactSum([[kh, 1000], [kl, 1000], -1702]);
+    expect(Math.abs(Number(mk) * 2 ** ek)).toBeLessThan(2 ** -100 * 1702);
+  });
+
+  it('divDD and sqrtDD are accurate to about 2^-100', () => {
+    fc.assert(
+      fc.property(finite(1e-10, 1e10), finite(1e-10, 1e10), (a, b) => {
+        const q = divDD(a, 0, b, 0);
+        const ql = dd.lo;
+        // b·(q + ql) - a, exactly
+        const [m, e] = exactSum([[b, q], [b, ql], -a]);
+        expect(Math.abs(Number(m) * 2 ** e)).toBeLessThanOrEqual(2 ** -100 * a);
+        const s = sqrtDD(a, 0);
+        const sl = dd.lo;
+        const sq = mulDD(s, sl, s, sl);
+        expect(relErr(sq, dd.lo, a, 0)).toBeLessThan(2 ** -100);
+      }),
+    );
+  });
+
+  it('mulRound rounds a·(bh + bl) once, and keeps IEEE results for infinite a', () => {
+    expect(mulRound(3, 1 / 3, (1 - 3 * (1 / 3)) / 3)).toBe(1);
+    expect(mulRound(Infinity, 0.5, 1e-20)).toBe(Infinity);
+    expect(mulRound(-Infinity, 0.5, 0)).toBe(-Infinity);
+    expect(mulRound(NaN, 0.5, 0)).toBeNaN();
+    expect(mulRound(1e308, 2, 0)).toBe(Infinity);
+    expect(mulRound(1e306, 1.5, 0)).toBe(1.5e306); // beyond Dekker's split: plain product
+  });
+
+  it('derived constants: 1/√2 and √(2/π) as double-doubles', () => {
+    expect(SQRT1_2_H).toBe(Math.SQRT1_2);
+    expect(relErr(SQRT1_2_H, SQRT1_2_L, 0.7071067811865476, -4.833646656726457e-17)).toBeLessThan(2 ** -100);
+    expect(SQRT_2_OVER_PI_H).toBe(0.7978845608028654);
+    const sq = mulDD(SQRT_2_OVER_PI_H, SQRT_2_OVER_PI_L, SQRT_2_OVER_PI_H, SQRT_2_OVER_PI_L);
+    const pi = divDD(2, 0, sq, dd.lo);
+    expect(relErr(pi, dd.lo, Math.PI, 1.2246467991473532e-16)).toBeLessThan(2 ** -100);
+  });
+});
+
+// ------------------------------------------------------------ exp.ts
+
+/** exp(a) as a double-double, from 60-digit mpmath. */
+const EXP_REF: [number, number, number][] = [
+  [1, 2.718281828459045, 1.4456468917292502e-16],
+  [-1, 0.36787944117144233, -1.2428753672788363e-17],
+  [10, 22026.465794806718, -1.3780134700517372e-12],
+  [-10, 4.5399929762484854e-5, -2.637554055327531e-21],
+  [0.5, 1.6487212707001282, -4.731568479435833e-17],
+  [700, 1.0142320547350045e304, 1.6666571920734673e287],
+  [1e-10, 1.0000000001, -8.269037096265652e-18],
+  [709.7, 1.6549840276802644e308, -4.1236453850611414e291],
+];
+
+describe('exp with extra precision', () => {
+  it.each(EXP_REF)('exp(%d): expX within 2^-74, expDD within 2^-100', (a, rh, rl) => {
+    const h = expX(a, 0);
+    expect(relErr(h, dd.lo, rh, rl)).toBeLessThan(2 ** -74);
+    expect(h).toBe(rh);
+    const hd = expDD(a, 0);
+    expect(relErr(hd, dd.lo, rh, rl)).toBeLessThan(2 ** -100);
+  });
+
+  it('exp(0) = 1 exactly; the low part of the argument counts', () => {
+    expect(expX(0, 0)).toBe(1);
+    expect(dd.lo).toBe(0);
+    // exp(1 + 2^-60) = e·(1 + 2^-60): only visible in the low part
+    const h = expDD(1, 2 ** -60);
+    const l = dd.lo;
+    const want = mulDD(2.718281828459045, 1.4456468917292502e-16, 1, 2 ** -60 + 2 ** -121);
+    expect(relErr(h, l, want, dd.lo)).toBeLessThan(2 ** -100);
+  });
+
+  it('subnormal results are correctly rounded, limits are IEEE', () => {
+    expect(expX(-745, 0)).toBe(5e-324);
+    expect(expX(-740, 0)).toBe(4.2e-322);
+    expect(expX(-746, 0)).toBe(0);
+    expect(expX(-Infinity, NaN)).toBe(0);
+    expect(expX(710, 0)).toBe(Infinity);
+    expect(expX(Infinity, NaN)).toBe(Infinity);
+    expect(expX(NaN, 0)).toBeNaN();
+    expect(expDD(-745, 0)).toBe(5e-324);
+  });
+
+  it('exp(a)·exp(-a) = 1 to 2^-73 (expX) and 2^-98 (expDD)', () => {
+    // |a| ≤ 660: below 2^-969 the low part of a double-double is subnormal (the split forms cover that range)
+    fc.assert(
+      fc.property(finite(-660, 660), (a) => {
+        const p = expX(a, 0);
+        const prod = mulDD(p, dd.lo, expX(-a, 0), dd.lo);
+        expect(relErr(prod, dd.lo, 1, 0)).toBeLessThan(2 ** -73);
+        const q = expDD(a, 0);
+        const prodD = mulDD(q, dd.lo, expDD(-a, 0), dd.lo);
+        expect(relErr(prodD, dd.lo, 1, 0)).toBeLessThan(2 ** -98);
+      }),
+    );
+  });
+
+  it('exp(a + b) = exp(a)·exp(b) to 2^-99 (expDD), so the table and the polynomial agree', () => {
+    fc.assert(
+      fc.property(finite(-300, 300), finite(-300, 300), (a, b) => {
+        const s = twoSum(a, b);
+        const e = expDD(s, dd.lo);
+        const el = dd.lo;
+        const pa = expDD(a, 0);
+        const prod = mulDD(pa, dd.lo, expDD(b, 0), dd.lo);
+        expect(relErr(e, el, prod, dd.lo)).toBeLessThan(2 ** -98);
+      }),
+    );
+  });
+
+  it('split forms: mantissa·2^k equals the scaled result', () => {
+    fc.assert(
+      fc.property(finite(-700, 700), (a) => {
+        const h = expSplit(a, 0);
+        const k = dd.k;
+        expect(h).toBeGreaterThan(0.999);
+        expect(h).toBeLessThan(2.001);
+        expect(h * pow2(k)).toBe(expX(a, 0));
+        const hd = expSplitDD(a, 0);
+        expect(hd * pow2(dd.k)).toBe(expDD(a, 0));
+      }),
+    );
+  });
+
+  it('scaleRound rounds (h + l)·2^k once, ties to even, into the subnormals', () => {
+    expect(scaleRound(1.5, 0, -1074)).toBe(1e-323); // tie 1.5 → 2
+    expect(scaleRound(2.5, 0, -1074)).toBe(1e-323); // tie 2.5 → 2
+    expect(scaleRound(1.5, -1e-20, -1074)).toBe(5e-324); // just below the tie
+    expect(scaleRound(1.5, 1e-20, -1074)).toBe(1e-323);
+    expect(scaleRound(1, 0, -1076)).toBe(0);
+    expect(scaleRound(1, 0, 1024)).toBe(Infinity);
+    expect(scaleRound(-1.25, 0, -1073)).toBe(-1e-323);
+    fc.assert(
+      fc.property(finite(-4, 4), fc.integer({ min: -1130, max: -1010 }), fc.double({ min: -0.5, max: 0.5, noNaN: true }), (h, k, f) => {
+        fc.pre(Math.abs(h) > 0.25);
+        const l = f * 2 ** -53 * Math.abs(h);
+        const got = scaleRound(h, l, k);
+        const want = Math.abs(h * 2 ** k) < 2.2250738585072014e-308 ? roundSubnormal(h, l, k) : h * 2 ** k;
+        expect(got).toBe(want);
+      }),
+    );
+  });
+});
+
+// ------------------------------------------------------------ normal.ts and roots.ts
+
+/** Φ(w) as a double-double, from mpmath. */
+const CDF_REF: [number, number, number][] = [
+  [-0.01, 0.4960106436853684, -5.774254117603669e-18],
+  [-0.0625, 0.47508233097075275, 2.571930725654931e-17],
+  [-0.5, 0.3085375387259869, 1.4568778275699303e-17],
+  [-1, 0.15865525393145705, 4.9468552901786335e-18],
+  [-2, 0.02275013194817921, -1.3849763108389696e-18],
+  [-3.125, 0.000889025299108432, 3.320233403716365e-20],
+  [-4, 3.1671241833119924e-5, -3.0731906018516887e-21],
+  [-4.25, 1.068852577493442e-5, 5.367763737933911e-23],
+];
+
+describe('normal CDF', () => {
+  it.each(CDF_REF)('Φ(%d) from the Taylor pieces to 2^-60', (w, rh, rl) => {
+    const h = cdfPiece(w);
+    expect(relErr(h, dd.lo, rh, rl)).toBeLessThan(2 ** -60);
+  });
+
+  it.each([
+    [5, 2.866515718791939e-7, -1.8004269120872359e-25],
+    [10, 7.619853024160525e-24, 6.1543366579282245e-40],
+    [30, 4.906713927148187e-198, -1.177867140585931e-214],
+  ])('Φ(-%d) from the erfc tail to 2^-58', (w, rh, rl) => {
+    const a = tailExponent(w);
+    const e = expDD(a, dd.lo);
+    const p = mulDD(e, dd.lo, SQRT1_2_H, SQRT1_2_L);
+    const h = divDD(p, dd.lo, w, 0);
+    expect(relErr(h, dd.lo, rh, rl)).toBeLessThan(2 ** -58);
+  });
+
+  it('the pieces join up: Φ is increasing across every piece boundary', () => {
+    for (let j = 1; j < 34; j++) {
+      const b = -j / 8;
+      const below = cdfPiece(b - 2 ** -40);
+      const at = cdfPiece(b);
+      const above = cdfPiece(b + 2 ** -40);
+      expect(below).toBeLessThan(at);
+      expect(at).toBeLessThan(above);
+    }
+  });
+});
+
+describe('gelu′ root series', () => {
+  // gelu′ at the root's double and its neighbours, from mpmath (none, tanh, sigmoid)
+  const cases: [keyof typeof GELU_ROOTS, number, number][] = [
+    ['none', -0.7517915246935646, -5.435920825481627e-17],
+    ['none', -0.7517915246935645, -6.453751729367753e-18],
+    ['none', -0.7517915246935644, 4.145170479608077e-17],
+    ['tanh', -0.7524614220710163, -1.5647455740893692e-17],
+    ['tanh', -0.7524614220710162, 3.213655334476242e-17],
+    ['sigmoid', -0.751154255441289, -1.7410584010100853e-17],
+    ['sigmoid', -0.7511542554412889, 2.3747106926953915e-17],
+  ];
+  it.each(cases)('%s: gelu′(%d) keeps full relative accuracy at the root', (form, x, want) => {
+    const got = rootSeries(GELU_ROOTS[form], x);
+    expect(Math.abs(got - want)).toBeLessThanOrEqual(Math.abs(want) * 2 ** -52);
+  });
+
+  it('the band is where the tables say', () => {
+    expect(ROOT_BAND).toBe(1 / 16);
+    for (const t of Object.values(GELU_ROOTS)) {
+      expect(t[0]).toBeGreaterThan(-0.76);
+      expect(t[0]).toBeLessThan(-0.75);
+      expect(t.length).toBe(19);
+    }
+  });
+});

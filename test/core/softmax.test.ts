@@ -1,0 +1,147 @@
+/**
+ * softmax: rows sum to 1, non-finite rows, subnormal outputs, cancellation in
+ * backward, and backward against finite differences. Reference values are
+ * 60-digit mpmath results rounded to float64.
+ */
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { softmax } from '../../src/core/activations/softmax.js';
+import { ulpError } from '../helpers/golden.js';
+
+function fwd(rows: number[][]): Float64Array {
+  const cols = rows[0].length;
+  const x = Float64Array.from(rows.flat());
+  const out = new Float64Array(x.length);
+  softmax.forward({ x, rows: rows.length, cols, params: {}, out });
+  return out;
+}
+
+function bwd(rows: number[][], dys: number[][]): Float64Array {
+  const cols = rows[0].length;
+  const x = Float64Array.from(rows.flat());
+  const dx = new Float64Array(x.length);
+  softmax.backward({ x, dy: Float64Array.from(dys.flat()), rows: rows.length, cols, params: {}, dx });
+  return dx;
+}
+
+const row = (n: number, min = -30, max = 30) =>
+  fc.array(fc.double({ min, max, noNaN: true }), { minLength: n, maxLength: n });
+
+describe('softmax forward', () => {
+  it('each row sums to 1 (to the rounding of the outputs) and lies in [0, 1]', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 40 }).chain((n) => row(n)), (xs) => {
+        const y = fwd([xs]);
+        let s = 0;
+        for (const v of y) {
+          expect(v).toBeGreaterThanOrEqual(0);
+          expect(v).toBeLessThanOrEqual(1);
+          s += v;
+        }
+        expect(Math.abs(s - 1)).toBeLessThanOrEqual(xs.length * 2 ** -53 + 2 ** -52);
+      }),
+    );
+  });
+
+  it('is exactly uniform on a constant row and ignores a shift by an exact constant', () => {
+    expect([...fwd([[3, 3, 3, 3]])]).toEqual([0.25, 0.25, 0.25, 0.25]);
+    fc.assert(
+      fc.property(row(8, -20, 20), (xs) => {
+        // adding 64 is exact for these inputs only when no bits are lost: use multiples of 2^-40
+        const q = xs.map((v) => Math.round(v * 2 ** 40) / 2 ** 40);
+        const a = fwd([q]);
+        const b = fwd([q.map((v) => v + 64)]);
+        expect([...b]).toEqual([...a]);
+      }),
+    );
+  });
+
+  it('tiny probabilities are right, down to the subnormals', () => {
+    const y = fwd([[0, -740, -40, -1e6]]);
+    expect(y[1]).toBe(4.2e-322);
+    expect(y[2]).toBe(4.248354255291589e-18);
+    expect(y[3]).toBe(0);
+    expect(y[0]).toBe(1);
+  });
+
+  it('works far from 0: the difference x_j - max is split exactly', () => {
+    // [1e6 + 1, 1e6]: y = σ(1), σ(-1) exactly as for [1, 0]
+    const y = fwd([[1e6 + 1, 1e6]]);
+    expect(y[0]).toBe(0.7310585786300049);
+    expect(y[1]).toBe(0.2689414213699951);
+  });
+});
+
+describe('softmax non-finite rows (IEEE, as PyTorch)', () => {
+  it('NaN or +Infinity anywhere makes the whole row NaN; other rows are untouched', () => {
+    const y = fwd([
+      [1, NaN, 2],
+      [1, Infinity, 2],
+      [0, 0, Math.log(2)],
+    ]);
+    for (let j = 0; j < 6; j++) expect(y[j]).toBeNaN();
+    expect(y[8]).toBe(0.5);
+    const dx = bwd([[1, NaN, 2], [Infinity, 0, 0]], [[1, 2, 3], [1, 2, 3]]);
+    for (const v of dx) expect(v).toBeNaN();
+  });
+
+  it('-Infinity entries get probability 0 and gradient 0; an all -Infinity row is NaN', () => {
+    const y = fwd([[-Infinity, 0, 0], [-Infinity, -Infinity, -Infinity]]);
+    expect([...y.slice(0, 3)]).toEqual([0, 0.5, 0.5]);
+    for (const v of y.slice(3)) expect(v).toBeNaN();
+    const dx = bwd([[-Infinity, 0, 0]], [[5, 1, -1]]);
+    expect(dx[0]).toBe(0);
+    expect(dx[1]).toBe(0.5);
+    expect(dx[2]).toBe(-0.5);
+  });
+
+  it('NaN in dy gives NaN for the row', () => {
+    const dx = bwd([[0, 1, 2]], [[0, NaN, 0]]);
+    for (const v of dx) expect(v).toBeNaN();
+  });
+});
+
+describe('softmax backward', () => {
+  it('dy constant on a row gives exactly 0 (no rounding noise)', () => {
+    fc.assert(
+      fc.property(row(12), fc.double({ min: -5, max: 5, noNaN: true }), (xs, c) => {
+        const dx = bwd([xs], [xs.map(() => c)]);
+        for (const v of dx) expect(v).toBe(0);
+      }),
+    );
+  });
+
+  it('a dominant class: dy - ⟨dy, y⟩ cancels to 1e-17 and is still right', () => {
+    // mpmath: x = [40, 0, 1, -3], dy = [0.5, -1, 2, 0.25]
+    const dx = bwd([[40, 0, 1, -3]], [[0.5, -1, 2, 0.25]]);
+    const want = [-1.0896926600646518e-17, -6.372531382937383e-18, 1.732233625952368e-17, -5.287827593977701e-20];
+    want.forEach((w, j) => expect(ulpError(dx[j], w, 'float64')).toBeLessThanOrEqual(1));
+  });
+
+  it('gradients of a row sum to 0', () => {
+    fc.assert(
+      fc.property(row(10), row(10, -3, 3), (xs, dys) => {
+        const dx = bwd([xs], [dys]);
+        const scale = dys.reduce((s, v) => s + Math.abs(v), 0);
+        expect(Math.abs(dx.reduce((s, v) => s + v, 0))).toBeLessThanOrEqual(1e-15 * scale);
+      }),
+    );
+  });
+
+  it('matches a fourth-order central difference of ⟨dy, softmax(x)⟩', () => {
+    fc.assert(
+      fc.property(row(6, -8, 8), row(6, -2, 2), fc.integer({ min: 0, max: 5 }), (xs, dys, j) => {
+        const h = 2 ** -10;
+        const at = (d: number) => {
+          const x = xs.slice();
+          x[j] += d;
+          return fwd([x]).reduce((s, y, i) => s + y * dys[i], 0);
+        };
+        const fd = (8 * (at(h) - at(-h)) - (at(2 * h) - at(-2 * h))) / (12 * h);
+        const dx = bwd([xs], [dys])[j];
+        const scale = dys.reduce((s, v) => s + Math.abs(v), 0);
+        expect(Math.abs(dx - fd)).toBeLessThanOrEqual(1e-9 * scale);
+      }),
+    );
+  });
+});

@@ -1,0 +1,124 @@
+/**
+ * The request log: exactly one structured line per request, written when the
+ * answer is finished, with the request id (the one echoed in x-request-id),
+ * method, route, activation, operation, batch shape, placement, status and
+ * duration; Fastify's own pair of lines is off; no line ever carries the
+ * numbers of a batch or the Authorization header.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FastifyInstance } from 'fastify';
+import { build } from '../helpers/app.js';
+
+interface Line {
+  level: number;
+  msg: string;
+  reqId?: string;
+  [key: string]: unknown;
+}
+
+const API_KEY = 'a-key-of-twenty-characters';
+// Numbers nobody else would log: if any of them shows up in a log line, a vector leaked.
+const MARKERS = [1234.5678125, -9876.54321, 4242.4242];
+
+describe('request log', () => {
+  let app: FastifyInstance;
+  const text: string[] = [];
+  const lines = () => text.join('').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Line);
+  const forRequest = (id: string) => lines().filter((l) => l.reqId === id);
+
+  beforeAll(async () => {
+    app = await build(
+      { LOG_LEVEL: 'info', INLINE_MAX_ELEMENTS: 6, WORKERS: 1, API_KEY },
+      { logStream: { write: (chunk: string) => void text.push(chunk) } },
+    );
+  });
+  afterAll(async () => {
+    await app.close();
+  });
+
+  const auth = { authorization: `Bearer ${API_KEY}` };
+
+  it('writes one line per request, with id, route, activation, shape, placement, status and duration', async () => {
+    const response = await app.inject({
+      method: 'POST',
+      url: '/v1/activations/gelu/forward',
+      headers: { ...auth, 'x-request-id': 'req-inline-1' },
+      payload: { inputs: [[MARKERS[0], 0, 1], [MARKERS[1], 2, 3]], params: { approximate: 'tanh' } },
+    });
+    expect(response.statusCode).toBe(200);
+    expect(response.headers['x-request-id']).toBe('req-inline-1');
+
+    const mine = forRequest('req-inline-1');
+    expect(mine).toHaveLength(1);
+    const [line] = mine;
+    expect(line).toMatchObject({
+      level: 30,
+      msg: 'request completed',
+      reqId: 'req-inline-1',
+      method: 'POST',
+      url: '/v1/activations/gelu/forward',
+      route: '/v1/activations/gelu/forward',
+      activation: 'gelu',
+      operation: 'forward',
+      shape: [2, 3],
+      placement: 'inline',
+      status: 200,
+    });
+    expect(typeof line.durationMs).toBe('number');
+    expect(line.durationMs as number).toBeGreaterThan(0);
+    // Fastify's own "incoming request" / "request completed" pair is off.
+    expect(lines().filter((l) => l.msg === 'incoming request')).toEqual([]);
+    expect(lines().filter((l) => 'res' in l || 'req' in l)).toEqual([]);
+  });
+
+  it('says when a batch ran in the pool, and gives a generated id when the client sent none', async () => {
+    const response = await app.inject({
+      method: 'POST',
+      url: '/v1/activations/sigmoid/backward',
+      headers: auth,
+      payload: { inputs: [[MARKERS[2], 1, 2, 3], [4, 5, 6, 7]], grad_outputs: [[1, 1, 1, 1], [1, 1, 1, 1]] },
+    });
+    expect(response.statusCode).toBe(200);
+    const id = response.headers['x-request-id'] as string;
+    expect(id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(forRequest(id)).toEqual([
+      expect.objectContaining({ reqId: id, activation: 'sigmoid', operation: 'backward', shape: [2, 4], placement: 'pool', status: 200 }),
+    ]);
+  });
+
+  it('logs errors once too, with their problem code, and 5xx as warnings', async () => {
+    const ragged = await app.inject({
+      method: 'POST',
+      url: '/v1/activations/relu/forward',
+      headers: { ...auth, 'x-request-id': 'req-ragged' },
+      payload: { inputs: [[MARKERS[0], 1], [2]] },
+    });
+    expect(ragged.statusCode).toBe(400);
+    expect(forRequest('req-ragged')).toEqual([
+      expect.objectContaining({ status: 400, code: 'ACT_ERR_VALIDATION', activation: 'relu', shape: [2, 2], level: 30 }),
+    ]);
+    expect(forRequest('req-ragged')[0]).not.toHaveProperty('placement');
+
+    const noKey = await app.inject({ method: 'POST', url: '/v1/activations/relu/forward', headers: { 'x-request-id': 'req-nokey' }, payload: { inputs: [[1]] } });
+    expect(noKey.statusCode).toBe(401);
+    expect(forRequest('req-nokey')).toEqual([expect.objectContaining({ status: 401, code: 'ACT_ERR_UNAUTHORIZED' })]);
+
+    const missing = await app.inject({ url: '/nowhere?secret=1', headers: { 'x-request-id': 'req-404' } });
+    expect(missing.statusCode).toBe(404);
+    expect(forRequest('req-404')).toEqual([expect.objectContaining({ route: 'unmatched', url: '/nowhere', status: 404, code: 'ACT_ERR_NOT_FOUND' })]);
+  });
+
+  it('operations routes are logged the same way', async () => {
+    await app.inject({ url: '/healthz', headers: { 'x-request-id': 'req-health' } });
+    expect(forRequest('req-health')).toEqual([expect.objectContaining({ method: 'GET', route: '/healthz', status: 200 })]);
+    expect(forRequest('req-health')[0]).not.toHaveProperty('activation');
+  });
+
+  it('never logs the numbers of a batch or the API key', () => {
+    const all = text.join('');
+    expect(all.length).toBeGreaterThan(0);
+    for (const marker of MARKERS) expect(all).not.toContain(String(marker));
+    expect(all).not.toContain(API_KEY);
+    expect(all.toLowerCase()).not.toContain('authorization');
+  });
+});
