@@ -5,9 +5,10 @@
  * 1. This plugin's preClose hook marks the app closing. From then on, a
  *    request that still arrives on an open connection is answered 503
  *    problem+json (ACT_ERR_SHUTTING_DOWN, Retry-After) instead of being
- *    started, and every answer carries `Connection: close`, so a kept-alive
- *    connection ends after the answer it is waiting for instead of lingering
- *    until its keep-alive timeout (which would hold the close up).
+ *    started, every answer carries `Connection: close`, and a connection is
+ *    closed as soon as its answer is written out: a kept-alive connection
+ *    must not linger until its keep-alive timeout (which would hold the
+ *    close up until SHUTDOWN_TIMEOUT_MS and an exit 1).
  * 2. Fastify stops the listener: new connections are refused. Node's
  *    server.close() also destroys the connections it counts as idle, and it
  *    counts one whose last answer is complete but still being written out (a
@@ -56,14 +57,17 @@ async function shutdownPlugin(app: FastifyInstance): Promise<void> {
     answering.set(socket, response);
     response.once('close', () => {
       if (answering.get(socket) === response) answering.delete(socket);
+      // Written out while closing: nothing more will be taken on this connection (its answer may have
+      // started before closing began, without Connection: close, and would keep it open).
+      if (closing) socket.destroySoon();
     });
   });
   server.closeIdleConnections = () => {
     for (const socket of connections) {
       const response = answering.get(socket);
       if (!response) socket.destroy(); // no request on it (or only part of its headers): nothing was accepted
-      else if (response.writableEnded) socket.end(); // answered, still writing: end after the last byte
-      // else: still being prepared; it goes out with Connection: close (below), then Node ends the connection
+      else if (response.writableEnded) socket.destroySoon(); // answered, still writing: close after the last byte
+      // else: still being prepared or sent; the connection closes once it is written out (above)
     }
   };
 

@@ -12,7 +12,7 @@ import { parsePrometheus, value } from './prometheus.js';
 const compute = { method: 'POST' as const, url: '/v1/activations/relu/forward', payload: { inputs: [[-1, 2]] } };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until(what: string, condition: () => boolean, timeoutMs = 5_000): Promise<void> {
+async function until(what: string, condition: () => boolean, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -75,7 +75,7 @@ describe('load shedding', () => {
     const served = await app.inject(compute);
     expect(served.statusCode).toBe(200);
     expect(served.json().outputs).toEqual([[0, 2]]);
-  });
+  }, 60_000);
 
   async function checkShedding(app: FastifyInstance): Promise<void> {
 

@@ -9,7 +9,7 @@ const TargetsSchema = z
   .union([
     z.array(z.number().int().nonnegative()).min(1).describe('One class index per row, 0 ≤ index < cols.'),
     z.array(z.array(z.number()).min(1)).min(1).describe('One probability row per row: cols numbers in [0, 1] summing to 1.'),
-  ])
+  ], { error: 'expected one class index per row (an integer ≥ 0) or one probability row per row (an array of numbers)' })
   .describe('The targets: one class index per row, or one probability row per row.');
 
 const GradLossSchema = z
