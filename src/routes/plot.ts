@@ -58,6 +58,23 @@ function sample(def: ActivationDefinition, params: unknown, min: number, max: nu
   return { x, y, dydx };
 }
 
+/**
+ * Values for an activation's extra body fields (softmax_cross_entropy's
+ * targets): one per sampled row. A query value, or the first row's value of
+ * the activation's example, is repeated for every sample.
+ */
+function bodyFieldsPerSample(def: ActivationDefinition, raw: Record<string, unknown>): Record<string, unknown> {
+  const fields: Record<string, unknown> = {};
+  for (const key of Object.keys(def.bodyFields ?? {})) {
+    const example = def.example.body?.[key];
+    const value = key in raw ? raw[key] : Array.isArray(example) ? example[0] : example;
+    if (value === undefined) continue;
+    fields[key] = Array.from({ length: SAMPLES }, () => value);
+    delete raw[key];
+  }
+  return fields;
+}
+
 function describeParams(params: Record<string, unknown>): string {
   const entries = Object.entries(params).filter(([, v]) => v !== undefined);
   return entries.length ? entries.map(([k, v]) => `${k} = ${JSON.stringify(v)}`).join(', ') : 'default parameters';
@@ -84,6 +101,7 @@ export default async function plotRoutes(app: FastifyInstance): Promise<void> {
       if (!def) throw unknownActivation(request.params.name);
       const { min, max } = request.query;
       const raw = queryParams(request.query as Record<string, unknown>);
+      const fields = bodyFieldsPerSample(def, raw);
       const parsed = def.params.safeParse(raw);
       if (!parsed.success) {
         const errors = parsed.error.issues.map((i) => ({ path: `/querystring/${i.path.join('/')}`, message: i.message }));
@@ -91,14 +109,15 @@ export default async function plotRoutes(app: FastifyInstance): Promise<void> {
           errors,
         });
       }
-      const issue = def.checkShape?.(parsed.data as never, SAMPLES, def.kind === 'row' ? 2 : 1);
+      const withFields = { ...parsed.data, ...fields };
+      const issue = def.checkShape?.(withFields as never, SAMPLES, def.kind === 'row' ? 2 : 1);
       if (issue) throw new ProblemError('ACT_ERR_VALIDATION', `${issue.path}: ${issue.message}`, { errors: [{ ...issue }] });
-      const params = def.resolveParams ? def.resolveParams(parsed.data as never) : parsed.data;
+      const params = def.resolveParams ? def.resolveParams(withFields as never) : withFields;
       const { x, y, dydx } = sample(def, params, min, max);
       const along = def.kind === 'row' ? ' (first output, for the row [x, 0])' : '';
       const svg = renderChart({
         title: `${def.name}: ${def.title}`,
-        subtitle: `${describeParams(raw)}${along}; x from ${min} to ${max}`,
+        subtitle: `${describeParams(queryParams(request.query as Record<string, unknown>))}${along}; x from ${min} to ${max}`,
         x,
         series: [
           { label: `${def.name}(x)`, color: '#1f6feb', y },
