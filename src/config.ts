@@ -23,6 +23,11 @@ export const ConfigSchema = z.object({
   INLINE_MAX_ELEMENTS: integer('INLINE_MAX_ELEMENTS', 0)
     .default(16_384)
     .describe('Batches of at most this many numbers run on the main thread; larger ones go to the pool.'),
+  RAW_BODY_MIN_BYTES: integer('RAW_BODY_MIN_BYTES', 0)
+    .default(65_536)
+    .describe(
+      'Compute request bodies of at least this many bytes skip the event loop: a worker parses, validates, computes and serializes them (0: never).',
+    ),
   QUEUE_LIMIT: integer('QUEUE_LIMIT', 0)
     .default(256)
     .describe('Tasks that may wait for a worker; beyond it, 503 with Retry-After.'),

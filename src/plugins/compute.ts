@@ -1,11 +1,14 @@
 /**
  * The compute engine: small batches run inline on the main thread, larger
- * ones in the Piscina pool (one pool per app). Pool failures become problems:
- * a full queue 503 at once, a task past its time 504, a crashed worker 500
- * for that request only (Piscina replaces the thread).
+ * ones in the Piscina pool (one pool per app). Large request bodies skip the
+ * main thread altogether: `json()` hands their raw bytes to a worker, which
+ * parses, validates, computes and serializes (workers/compute-json.ts), and
+ * answers bytes. Pool failures become problems: a full queue 503 at once, a
+ * task past its time 504, a crashed worker 500 for that request only (Piscina
+ * replaces the thread).
  */
 import fp from 'fastify-plugin';
-import type { FastifyInstance } from 'fastify';
+import { errorCodes, type FastifyInstance } from 'fastify';
 import { Piscina } from 'piscina';
 import type { Config } from '../config.js';
 import type { ActivationDefinition } from '../core/activation.js';
@@ -18,6 +21,7 @@ import {
   type ForwardTask,
 } from '../core/batch.js';
 import { ProblemError } from '../errors.js';
+import type { JsonFailure, JsonOutcome, JsonTask, Operation } from '../workers/compute-json.js';
 
 /** Where a batch runs: on the main thread, or in the worker pool. */
 export type Placement = 'inline' | 'pool';
@@ -31,9 +35,57 @@ export interface Computation {
   elements: number;
 }
 
+/**
+ * A request body left unparsed, for the worker: what the compute routes'
+ * content-type parser gives for bodies of at least RAW_BODY_MIN_BYTES. Once the
+ * worker has seen it, it knows the batch shape (for the request log and metrics).
+ */
+export class RawJsonBody {
+  /** [rows, cols] of `inputs`, once the worker has parsed the body. */
+  shape?: [number, number];
+  #bytes: Buffer | undefined;
+  constructor(bytes: Buffer) {
+    this.#bytes = bytes;
+  }
+  get byteLength(): number {
+    return this.#bytes?.byteLength ?? 0;
+  }
+  /** The bytes as an ArrayBuffer of their own, to transfer; once only. */
+  take(): ArrayBuffer {
+    const bytes = this.#bytes;
+    if (!bytes) throw new Error('the raw body was already handed over');
+    this.#bytes = undefined;
+    // Fastify concatenates a body into a fresh Buffer, alone on its ArrayBuffer above 4 KiB; a pooled one is copied.
+    const own = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : Uint8Array.prototype.slice.call(bytes);
+    return own.buffer as ArrayBuffer;
+  }
+}
+
+/** A worker's failure as the error the inline path would have thrown, for the one error handler. */
+function failureToError(failure: JsonFailure): Error {
+  switch (failure.kind) {
+    case 'fastify':
+      return new errorCodes[failure.code]();
+    case 'validation':
+      // The shape Fastify gives a failed schema validation (error.validation, error.validationContext).
+      return Object.assign(new Error('body validation failed'), {
+        statusCode: 400,
+        validation: failure.issues,
+        validationContext: 'body',
+      });
+    case 'problem':
+      return new ProblemError(failure.code, failure.detail, failure.errors ? { errors: failure.errors } : {});
+  }
+}
+
 export interface ComputeEngine {
   forward(def: ActivationDefinition, task: ForwardTask): Promise<ForwardResult>;
   backward(def: ActivationDefinition, task: BackwardTask): Promise<BackwardResult>;
+  /**
+   * A whole request from its raw JSON body to the response JSON bytes, in a
+   * worker. Failures reject with the error the inline path would have thrown.
+   */
+  json(def: ActivationDefinition, operation: Operation, body: RawJsonBody): Promise<Buffer>;
   readonly pool: Piscina;
   /** True while the pool is up and can take another task. */
   isReady(): boolean;
@@ -104,7 +156,7 @@ async function computePlugin(app: FastifyInstance, options: ComputeOptions): Pro
   let inFlight = 0;
   const capacity = config.WORKERS + config.QUEUE_LIMIT;
 
-  const runInPool = async <T>(name: 'forward' | 'backward', task: object, buffers: ArrayBuffer[]): Promise<T> => {
+  const runInPool = async <T>(name: 'forward' | 'backward' | 'json', task: object, buffers: ArrayBuffer[]): Promise<T> => {
     // Refused before anything is transferred or started: a 503 leaves nothing half done.
     if (inFlight >= capacity) throw queueFull(config);
     inFlight++;
@@ -152,6 +204,17 @@ async function computePlugin(app: FastifyInstance, options: ComputeOptions): Pro
             ]);
       computed(def, 'backward', where, elements);
       return result;
+    },
+    async json(def, operation, body) {
+      // Admission before the bytes move: a 503 leaves the body where it was.
+      if (inFlight >= capacity) throw queueFull(config);
+      const bytes = body.take();
+      const task: JsonTask = { activation: def.name, operation, body: bytes, maxElements: config.MAX_ELEMENTS };
+      const outcome = await runInPool<JsonOutcome>('json', task, [bytes]);
+      body.shape = outcome.shape;
+      if (!outcome.ok) throw failureToError(outcome.failure);
+      computed(def, operation, 'pool', outcome.elements);
+      return Buffer.from(outcome.json.buffer, outcome.json.byteOffset, outcome.json.byteLength);
     },
     placement,
     onComputed(listener) {

@@ -7,7 +7,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { activationNames } from '../core/activations/index.js';
 import type { ErrorCode } from '../errors.js';
-import type { Placement } from './compute.js';
+import { RawJsonBody, type Placement } from './compute.js';
 import { problemCodeOf } from './error-handler.js';
 
 const known = new Set(activationNames);
@@ -31,6 +31,8 @@ const ROUTE = /^\/v1\/activations(?:\/([^/]+)(?:\/(forward|backward|plot\.svg))?
 const COMPUTE_FAILURES = new Set<ErrorCode>(['ACT_ERR_WORKER_FAILED', 'ACT_ERR_QUEUE_FULL', 'ACT_ERR_TIMEOUT']);
 
 function shapeOf(body: unknown): [number, number] | undefined {
+  // A large body went to a worker unparsed; the worker reported its shape.
+  if (body instanceof RawJsonBody) return body.shape;
   const inputs = (body as { inputs?: unknown } | null | undefined)?.inputs;
   if (!Array.isArray(inputs)) return undefined;
   const first: unknown = inputs[0];
@@ -59,7 +61,9 @@ export function describeRequest(
     const shape = shapeOf(request.body);
     if (shape) {
       info.shape = shape;
-      if (reply.statusCode < 400 || (code && COMPUTE_FAILURES.has(code))) info.placement = placementOf(shape[0] * shape[1]);
+      if (reply.statusCode < 400 || (code && COMPUTE_FAILURES.has(code))) {
+        info.placement = request.body instanceof RawJsonBody ? 'pool' : placementOf(shape[0] * shape[1]);
+      }
     }
   }
   return info;

@@ -23,7 +23,11 @@ export default async function catalogRoutes(app: FastifyInstance): Promise<void>
         operationId: 'list_activations',
         summary: 'List every activation',
         description: 'Each activation with its parameters, formula and derivative (TeX), output range, properties, pros and cons.',
-        response: { 200: { description: 'The catalog.', content: { 'application/json': { schema: CatalogSchema } } } },
+        response: {
+          200: { description: 'The catalog.', content: { 'application/json': { schema: CatalogSchema } } },
+          // Load shedding and closing answer any /v1 route (plugins/load-shedding.ts, plugins/shutdown.ts).
+          ...problemResponses(503),
+        },
       },
     },
     async (_request, reply) => sendJson(reply, catalogJson),
@@ -39,7 +43,8 @@ export default async function catalogRoutes(app: FastifyInstance): Promise<void>
         params: z.object({ name: z.string().describe('Activation name, e.g. gelu.').meta({ example: 'gelu' }) }),
         response: {
           200: { description: 'The catalog entry.', content: { 'application/json': { schema: CatalogEntrySchema } } },
-          ...problemResponses(404),
+          // 400: a name that is not valid percent-encoding; 414: a name over MAX_PARAM_LENGTH (plugins/error-handler.ts).
+          ...problemResponses(400, 404, 414, 503),
         },
       },
     },

@@ -4,70 +4,49 @@
  * document), and a catch-all pair that answers 404 for unknown names.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Config } from '../config.js';
 import { activations } from '../core/activations/index.js';
 import type { ActivationDefinition } from '../core/activation.js';
-import { outputCols } from '../core/batch.js';
-import { ProblemError } from '../errors.js';
+import { RawJsonBody } from '../plugins/compute.js';
 import { computeSchemas, type BackwardBody, type ForwardBody } from '../schemas/compute.js';
-import { batchToFloat64, matrixToJson, valueToJson } from '../schemas/numbers.js';
+import { backwardJson, backwardTask, elementLimitProblem, forwardJson, forwardTask } from '../schemas/compute-io.js';
 import { problemResponses } from '../schemas/problem.js';
 import { sendJson } from './send-json.js';
 import { unknownActivation } from './suggest.js';
 
 const jsonResponse = (description: string, schema: z.ZodType) => ({ description, content: { 'application/json': { schema } } });
 
-/** Counts numbers before validation so an oversized batch costs no schema walk. */
-function countElements(batch: unknown): number {
-  if (!Array.isArray(batch)) return 0;
-  let n = 0;
-  for (const row of batch) n += Array.isArray(row) ? row.length : 1;
-  return n;
-}
-
 function elementLimitHook(config: Config) {
   return async (request: FastifyRequest) => {
-    const body = request.body as Record<string, unknown> | null;
-    if (!body || typeof body !== 'object') return;
-    for (const field of ['inputs', 'grad_outputs']) {
-      const count = countElements(body[field]);
-      if (count > config.MAX_ELEMENTS) {
-        throw new ProblemError(
-          'ACT_ERR_TOO_MANY_ELEMENTS',
-          `${field} holds ${count} numbers; the limit is ${config.MAX_ELEMENTS} per request (MAX_ELEMENTS).`,
-        );
-      }
-    }
+    // A raw body is counted by the worker, after parsing.
+    if (request.body instanceof RawJsonBody) return;
+    const problem = elementLimitProblem(request.body, config.MAX_ELEMENTS);
+    if (problem) throw problem;
   };
 }
 
 /**
- * The params a kernel sees: the validated params, the activation's extra body
- * fields under their own names, and values chosen now (a seed); checked
- * against the batch shape.
+ * JSON bodies in this scope (the compute routes only): below RAW_BODY_MIN_BYTES
+ * parsed here by Fastify's own JSON parser, as everywhere else; from it on
+ * left as bytes for a worker (a RawJsonBody), so parsing and serializing a
+ * large batch never blocks the event loop.
  */
-function kernelParams(def: ActivationDefinition, body: ForwardBody, rows: number, cols: number): Record<string, unknown> {
-  const fields = [...Object.keys(def.bodyFields ?? {}), ...Object.keys(def.backwardBodyFields ?? {})];
-  let params: Record<string, unknown> = { ...body.params };
-  for (const field of fields) {
-    const value = (body as unknown as Record<string, unknown>)[field];
-    if (value !== undefined) params[field] = value;
-  }
-  const issue = def.checkShape?.(params as never, rows, cols);
-  if (issue) {
-    throw new ProblemError('ACT_ERR_VALIDATION', `${issue.path}: ${issue.message}`, { errors: [{ ...issue }] });
-  }
-  if (def.resolveParams) params = def.resolveParams(params as never) as Record<string, unknown>;
-  return params;
-}
-
-function extraFields(def: ActivationDefinition, params: Record<string, unknown>): string {
-  if (!def.responseFields) return '';
-  return Object.entries(def.responseFields.values(params as never))
-    .map(([k, v]) => `,${JSON.stringify(k)}:${valueToJson(v)}`)
-    .join('');
+function rawAwareJsonParsing(app: FastifyInstance, config: Config): void {
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  const threshold = config.RAW_BODY_MIN_BYTES;
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    const bytes = body as Buffer;
+    if (threshold > 0 && bytes.byteLength >= threshold) done(null, new RawJsonBody(bytes));
+    else parseJson(request, bytes.toString('utf8'), done);
+  });
+  // The zod validator for parsed bodies; a raw body passes through to the worker, which validates it with the same schema.
+  app.setValidatorCompiler((route) => {
+    const validate = validatorCompiler(route as Parameters<typeof validatorCompiler>[0]);
+    return (data: unknown) => (data instanceof RawJsonBody ? { value: data } : validate(data));
+  });
 }
 
 function describeOperation(def: ActivationDefinition, op: 'forward' | 'backward'): string {
@@ -77,6 +56,7 @@ function describeOperation(def: ActivationDefinition, op: 'forward' | 'backward'
 }
 
 export default async function computeRoutes(app: FastifyInstance, { config }: { config: Config }): Promise<void> {
+  rawAwareJsonParsing(app, config);
   const typed = app.withTypeProvider<ZodTypeProvider>();
   const preValidation = elementLimitHook(config);
   const errors = problemResponses(400, 413, 415, 500, 503, 504);
@@ -98,15 +78,10 @@ export default async function computeRoutes(app: FastifyInstance, { config }: { 
         },
       },
       async (request, reply) => {
-        const body = request.body as unknown as ForwardBody;
-        const rows = body.inputs.length;
-        const cols = body.inputs[0].length;
-        const params = kernelParams(def, body, rows, cols);
-        const result = await app.compute.forward(def, { x: batchToFloat64(body.inputs), rows, cols, params, dtype: body.dtype });
-        return sendJson(
-          reply,
-          `{"activation":${JSON.stringify(def.name)},"dtype":"${body.dtype}","shape":[${result.rows},${result.cols}],"outputs":${matrixToJson(result.out, result.rows, result.cols)}${extraFields(def, params)}}`,
-        );
+        const raw: unknown = request.body;
+        if (raw instanceof RawJsonBody) return sendJson(reply, await app.compute.json(def, 'forward', raw));
+        const { task, params } = forwardTask(def, raw as ForwardBody);
+        return sendJson(reply, forwardJson(def, task.dtype, await app.compute.forward(def, task), params));
       },
     );
 
@@ -124,28 +99,10 @@ export default async function computeRoutes(app: FastifyInstance, { config }: { 
         },
       },
       async (request, reply) => {
-        const body = request.body as unknown as BackwardBody;
-        const rows = body.inputs.length;
-        const cols = body.inputs[0].length;
-        const params = kernelParams(def, body, rows, cols);
-        const width = outputCols(def, cols, params);
-        const dy = body.grad_outputs ? batchToFloat64(body.grad_outputs) : new Float64Array(rows * width).fill(1);
-        if (body.grad_outputs) {
-          const got = [body.grad_outputs.length, body.grad_outputs[0].length];
-          if (got[0] !== rows || got[1] !== width) {
-            throw new ProblemError(
-              'ACT_ERR_VALIDATION',
-              `grad_outputs has shape [${got}] but the forward output has shape [${rows},${width}].`,
-              { errors: [{ path: '/grad_outputs', message: `expected shape [${rows},${width}], got [${got}]` }] },
-            );
-          }
-        }
-        const result = await app.compute.backward(def, { x: batchToFloat64(body.inputs), dy, rows, cols, params, dtype: body.dtype });
-        const gradParams = result.gradParams ? `,"grad_params":${valueToJson(result.gradParams)}` : '';
-        return sendJson(
-          reply,
-          `{"activation":${JSON.stringify(def.name)},"dtype":"${body.dtype}","shape":[${rows},${cols}],"grad_inputs":${matrixToJson(result.dx, rows, cols)}${gradParams}${extraFields(def, params)}}`,
-        );
+        const raw: unknown = request.body;
+        if (raw instanceof RawJsonBody) return sendJson(reply, await app.compute.json(def, 'backward', raw));
+        const { task, params } = backwardTask(def, raw as BackwardBody);
+        return sendJson(reply, backwardJson(def, task, await app.compute.backward(def, task), params));
       },
     );
   }

@@ -2,6 +2,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { PROBLEM_CONTENT_TYPE } from '../errors.js';
+import { ProblemSchema, problemResponses } from '../schemas/problem.js';
 
 const HealthSchema = z.object({ status: z.enum(['ok', 'unready']) }).meta({ id: 'Health' });
 
@@ -15,7 +17,11 @@ export default async function healthRoutes(app: FastifyInstance): Promise<void> 
         tags: ['operations'],
         operationId: 'healthz',
         summary: 'Liveness: the process answers',
-        response: { 200: HealthSchema.describe('The process answers.') },
+        response: {
+          200: HealthSchema.describe('The process answers.'),
+          // A request that arrives while the instance closes is answered 503 problem+json (plugins/shutdown.ts).
+          ...problemResponses(503),
+        },
       },
     },
     async () => ({ status: 'ok' as const }),
@@ -30,7 +36,11 @@ export default async function healthRoutes(app: FastifyInstance): Promise<void> 
         summary: 'Readiness: the worker pool is up, its queue is not full and the process is not overloaded',
         response: {
           200: HealthSchema.describe('Ready for traffic.'),
-          503: HealthSchema.describe('Not ready: the pool is down or its queue is full, requests are being shed, or the instance is closing.'),
+          // While closing, plugins/shutdown.ts answers before this handler runs: a problem, not a Health body.
+          503: {
+            description: 'Not ready: the pool is down or its queue is full, or requests are being shed (Health); or the instance is closing (Problem).',
+            content: { 'application/json': { schema: HealthSchema }, [PROBLEM_CONTENT_TYPE]: { schema: ProblemSchema } },
+          },
         },
       },
     },

@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { problemResponses } from '../schemas/problem.js';
 
 export default async function metricsRoutes(app: FastifyInstance): Promise<void> {
   const typed = app.withTypeProvider<ZodTypeProvider>();
@@ -23,6 +24,8 @@ export default async function metricsRoutes(app: FastifyInstance): Promise<void>
             description: 'The metrics, in the Prometheus text format.',
             content: { 'text/plain': { schema: z.string() } },
           },
+          // A request that arrives while the instance closes is answered 503 problem+json (plugins/shutdown.ts).
+          ...problemResponses(503),
         },
       },
     },

@@ -92,7 +92,7 @@ export default async function plotRoutes(app: FastifyInstance): Promise<void> {
         querystring: PlotQuerySchema,
         response: {
           200: { description: 'An SVG image.', content: { 'image/svg+xml': { schema: z.string() } } },
-          ...problemResponses(400, 404),
+          ...problemResponses(400, 404, 414, 503),
         },
       },
     },

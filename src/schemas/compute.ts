@@ -90,9 +90,14 @@ export function computeSchemas(def: ActivationDefinition): ComputeSchemas {
       grad_inputs: BatchSchema.describe('dL/dx, the shape of inputs.'),
       ...(learnable
         ? {
-            grad_params: z
-              .record(z.string(), z.unknown())
-              .describe(`Gradients of the learnable parameters (${def.learnable.join(', ')}), summed over the batch.`),
+            grad_params: optionalLearnable(def)
+              ? z
+                  .record(z.string(), z.unknown())
+                  .optional()
+                  .describe(`Gradients of the learnable parameters (${def.learnable.join(', ')}), summed over the batch; absent when the request gives none of them.`)
+              : z
+                  .record(z.string(), z.unknown())
+                  .describe(`Gradients of the learnable parameters (${def.learnable.join(', ')}), summed over the batch.`),
           }
         : {}),
       ...def.responseFields?.shape,
@@ -101,6 +106,14 @@ export function computeSchemas(def: ActivationDefinition): ComputeSchemas {
   const schemas = { forwardBody, backwardBody, forwardResponse, backwardResponse };
   cache.set(def.name, schemas);
   return schemas;
+}
+
+/** True when every learnable parameter may be left out with no default (maxout's weight): backward then has no grad_params. */
+function optionalLearnable(def: ActivationDefinition): boolean {
+  return def.learnable.every((name) => {
+    const parsed = (def.params.shape[name] as z.ZodType | undefined)?.safeParse(undefined);
+    return parsed?.success === true && parsed.data === undefined;
+  });
 }
 
 function exampleGradOutputs(def: ActivationDefinition): number[][] {

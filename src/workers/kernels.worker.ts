@@ -1,11 +1,13 @@
 /**
  * The Piscina worker: named tasks `forward` and `backward` that run a
- * registered activation. Typed arrays arrive transferred and go back
- * transferred, never cloned as number arrays.
+ * registered activation, and `json`, which takes a large request body as raw
+ * bytes and answers the response bytes (workers/compute-json.ts). Typed
+ * arrays and bytes arrive transferred and go back transferred, never cloned.
  */
 import { Piscina } from 'piscina';
 import { getActivation } from '../core/activations/index.js';
 import { runBackward, runForward, type BackwardTask, type ForwardTask } from '../core/batch.js';
+import { computeJson, type JsonTask } from './compute-json.js';
 
 export interface WorkerForwardTask extends ForwardTask {
   readonly activation: string;
@@ -45,4 +47,9 @@ export function forward(task: WorkerForwardTask) {
 export function backward(task: WorkerBackwardTask) {
   const result = runBackward(lookup(task.activation), task);
   return Piscina.move(new Transferred(result, [result.dx.buffer as ArrayBuffer]) as never);
+}
+
+export function json(task: JsonTask) {
+  const outcome = computeJson(task);
+  return outcome.ok ? Piscina.move(new Transferred(outcome, [outcome.json.buffer as ArrayBuffer]) as never) : outcome;
 }

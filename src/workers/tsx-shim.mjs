@@ -8,4 +8,5 @@ import { tsImport } from 'tsx/esm/api';
 const target = await tsImport(workerData.tsWorker, import.meta.url);
 export const forward = target.forward;
 export const backward = target.backward;
+export const json = target.json;
 export default target.default;

@@ -1,10 +1,17 @@
 import type { FastifyInstance } from 'fastify';
 import { buildApp, type BuildOptions } from '../../src/app.js';
 import { testConfig, type Config } from '../../src/config.js';
+import { enforceContract } from './contract.js';
 
-/** An app on app.inject(), silent, with config overrides; close it in afterAll. */
+/**
+ * An app on app.inject(), silent, with config overrides; close it in afterAll.
+ * Every answer is checked against the committed openapi/openapi.json
+ * (helpers/contract.ts): inject() throws on an undocumented status, content
+ * type or body, and close() rejects if a real socket got one.
+ */
 export async function build(overrides: Partial<Config> = {}, options: BuildOptions = {}): Promise<FastifyInstance> {
   const app = await buildApp(testConfig({ WORKERS: 1, ...overrides }), { logger: false, ...options });
+  enforceContract(app);
   await app.ready();
   return app;
 }

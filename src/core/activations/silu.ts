@@ -2,8 +2,8 @@ import { z } from 'zod';
 import { defineActivation } from '../activation.js';
 import { dd, mulDD1 } from '../numeric/dd.js';
 import { scaleRound } from '../numeric/exp.js';
-import { swishSide, swishSlope, swishValue } from '../smooth/swish.js';
 import { mulRoundSub } from '../smooth/round.js';
+import { swishSide, swishSlope, swishValue } from '../smooth/swish.js';
 
 /**
  * SiLU, x·σ(x): swish with β = 1, through the same code (`smooth/swish.ts`),

@@ -3,8 +3,8 @@ import { defineActivation } from '../activation.js';
 import { dd, divDD, mulDD1 } from '../numeric/dd.js';
 import { expSplit, scaleRound } from '../numeric/exp.js';
 import { sigmoidX, softplusX } from '../smooth/logistic.js';
-import { productLo } from '../smooth/shift.js';
 import { mulRoundSub } from '../smooth/round.js';
+import { productLo } from '../smooth/shift.js';
 
 /** (1/β)·softplus(z) for z = βx = zh + zl, rounded once; `cut` applies the threshold. */
 function softplusValue(x: number, zh: number, zl: number, beta: number, threshold: number): number {

@@ -2,9 +2,9 @@ import { z } from 'zod';
 import { defineActivation } from '../activation.js';
 import { dd, fastTwoSum, mulDD, mulDD1, twoProd, twoSum } from '../numeric/dd.js';
 import { scaleRound } from '../numeric/exp.js';
+import { mulRoundSub } from '../smooth/round.js';
 import { productLo } from '../smooth/shift.js';
 import { swishSide, swishSlope, swishValue } from '../smooth/swish.js';
-import { mulRoundSub } from '../smooth/round.js';
 
 /**
  * Swish, x·σ(βx), with β learnable.

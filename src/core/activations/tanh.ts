@@ -2,8 +2,8 @@ import { z } from 'zod';
 import { defineActivation } from '../activation.js';
 import { dd, mulDD1 } from '../numeric/dd.js';
 import { expSplit, scaleRound } from '../numeric/exp.js';
-import { sech2X, tanhX } from '../smooth/tanh.js';
 import { mulRoundSub } from '../smooth/round.js';
+import { sech2X, tanhX } from '../smooth/tanh.js';
 
 /**
  * Hyperbolic tangent.

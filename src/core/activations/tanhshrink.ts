@@ -3,8 +3,8 @@ import { defineActivation } from '../activation.js';
 import { addDD, dd, ddFraction, mulDD, mulDD1, twoProd } from '../numeric/dd.js';
 import { scaleRound } from '../numeric/exp.js';
 import { TANHSHRINK_SERIES as S, THIRD_H, THIRD_L } from '../smooth/constants.js';
-import { tanhX } from '../smooth/tanh.js';
 import { mulRoundSub } from '../smooth/round.js';
+import { tanhX } from '../smooth/tanh.js';
 
 const [C5_H, C5_L] = ddFraction(-2, 15);
 const HUGE = 2 ** 60;

@@ -1,31 +1,52 @@
 /**
- * Row kernels of the softmax family (softmin, log_softmax,
- * softmax_cross_entropy), on the shared `SoftmaxRow` state.
+ * Row kernels of the softmax family (softmax(±x) for softmax and softmin,
+ * log_softmax, softmax_cross_entropy), on the shared `SoftmaxRow` state.
  *
  * Every result is formed as a double-double (or mantissa·2^k) and rounded
- * once. Where a backward formula cancels, the terms that cancel are rewritten
- * so that the cancellation is exact, and where it still depends on data the
- * row is recomputed with the double-double exp:
- * - softmax: dx = y ⊙ (dy − g), g = ⟨dy, y⟩. At the maximum, dy_max − g =
- *   (dy_max·u − Σ_{j≠max} e_j dy_j)/S (no 1 − p_max to lose); elsewhere
- *   dy_i − g is exact up to the error of g, about 2^-65·Σ p_j|dy_j|; when
- *   |dy_i − g| is below 2^-8 of that, the row is redone with exps good to
- *   2^-95.
- * - log_softmax: dx = dy − p·Σdy; at the maximum dy_max − Σdy/S =
- *   (dy_max·u − Σ_{j≠max} dy_j)/S; Σdy in double-double.
- * - softmax_cross_entropy: loss = log S − d_c (class target) or
- *   Σ t_i (log S − d_i), sums of non-negative terms; dx = (p − t)·dloss with
- *   p_max − t = (1 − t) − u/S.
+ * once. A backward row is computed in two stages:
+ *
+ * 1. The fast pass, double-double arithmetic on the exps of `expSplit`
+ *    (relative error 2^-74), with the terms that cancel rewritten:
+ *    - softmax: dx = y ⊙ (dy − g), g = ⟨dy, y⟩. At the maximum dy_max − g =
+ *      (dy_max·u − Σ_{j≠max} e_j dy_j)/S (no 1 − p_max to lose); elsewhere
+ *      dy_i − g, exact up to the error of g, about 2^-74·Σ p_j|dy_j|.
+ *    - log_softmax: dx = dy − p·Σdy; at the maximum dy_max − Σdy/S =
+ *      (dy_max·u − Σ_{j≠max} dy_j)/S; Σdy in double-double.
+ *    - softmax_cross_entropy: dx = (p − t)·dloss with p_max − t = (1 − t) − u/S.
+ *    Each result is checked against the size of the terms it was formed from:
+ *    where it cancels by more than ILL (so that the errors above could reach
+ *    2^-58 of it), the row goes to stage 2.
+ * 2. The exact pass: exps good to 2^-95 (`expSplitDD`), and every sum that
+ *    cancels formed exactly, as a floating-point expansion (`ExactSum`), from
+ *    exact products (Dekker), then rounded to double-double once it no longer
+ *    cancels. A double-double is not enough there: in a row such as
+ *    [0, …, 0, 1e-300], e_j = 1 − 1e-300 and sums of e_j·dy_j need both the
+ *    first and the 1000th digit. The numerators are written so that only the
+ *    exps carry error, and that error is multiplied by the differences that
+ *    matter:
+ *    - softmax: with D_j = dy_j − dy_max (exact, TwoSum),
+ *      S·(dy_i − g) = Σ_j e_j (D_i − D_j) = D_i·S − H, H = Σ_{j≠max} e_j D_j,
+ *      so dx_i = e_i·(D_i·S − H)/S², dx_max = −H/S²: a constant dy gives
+ *      exactly 0, and e_j ≈ 1 − t keeps its t.
+ *    - log_softmax: S·dx_i = dy_i·S − e_i·Σdy, S·dx_max = dy_max·u − Σ_{j≠max} dy_j.
+ *    - softmax_cross_entropy: S·(p_i − t_i) = e_i − t_i·S, S·(p_max − t) = (1 − t) − t·u.
+ *    dy is first scaled by a power of 2 (about 2^500 for its largest entry),
+ *    so that no product of the expansions lands in the subnormals; the scale
+ *    is undone in the final rounding (`scaleRound`).
  *
  * Rows whose dy (or dloss) is not finite, or whose careful result overflows,
  * use the plain double formula instead (IEEE semantics for ±Infinity and NaN).
  */
 import { dd, addDD, divDD, fastTwoSum, mulDD, mulDD1, twoSum } from '../numeric/dd.js';
-import { scaleRound } from '../numeric/exp.js';
+import { pow2, scaleRound } from '../numeric/exp.js';
 import { SoftmaxRow, softmaxRow, unscale } from './softmax-row.js';
 
-/** A result is recomputed with precise exps when cancellation exceeds 2^8. */
-const ILL = 2 ** -8;
+/**
+ * A row goes to the exact pass when a result is below ILL times the terms it
+ * cancelled from: the fast pass is good to about 2^-74 of those terms, so a
+ * result above that bound is good to 2^-58 of itself (1/32 ULP).
+ */
+const ILL = 2 ** -16;
 const UP = 2 ** 600;
 const DOWN = 2 ** -600;
 

@@ -26,8 +26,8 @@ import { expSplit, expX, scaleRound } from '../numeric/exp.js';
 import { EZ0_H, EZ0_L, Z0_0, Z0_1, Z0_2 } from './constants.js';
 import { expm1X } from './expm1.js';
 import { sigmoidX } from './logistic.js';
-import { shiftFromRoot } from './shift.js';
 import { mulRoundSub } from './round.js';
+import { shiftFromRoot } from './shift.js';
 
 /**
  * Side results of the last `swishSlope` call: σ(z)σ(−z) = sh + sl, and the

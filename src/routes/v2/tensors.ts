@@ -1,0 +1,194 @@
+/**
+ * Tensors in and out of /v2: request tensors (binary or JSON `data`) become
+ * the Float64Array batches the kernels take; results become JSON `data` or
+ * raw little-endian bytes.
+ *
+ * Copies, for a binary request: FP64 bytes land in their own Float64Array as
+ * they arrive (body.ts) and are used as they are; FP32 bytes land in a
+ * Float32Array and are widened once into a Float64Array. For the answer, an
+ * FP64 result is written from its own bytes (a Buffer over the same memory);
+ * an FP32 result takes one narrowing pass into a Float32Array. No JSON number
+ * arrays on the way.
+ */
+import { endianness } from 'node:os';
+import { ProblemError } from '../../errors.js';
+import { valueToJson } from '../../schemas/numbers.js';
+import type { BinaryValues } from './body.js';
+
+export type FloatDatatype = 'FP32' | 'FP64';
+
+const LITTLE_ENDIAN = endianness() === 'LE';
+
+const invalid = (detail: string) => new ProblemError('ACT_ERR_VALIDATION', detail);
+
+/** Deeper nesting than any tensor needs; keeps the walk off the stack limit. */
+const MAX_DEPTH = 32;
+
+export interface TensorInput {
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly datatype: string;
+  readonly data?: unknown;
+}
+
+export function elementCount(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+/**
+ * The values of a tensor as float64, row-major. `binary` is its bytes from
+ * the body (an owned typed array), or undefined when it came as JSON `data`.
+ */
+export function tensorValues(input: TensorInput, binary: BinaryValues | undefined, maxElements: number): Float64Array {
+  const name = JSON.stringify(input.name);
+  const count = elementCount(input.shape);
+  if (count > maxElements) {
+    throw new ProblemError('ACT_ERR_TOO_MANY_ELEMENTS', `Input ${name} holds ${count} numbers; the limit is ${maxElements} per request (MAX_ELEMENTS).`);
+  }
+  if (binary) {
+    if (binary.length !== count) {
+      throw invalid(
+        `Input ${name} has shape [${input.shape.join(',')}] (${count} elements, ${count * binary.BYTES_PER_ELEMENT} bytes of ${input.datatype}), ` +
+          `but its binary_data_size is ${binary.byteLength}.`,
+      );
+    }
+    if (binary instanceof Float64Array) return binary;
+    if (binary instanceof BigInt64Array) {
+      const out = new Float64Array(count);
+      for (let i = 0; i < count; i++) {
+        const v = binary[i];
+        if (v > BigInt(Number.MAX_SAFE_INTEGER) || v < -BigInt(Number.MAX_SAFE_INTEGER)) throw invalid(`Input ${name}: ${v} is too large.`);
+        out[i] = Number(v);
+      }
+      return out;
+    }
+    // FP32 widens (and INT32 converts) once, natively.
+    return new Float64Array(binary);
+  }
+  if (input.data === undefined) throw invalid(`Input ${name} has neither data nor parameters.binary_data_size.`);
+  if (!Array.isArray(input.data)) throw invalid(`Input ${name}: data must be a list of numbers.`);
+  const out = new Float64Array(count);
+  const written = fillFromJson(input.data, out, 0, 0, name);
+  if (written !== count) throw mismatch(name, input.shape, count, written);
+  if (input.datatype.startsWith('INT')) {
+    const bad = out.findIndex((v) => !Number.isInteger(v));
+    if (bad >= 0) throw invalid(`Input ${name} is ${input.datatype}, but element ${bad} is ${out[bad]}.`);
+  }
+  return out;
+}
+
+function mismatch(name: string, shape: readonly number[], count: number, got: number | string): ProblemError {
+  return invalid(`Input ${name} has shape [${shape.join(',')}] (${count} elements), but its data holds ${got}.`);
+}
+
+/** Writes the numbers of nested lists into `out` from `k`, row-major; returns the next index. */
+function fillFromJson(list: unknown[], out: Float64Array, k: number, depth: number, name: string): number {
+  if (depth > MAX_DEPTH) throw invalid(`Input ${name}: data is nested deeper than ${MAX_DEPTH} levels.`);
+  const n = out.length;
+  for (let i = 0; i < list.length; i++) {
+    const v = list[i];
+    if (typeof v === 'number') {
+      if (k >= n) throw invalid(`Input ${name}: data holds more than the ${n} elements of its shape.`);
+      out[k++] = v;
+    } else if (Array.isArray(v)) {
+      k = fillFromJson(v, out, k, depth + 1, name);
+    } else if (v === 'NaN' || v === 'Infinity' || v === '-Infinity') {
+      if (k >= n) throw invalid(`Input ${name}: data holds more than the ${n} elements of its shape.`);
+      out[k++] = Number(v);
+    } else {
+      throw invalid(`Input ${name}: data holds ${JSON.stringify(v)?.slice(0, 40)}; expected numbers (NaN and infinities as NaN, Infinity, -Infinity).`);
+    }
+  }
+  return k;
+}
+
+/** Row-major values as nested lists of the given shape (a number for shape []). */
+export function nest(values: Float64Array, shape: readonly number[]): unknown {
+  if (shape.length === 0) return values[0];
+  const build = (offset: number, dim: number): unknown[] => {
+    const size = shape[dim];
+    if (dim === shape.length - 1) return Array.from(values.subarray(offset, offset + size));
+    const stride = elementCount(shape.slice(dim + 1));
+    return Array.from({ length: size }, (_, i) => build(offset + i * stride, dim + 1));
+  };
+  return build(0, 0);
+}
+
+/** The shape of a nested list of numbers (a parameter's gradient); a number is [1]. */
+export function shapeOfValue(value: unknown): number[] {
+  const shape: number[] = [];
+  let v = value;
+  while (Array.isArray(v)) {
+    shape.push(v.length);
+    v = v[0];
+  }
+  return shape.length === 0 ? [1] : shape;
+}
+
+export function flattenValue(value: unknown): Float64Array {
+  const out: number[] = [];
+  const walk = (v: unknown) => {
+    if (Array.isArray(v)) v.forEach(walk);
+    else out.push(typeof v === 'number' ? v : Number(v));
+  };
+  walk(value);
+  return Float64Array.from(out);
+}
+
+export interface OutputTensor {
+  readonly name: string;
+  readonly shape: readonly number[];
+  /** Already rounded to float32 for FP32 (core/batch.ts). */
+  readonly values: Float64Array;
+  readonly binary: boolean;
+}
+
+function numberToJson(v: number): string {
+  if (v === v && v !== Infinity && v !== -Infinity) return v === 0 ? '0' : String(v);
+  return v !== v ? '"NaN"' : v > 0 ? '"Infinity"' : '"-Infinity"';
+}
+
+function flatToJson(values: Float64Array): string {
+  const parts = new Array<string>(values.length);
+  for (let i = 0; i < values.length; i++) parts[i] = numberToJson(values[i]);
+  return `[${parts.join(',')}]`;
+}
+
+/** The bytes of an output on the wire: FP64 its own memory, FP32 one narrowing pass. */
+function outputBytes(values: Float64Array, datatype: FloatDatatype): Buffer {
+  const typed = datatype === 'FP64' ? values : new Float32Array(values);
+  const bytes = Buffer.from(typed.buffer, typed.byteOffset, typed.byteLength);
+  if (LITTLE_ENDIAN) return bytes;
+  const copy = Buffer.from(bytes);
+  return datatype === 'FP64' ? copy.swap64() : copy.swap32();
+}
+
+export interface InferAnswer {
+  /** The JSON text, whole (JSON form) or the header (binary form). */
+  readonly json: string;
+  /** Binary outputs in order; empty for the JSON form. */
+  readonly binary: readonly Buffer[];
+}
+
+export function encodeAnswer(answer: {
+  model: string;
+  id?: string;
+  parameters?: Record<string, unknown>;
+  datatype: FloatDatatype;
+  outputs: readonly OutputTensor[];
+}): InferAnswer {
+  const binary: Buffer[] = [];
+  const outputs = answer.outputs.map((o) => {
+    const head = `{"name":${JSON.stringify(o.name)},"datatype":"${answer.datatype}","shape":[${o.shape.join(',')}]`;
+    if (!o.binary) return `${head},"data":${flatToJson(o.values)}}`;
+    const bytes = outputBytes(o.values, answer.datatype);
+    binary.push(bytes);
+    return `${head},"parameters":{"binary_data_size":${bytes.length}}}`;
+  });
+  const id = answer.id === undefined ? '' : `,"id":${JSON.stringify(answer.id)}`;
+  const parameters = answer.parameters && Object.keys(answer.parameters).length > 0 ? `,"parameters":${valueToJson(answer.parameters)}` : '';
+  const json = `{"model_name":${JSON.stringify(answer.model)},"model_version":"1"${id}${parameters},"outputs":[${outputs.join(',')}]}`;
+  return { json, binary };
+}

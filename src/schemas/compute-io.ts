@@ -1,0 +1,130 @@
+/**
+ * What a compute body becomes, and what its answer looks like: the checks
+ * beyond the zod schema (element limit, params against the batch shape, the
+ * shape of grad_outputs), the kernel task, and the response JSON text.
+ *
+ * Shared by the two places a body is handled: the route on the main thread
+ * (routes/compute.ts, small bodies parsed by Fastify) and the worker that
+ * takes large bodies as raw bytes (workers/compute-json.ts). One code path
+ * for both means the same bytes and the same problems either way.
+ *
+ * Pure: no Fastify, no Piscina.
+ */
+import type { ActivationDefinition } from '../core/activation.js';
+import { outputCols, type BackwardResult, type BackwardTask, type ForwardResult, type ForwardTask } from '../core/batch.js';
+import { ProblemError } from '../errors.js';
+import type { BackwardBody, ForwardBody } from './compute.js';
+import { batchToFloat64, matrixToJson, valueToJson } from './numbers.js';
+
+/** The batch fields whose numbers count against MAX_ELEMENTS. */
+const COUNTED = ['inputs', 'grad_outputs'] as const;
+
+/** Numbers in a batch, counted before validation so an oversized batch costs no schema walk. */
+export function countElements(batch: unknown): number {
+  if (!Array.isArray(batch)) return 0;
+  let n = 0;
+  for (const row of batch) n += Array.isArray(row) ? row.length : 1;
+  return n;
+}
+
+/** The 413 for a parsed (not yet validated) body carrying more than `max` numbers in a batch, or undefined. */
+export function elementLimitProblem(body: unknown, max: number): ProblemError | undefined {
+  if (!body || typeof body !== 'object') return undefined;
+  for (const field of COUNTED) {
+    const count = countElements((body as Record<string, unknown>)[field]);
+    if (count > max) {
+      return new ProblemError(
+        'ACT_ERR_TOO_MANY_ELEMENTS',
+        `${field} holds ${count} numbers; the limit is ${max} per request (MAX_ELEMENTS).`,
+      );
+    }
+  }
+  return undefined;
+}
+
+/** [rows, cols] of `inputs` in a parsed body, valid or not (for logs); undefined if it is not an array. */
+export function shapeOfBody(body: unknown): [number, number] | undefined {
+  const inputs = (body as { inputs?: unknown } | null | undefined)?.inputs;
+  if (!Array.isArray(inputs)) return undefined;
+  const first: unknown = inputs[0];
+  return [inputs.length, Array.isArray(first) ? first.length : 0];
+}
+
+/**
+ * The params a kernel sees: the validated params, the activation's extra body
+ * fields under their own names, and values chosen now (a seed); checked
+ * against the batch shape.
+ */
+export function kernelParams(def: ActivationDefinition, body: ForwardBody, rows: number, cols: number): Record<string, unknown> {
+  const fields = [...Object.keys(def.bodyFields ?? {}), ...Object.keys(def.backwardBodyFields ?? {})];
+  let params: Record<string, unknown> = { ...body.params };
+  for (const field of fields) {
+    const value = (body as unknown as Record<string, unknown>)[field];
+    if (value !== undefined) params[field] = value;
+  }
+  const issue = def.checkShape?.(params as never, rows, cols);
+  if (issue) {
+    throw new ProblemError('ACT_ERR_VALIDATION', `${issue.path}: ${issue.message}`, { errors: [{ ...issue }] });
+  }
+  if (def.resolveParams) params = def.resolveParams(params as never) as Record<string, unknown>;
+  return params;
+}
+
+export interface Prepared<T> {
+  readonly task: T;
+  /** The kernel params, for the response's extra fields. */
+  readonly params: Record<string, unknown>;
+}
+
+/** A validated forward body as a kernel task (throws a 400 ProblemError when params do not fit the batch). */
+export function forwardTask(def: ActivationDefinition, body: ForwardBody): Prepared<ForwardTask> {
+  const rows = body.inputs.length;
+  const cols = body.inputs[0].length;
+  const params = kernelParams(def, body, rows, cols);
+  return { task: { x: batchToFloat64(body.inputs), rows, cols, params, dtype: body.dtype }, params };
+}
+
+/** A validated backward body as a kernel task; grad_outputs must have the forward output's shape (else a 400). */
+export function backwardTask(def: ActivationDefinition, body: BackwardBody): Prepared<BackwardTask> {
+  const rows = body.inputs.length;
+  const cols = body.inputs[0].length;
+  const params = kernelParams(def, body, rows, cols);
+  const width = outputCols(def, cols, params);
+  const grad = body.grad_outputs;
+  if (grad) {
+    const got = [grad.length, grad[0].length];
+    if (got[0] !== rows || got[1] !== width) {
+      throw new ProblemError(
+        'ACT_ERR_VALIDATION',
+        `grad_outputs has shape [${got}] but the forward output has shape [${rows},${width}].`,
+        { errors: [{ path: '/grad_outputs', message: `expected shape [${rows},${width}], got [${got}]` }] },
+      );
+    }
+  }
+  const dy = grad ? batchToFloat64(grad) : new Float64Array(rows * width).fill(1);
+  return { task: { x: batchToFloat64(body.inputs), dy, rows, cols, params, dtype: body.dtype }, params };
+}
+
+function extraFields(def: ActivationDefinition, params: Record<string, unknown>): string {
+  if (!def.responseFields) return '';
+  return Object.entries(def.responseFields.values(params as never))
+    .map(([k, v]) => `,${JSON.stringify(k)}:${valueToJson(v)}`)
+    .join('');
+}
+
+/** The forward response as JSON text, built by hand: no intermediate arrays of numbers. */
+export function forwardJson(def: ActivationDefinition, dtype: string, result: ForwardResult, params: Record<string, unknown>): string {
+  return `{"activation":${JSON.stringify(def.name)},"dtype":"${dtype}","shape":[${result.rows},${result.cols}],"outputs":${matrixToJson(result.out, result.rows, result.cols)}${extraFields(def, params)}}`;
+}
+
+/** The backward response as JSON text. */
+export function backwardJson(
+  def: ActivationDefinition,
+  task: BackwardTask,
+  result: BackwardResult,
+  params: Record<string, unknown>,
+): string {
+  const { rows, cols } = task;
+  const gradParams = result.gradParams ? `,"grad_params":${valueToJson(result.gradParams)}` : '';
+  return `{"activation":${JSON.stringify(def.name)},"dtype":"${task.dtype}","shape":[${rows},${cols}],"grad_inputs":${matrixToJson(result.dx, rows, cols)}${gradParams}${extraFields(def, params)}}`;
+}

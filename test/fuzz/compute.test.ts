@@ -1,0 +1,137 @@
+/**
+ * Fuzzing the compute routes of every activation in the registry, forward and
+ * backward, through app.inject(): random valid bodies (params from each
+ * activation's JSON Schema or its example, numbers from ordinary to 1e308,
+ * 5e-324, -0 and the strings "NaN", "Infinity", "-Infinity") must answer
+ * exactly the core kernel's numbers; the same bodies changed in one place
+ * (junk values, dropped or unknown keys, ragged rows, wrapped values, a
+ * whole body of junk) must answer a 2xx that is still exact or a 4xx problem
+ * that names what is wrong. Never a 5xx, never a hang; every answer also
+ * conforms to openapi/openapi.json (test/helpers/app.ts checks it).
+ *
+ * Half the requests go to an app that computes inline, half to one that
+ * sends everything to the worker pool with small limits (MAX_ELEMENTS,
+ * BODY_LIMIT). FUZZ_RUNS sets the runs per property (default 10); FUZZ_SEED
+ * replays a failing run that fast-check printed.
+ */
+import fc from 'fast-check';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { activations, getActivation } from '../../src/core/activations/index.js';
+import { runForward } from '../../src/core/batch.js';
+import { build } from '../helpers/app.js';
+import { bodyArbitrary, mutatedBodyArbitrary, toJsonText, type Op } from './arbitraries.js';
+import { checkComputeAnswer, checkProblem, injectWithin, short } from './oracle.js';
+
+const RUNS = Number(process.env.FUZZ_RUNS ?? 10);
+const SEED = process.env.FUZZ_SEED === undefined ? undefined : Number(process.env.FUZZ_SEED);
+const params = (numRuns: number) => ({ numRuns, ...(SEED !== undefined ? { seed: SEED } : {}) });
+
+let inline: FastifyInstance;
+let pooled: FastifyInstance;
+const tally = { ok: 0, problem: 0 };
+
+beforeAll(async () => {
+  inline = await build({ BODY_LIMIT: 256 * 1024 });
+  // Everything through the pool, with limits small enough for the fuzz to cross them.
+  pooled = await build({ INLINE_MAX_ELEMENTS: 0, WORKERS: 1, MAX_ELEMENTS: 16, BODY_LIMIT: 2048 });
+});
+afterAll(async () => {
+  await inline?.close();
+  await pooled?.close();
+});
+
+async function post(usePool: boolean, name: string, op: Op, text: string) {
+  return injectWithin(usePool ? pooled : inline, {
+    method: 'POST',
+    url: `/v1/activations/${name}/${op}`,
+    headers: { 'content-type': 'application/json' },
+    payload: text,
+  });
+}
+
+const ops: Op[] = ['forward', 'backward'];
+
+describe.each(ops)('fuzz %s', (op) => {
+  for (const def of activations) {
+    it(`${def.name}: the example and random valid bodies answer the core kernel's numbers, bit for bit`, async () => {
+      if (op === 'forward') {
+        // The example itself, always first.
+        const example = { inputs: def.example.inputs, ...(def.example.params ? { params: def.example.params } : {}), ...def.example.body };
+        const exampleText = toJsonText(example);
+        const first = await post(false, def.name, 'forward', exampleText);
+        expect(checkComputeAnswer(def, 'forward', exampleText, first), short(first.text)).toBe('ok');
+      }
+
+      await fc.assert(
+        fc.asyncProperty(bodyArbitrary(def, op), fc.boolean(), async ({ body }, usePool) => {
+          const text = toJsonText(body);
+          const answer = await post(usePool, def.name, op, text);
+          tally[checkComputeAnswer(def, op, text, answer)]++;
+        }),
+        params(RUNS),
+      );
+    });
+
+    it(`${def.name}: bodies changed in one place answer an exact 2xx or a 4xx problem naming what is wrong`, async () => {
+      await fc.assert(
+        fc.asyncProperty(mutatedBodyArbitrary(def, op), fc.boolean(), async (mutated, usePool) => {
+          const text = toJsonText(mutated.body);
+          const answer = await post(usePool, def.name, op, text);
+          const outcome = checkComputeAnswer(def, op, text, answer);
+          if (outcome === 'problem' && mutated.mutation === 'unknown-key' && mutated.path.length === 0 && answer.status === 400) {
+            // An unknown top-level key is named (unless JSON itself or the size was the trouble).
+            const problem = JSON.parse(answer.text);
+            const key = Object.keys(mutated.body as object).find((k) => !(k in (bodyKeys(def, op) ?? {})));
+            if (problem.code === 'ACT_ERR_VALIDATION' && key !== undefined) {
+              expect(`${problem.detail} ${JSON.stringify(problem.errors)}`).toContain(JSON.stringify(key).slice(1, -1));
+            }
+          }
+        }),
+        params(RUNS),
+      );
+    });
+  }
+});
+
+function bodyKeys(def: (typeof activations)[number], op: Op): Record<string, true> {
+  const keys = ['inputs', 'params', 'dtype', ...Object.keys(def.bodyFields ?? {})];
+  if (op === 'backward') keys.push('grad_outputs', ...Object.keys(def.backwardBodyFields ?? {}));
+  return Object.fromEntries(keys.map((k) => [k, true as const]));
+}
+
+describe('limits', () => {
+  it('over MAX_ELEMENTS or BODY_LIMIT: 413 problems that state the limit', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(...activations),
+        fc.constantFrom<Op>('forward', 'backward'),
+        fc.integer({ min: 17, max: 400 }),
+        async (def, op, n) => {
+          const inputs = [Array.from({ length: n }, (_, i) => i / 7)];
+          const text = toJsonText({ inputs, ...(op === 'backward' ? { grad_outputs: inputs } : {}) });
+          const answer = await post(true, def.name, op, text);
+          const problem = checkProblem(answer, {});
+          expect([413, 400]).toContain(answer.status);
+          if (answer.status === 413) expect(problem.code).toMatch(/ACT_ERR_(TOO_MANY_ELEMENTS|BODY_TOO_LARGE)/);
+        },
+      ),
+      params(RUNS * 3),
+    );
+  });
+});
+
+describe('afterwards', () => {
+  it('both apps still answer a known request exactly', async () => {
+    const gelu = getActivation('gelu')!;
+    const inputs = [[-1.5, 0, 2.25]];
+    const want = runForward(gelu, { x: Float64Array.from(inputs[0]), rows: 1, cols: 3, params: gelu.params.parse({}), dtype: 'float64' });
+    for (const usePool of [false, true]) {
+      const answer = await post(usePool, 'gelu', 'forward', JSON.stringify({ inputs }));
+      expect(answer.status).toBe(200);
+      expect(JSON.parse(answer.text).outputs).toEqual([Array.from(want.out)]);
+    }
+    // Most random valid bodies were computed, not refused.
+    expect(tally.ok).toBeGreaterThan(tally.problem);
+  });
+});
