@@ -109,3 +109,24 @@ describe('selu properties', () => {
     );
   });
 });
+
+describe('selu with explicit alpha and scale (ONNX Selu)', () => {
+  const fwd = (x: number[], params: object) =>
+    Array.from(runForward(selu, { x: Float64Array.from(x), rows: 1, cols: x.length, params: selu.params.parse(params), dtype: 'float64' }).out);
+
+  it('uses the sent numbers, their product formed exactly', () => {
+    // mpmath, 50 digits: 3·2·expm1(-1) and 3·0.5.
+    expect(fwd([-1, 0.5], { alpha: 2, scale: 3 })).toEqual([-3.792723352971346, 1.5]);
+  });
+
+  it('keeps the exact constant for the one omitted', () => {
+    // mpmath: 2·α·expm1(-0.5) with the 32-digit α; λ·0.5·expm1(-0.5) with the 32-digit λ.
+    expect(fwd([-0.5], { scale: 2 })).toEqual([-1.3167555681925536]);
+    expect(fwd([-0.5], { alpha: 0.5 })).toEqual([-0.2067093121670228]);
+  });
+
+  it('rejects non-positive alpha and scale', () => {
+    expect(selu.params.safeParse({ alpha: -1 }).success).toBe(false);
+    expect(selu.params.safeParse({ scale: 0 }).success).toBe(false);
+  });
+});

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineActivation } from '../activation.js';
-import { dd, mulDD, mulDD1 } from '../numeric/dd.js';
+import { dd, divDD, mulDD, mulDD1 } from '../numeric/dd.js';
 import { expSplit, expX, scaleRound } from '../numeric/exp.js';
 import { SELU_SCALE_ALPHA_H, SELU_SCALE_ALPHA_L, SELU_SCALE_H, SELU_SCALE_L } from '../smooth/constants.js';
 import { expm1X } from '../smooth/expm1.js';
@@ -16,13 +16,45 @@ import { mulRoundSub } from '../smooth/round.js';
  * any other error. e^x − 1 is the double-double expm1. Backward: dy·λ, or
  * dy·λα·e^x, rounded once (mantissa·2^k below x = −690). At x = 0 the
  * derivative is λα (the x ≤ 0 branch).
+ *
+ * `alpha` and `scale` are optional (ONNX's Selu has them; PyTorch has none):
+ * omitted, they are the exact constants above; given, they are the float64
+ * numbers sent, and their product is formed exactly (TwoProd).
  */
+/** λ and λα as double-doubles: the exact defaults, or the sent numbers with their exact product. */
+function constants(params: { alpha?: number; scale?: number }): [number, number, number, number] {
+  if (params.alpha === undefined && params.scale === undefined) {
+    return [SELU_SCALE_H, SELU_SCALE_L, SELU_SCALE_ALPHA_H, SELU_SCALE_ALPHA_L];
+  }
+  // One given and one omitted: the omitted one is its exact constant, as a double-double.
+  const [sH, sL] = params.scale === undefined ? [SELU_SCALE_H, SELU_SCALE_L] : [params.scale, 0];
+  if (params.alpha === undefined) {
+    // The default α as a double-double, (λα)/λ, good to about 2^-104.
+    const aH = divDD(SELU_SCALE_ALPHA_H, SELU_SCALE_ALPHA_L, SELU_SCALE_H, SELU_SCALE_L);
+    const saH = mulDD(sH, sL, aH, dd.lo);
+    return [sH, sL, saH, dd.lo];
+  }
+  const saH = mulDD(sH, sL, params.alpha, 0);
+  return [sH, sL, saH, dd.lo];
+}
+
 export const selu = defineActivation({
   name: 'selu',
   title: 'Scaled exponential linear unit',
   summary: 'ELU scaled by two fixed constants so that activations drive themselves towards zero mean and unit variance.',
   kind: 'elementwise',
-  params: z.strictObject({}),
+  params: z.strictObject({
+    alpha: z
+      .number()
+      .positive()
+      .optional()
+      .describe('α; omitted: 1.6732632423543772848170429916717 exactly. ONNX Selu alpha.'),
+    scale: z
+      .number()
+      .positive()
+      .optional()
+      .describe('λ; omitted: 1.0507009873554804934193349852946 exactly. ONNX Selu gamma.'),
+  }),
   learnable: [],
   formula:
     '\\operatorname{SELU}(x) = \\lambda \\begin{cases} x & x > 0 \\\\ \\alpha\\,(e^{x} - 1) & x \\le 0 \\end{cases},\\quad \\lambda = 1.0507009873554804934193349852946,\\ \\alpha = 1.6732632423543772848170429916717',
@@ -50,27 +82,29 @@ export const selu = defineActivation({
     ],
   },
   example: { inputs: [[-40, -1, 0, 1, 2]] },
-  forward({ x, out }) {
+  forward({ x, out, params }) {
+    const [sH, sL, saH, saL] = constants(params);
     for (let i = 0; i < x.length; i++) {
       const v = x[i];
-      if (v > 0) out[i] = mulRoundSub(v, SELU_SCALE_H, SELU_SCALE_L);
+      if (v > 0) out[i] = mulRoundSub(v, sH, sL);
       else if (v === 0) out[i] = v; // ±0, sign kept
-      else out[i] = mulDD(SELU_SCALE_ALPHA_H, SELU_SCALE_ALPHA_L, expm1X(v, 0), dd.lo);
+      else out[i] = mulDD(saH, saL, expm1X(v, 0), dd.lo);
     }
   },
-  backward({ x, dy, dx }) {
+  backward({ x, dy, dx, params }) {
+    const [sH, sL, saH, saL] = constants(params);
     for (let i = 0; i < x.length; i++) {
       const v = x[i];
       const g = dy[i];
       if (v > 0) {
-        dx[i] = mulRoundSub(g, SELU_SCALE_H, SELU_SCALE_L);
+        dx[i] = mulRoundSub(g, sH, sL);
       } else if (v >= -690) {
-        const p = mulDD(SELU_SCALE_ALPHA_H, SELU_SCALE_ALPHA_L, expX(v, 0), dd.lo);
+        const p = mulDD(saH, saL, expX(v, 0), dd.lo);
         dx[i] = mulRoundSub(g, p, dd.lo);
       } else if (v >= -1e5) {
         const m = expSplit(v, 0);
         const k = dd.k;
-        const p = mulDD(SELU_SCALE_ALPHA_H, SELU_SCALE_ALPHA_L, m, dd.lo);
+        const p = mulDD(saH, saL, m, dd.lo);
         dx[i] = scaleRound(mulDD1(p, dd.lo, g), dd.lo, k);
       } else {
         dx[i] = v === v ? g * 0 : NaN;
