@@ -8,39 +8,53 @@
  *
  *   BENCH_SECONDS=10 (default)   seconds per scenario
  *   BENCH_FILTER=large           only scenarios whose label contains it
+ *   BENCH_DIST=/path/to/dist     the built server to run (default dist/)
+ *   BENCH_JSON=results.json      also write the figures as JSON (for docs/bench-chart.ts)
+ * The service's own settings (WORKERS, RAW_BODY_MIN_BYTES, ...) pass through the environment.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { createServer, type AddressInfo } from 'node:net';
+import { writeFileSync } from 'node:fs';
 import autocannon from 'autocannon';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = 64;
 const FILTER = process.env.BENCH_FILTER ?? '';
+const DIST = process.env.BENCH_DIST ?? new URL('../dist', import.meta.url).pathname;
 
 interface Server {
   url: string;
   child: ChildProcess;
 }
 
+/** A port free right now (the server binds it a moment later). */
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  probe.listen(0, '127.0.0.1');
+  await once(probe, 'listening');
+  const port = (probe.address() as AddressInfo).port;
+  await new Promise((r) => probe.close(r));
+  return port;
+}
+
+/** Starts a server process and waits until its /healthz answers (the service logs nothing at LOG_LEVEL=warn). */
 async function start(args: string[], env: Record<string, string> = {}): Promise<Server> {
+  const port = await freePort();
   const child = spawn(process.execPath, args, {
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env, PORT: String(port) },
+    stdio: ['ignore', 'ignore', 'inherit'],
   });
-  let output = '';
-  child.stdout!.setEncoding('utf8');
-  return await new Promise<Server>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start: ${output}`)), 30_000);
-    child.stdout!.on('data', (chunk: string) => {
-      output += chunk;
-      const match = output.match(/(http:\/\/127\.0\.0\.1:\d+)/);
-      if (match) {
-        clearTimeout(timer);
-        resolve({ url: match[1], child });
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`server exited with ${code}: ${output}`)));
-  });
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
+    const ok = await fetch(`${url}/healthz`).then((r) => r.ok, () => false);
+    if (ok) return { url, child };
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  child.kill('SIGKILL');
+  throw new Error(`server did not start: ${args.join(' ')}`);
 }
 
 async function stop(server: Server): Promise<void> {
@@ -63,9 +77,18 @@ interface Result {
   errors: number;
   non2xx: number;
   healthP99?: number;
+  /** Bytes per number on the wire, for float MB/s (8 unless a binary FP32 scenario says 4). */
+  floatBytes?: number;
 }
 
-async function load(label: string, url: string, body: string, elements: number, pollHealth?: string): Promise<Result> {
+async function load(
+  label: string,
+  url: string,
+  body: string | Buffer,
+  elements: number,
+  pollHealth?: string,
+  options: { headers?: Record<string, string>; floatBytes?: number } = {},
+): Promise<Result> {
   const health: number[] = [];
   let polling = pollHealth !== undefined;
   const poller = (async () => {
@@ -79,7 +102,7 @@ async function load(label: string, url: string, body: string, elements: number, 
   const result = await autocannon({
     url,
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: options.headers ?? { 'content-type': 'application/json' },
     body,
     connections: CONNECTIONS,
     duration: SECONDS,
@@ -96,7 +119,23 @@ async function load(label: string, url: string, body: string, elements: number, 
     errors: result.errors + result.timeouts,
     non2xx: result.non2xx,
     healthP99: health.length ? health[Math.min(health.length - 1, Math.floor(health.length * 0.99))] : undefined,
+    floatBytes: options.floatBytes,
   };
+}
+
+/** A /v2 binary request (Open Inference Protocol): compact JSON header, then the little-endian tensor; binary answer too. */
+function binaryRequest(rows: number, cols: number, datatype: 'FP32' | 'FP64'): { body: Buffer; headers: Record<string, string> } {
+  const values = batch(rows, cols).flat();
+  const tensor = datatype === 'FP32' ? new Float32Array(values) : new Float64Array(values);
+  const bytes = Buffer.from(tensor.buffer, tensor.byteOffset, tensor.byteLength);
+  const header = Buffer.from(
+    JSON.stringify({
+      inputs: [{ name: 'input', shape: [rows, cols], datatype, parameters: { binary_data_size: bytes.length } }],
+      outputs: [{ name: 'output', parameters: { binary_data: true } }],
+    }),
+  );
+  // No Content-Type, as Triton's client sends it.
+  return { body: Buffer.concat([header, bytes]), headers: { 'inference-header-content-length': String(header.length) } };
 }
 
 const sizes = [
@@ -107,7 +146,7 @@ const sizes = [
 
 const results: Result[] = [];
 const echo = await start(['--import', 'tsx', new URL('./echo-server.ts', import.meta.url).pathname]);
-const service = await start([new URL('../dist/server.js', import.meta.url).pathname]);
+const service = await start([`${DIST}/server.js`]);
 try {
   for (const size of sizes) {
     const inputs = batch(size.rows, size.cols);
@@ -125,6 +164,16 @@ try {
       );
     }
   }
+  // Binary tensors in and out (/v2, BENCH_FILTER=binary): the float MB/s to set beside the JSON large scenario's.
+  for (const [rows, cols] of [[64, 1024], [1024, 1024]] as const) {
+    for (const datatype of ['FP32', 'FP64'] as const) {
+      const label = `binary ${datatype} sigmoid forward ${rows}×${cols}`;
+      if (!label.includes(FILTER)) continue;
+      const { body, headers } = binaryRequest(rows, cols, datatype);
+      const options = { headers, floatBytes: datatype === 'FP32' ? 4 : 8 };
+      results.push(await load(label, `${service.url}/v2/models/sigmoid/infer`, body, rows * cols, `${service.url}/healthz`, options));
+    }
+  }
 } finally {
   await stop(service);
   await stop(echo);
@@ -133,7 +182,7 @@ try {
 // Overload: one worker, a queue of 2, every batch pooled, 256 connections.
 let overload: { ok: number; busy: number; retryAfter: boolean; other: number; p99: number; recovered: boolean } | undefined;
 if ('overload'.includes(FILTER) || FILTER === '') {
-  const small = await start([new URL('../dist/server.js', import.meta.url).pathname], {
+  const small = await start([`${DIST}/server.js`], {
     WORKERS: '1',
     QUEUE_LIMIT: '2',
     INLINE_MAX_ELEMENTS: '0',
@@ -185,11 +234,18 @@ for (const r of results) {
   // Numbers per second against the echo's: backward carries twice the numbers in.
   const vs = ceiling && !r.label.startsWith('echo') ? `${(r.floatsPerSec / ceiling.floatsPerSec).toFixed(2)}×` : '–';
   console.log(
-    `| ${r.label} | ${f(r.reqPerSec)} | ${vs} | ${f(r.p50, 1)} | ${f(r.p99, 1)} | ${f((r.floatsPerSec * 8) / 1e6, 1)} | ${r.errors} | ${r.non2xx} | ${r.healthP99 === undefined ? '–' : f(r.healthP99, 1)} |`,
+    `| ${r.label} | ${f(r.reqPerSec)} | ${vs} | ${f(r.p50, 1)} | ${f(r.p99, 1)} | ${f((r.floatsPerSec * (r.floatBytes ?? 8)) / 1e6, 1)} | ${r.errors} | ${r.non2xx} | ${r.healthP99 === undefined ? '–' : f(r.healthP99, 1)} |`,
   );
 }
 if (overload) {
   console.log(
     `\noverload (WORKERS=1, QUEUE_LIMIT=2, 256 connections): ${overload.ok} × 200, ${overload.busy} × 503 (Retry-After on all: ${overload.retryAfter}), other failures ${overload.other}, p99 ${f(overload.p99, 1)} ms, recovered at once: ${overload.recovered}`,
   );
+}
+if (process.env.BENCH_JSON) {
+  const config = Object.fromEntries(
+    ['WORKERS', 'INLINE_MAX_ELEMENTS', 'RAW_BODY_MIN_BYTES', 'QUEUE_LIMIT'].filter((k) => process.env[k]).map((k) => [k, process.env[k]]),
+  );
+  const run = { date: new Date().toISOString(), node: process.version, seconds: SECONDS, connections: CONNECTIONS, config, results, overload };
+  writeFileSync(process.env.BENCH_JSON, `${JSON.stringify(run, null, 2)}\n`);
 }

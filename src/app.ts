@@ -26,6 +26,7 @@ import computeRoutes from './routes/compute.js';
 import healthRoutes from './routes/health.js';
 import metricsRoutes from './routes/metrics.js';
 import plotRoutes from './routes/plot.js';
+import oipRoutes from './routes/v2/index.js';
 import { openapiInfo } from './openapi-info.js';
 import { withApiSecurity } from './openapi-security.js';
 
@@ -111,6 +112,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
         { name: 'compute', description: 'Forward and backward passes over batches of vectors.' },
         { name: 'catalog', description: 'What each activation is, with its parameters and properties.' },
         { name: 'operations', description: 'Health, readiness and metrics.' },
+        { name: 'open inference protocol', description: 'KServe v2 / Triton inference protocol, with the binary tensor data extension: every activation is a model.' },
       ],
     },
     transform: jsonSchemaTransform,
@@ -127,6 +129,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(catalogRoutes);
   await app.register(computeRoutes, { config });
   await app.register(plotRoutes);
+  // Encapsulated: its catch-all body parser and {"error"} answers apply to /v2 only.
+  await app.register(oipRoutes, { config });
 
   return app;
 }

@@ -35,7 +35,7 @@ const TensorDataSchema = z
   );
 
 function inferRequestSchema(documented: boolean) {
-  const data = documented ? TensorDataSchema.optional() : z.unknown();
+  const data = documented ? TensorDataSchema.optional() : z.unknown().optional();
   const input = z.object({
     name: z.string({ error: 'an input needs a name' }),
     shape: ShapeSchema,

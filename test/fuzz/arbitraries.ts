@@ -179,8 +179,6 @@ function perRowField(example: unknown, schema: z.ZodType, rows: number, cols: nu
 }
 
 export interface FuzzBody {
-  def: ActivationDefinition;
-  op: Op;
   body: Json;
 }
 
@@ -207,8 +205,6 @@ export function bodyArbitrary(def: ActivationDefinition, op: Op): fc.Arbitrary<F
         fields.grad_outputs = def.gradOutputsOptional ? fc.option(matrix(rows, width), { nil: undefined }) : matrix(rows, width);
       }
       return fc.record({ inputs: matrix(rows, cols), ...fields }).map((rest) => ({
-        def,
-        op,
         body: { ...rest, ...(params !== undefined ? { params } : {}), ...(dtype !== undefined ? { dtype } : {}) },
       }));
     });
@@ -248,8 +244,6 @@ function parentOf(root: Json, path: Path): any {
 export type Mutation = 'replace' | 'delete' | 'unknown-key' | 'ragged' | 'wrap' | 'whole';
 
 export interface Mutated {
-  def: ActivationDefinition;
-  op: Op;
   body: unknown;
   mutation: Mutation;
   path: Path;
@@ -271,7 +265,7 @@ export function mutatedBodyArbitrary(def: ActivationDefinition, op: Op): fc.Arbi
       let path = all[pick % all.length];
       switch (mutation) {
         case 'whole':
-          return { def, op, body: value, mutation, path: [] };
+          return { body: value, mutation, path: [] };
         case 'replace':
           parentOf(body, path)[path[path.length - 1]] = value;
           break;
@@ -310,6 +304,6 @@ export function mutatedBodyArbitrary(def: ActivationDefinition, op: Op): fc.Arbi
           break;
         }
       }
-      return { def, op, body, mutation, path };
+      return { body, mutation, path };
     });
 }

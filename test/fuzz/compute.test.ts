@@ -30,6 +30,8 @@ const params = (numRuns: number) => ({ numRuns, ...(SEED !== undefined ? { seed:
 let inline: FastifyInstance;
 let pooled: FastifyInstance;
 const tally = { ok: 0, problem: 0 };
+/** Per activation and operation: random valid bodies computed (2xx) and refused (4xx). */
+const perActivation = new Map<string, { ok: number; problem: number }>();
 
 beforeAll(async () => {
   inline = await build({ BODY_LIMIT: 256 * 1024 });
@@ -67,7 +69,12 @@ describe.each(ops)('fuzz %s', (op) => {
         fc.asyncProperty(bodyArbitrary(def, op), fc.boolean(), async ({ body }, usePool) => {
           const text = toJsonText(body);
           const answer = await post(usePool, def.name, op, text);
-          tally[checkComputeAnswer(def, op, text, answer)]++;
+          const outcome = checkComputeAnswer(def, op, text, answer);
+          tally[outcome]++;
+          const key = `${def.name} ${op}`;
+          const counts = perActivation.get(key) ?? { ok: 0, problem: 0 };
+          counts[outcome]++;
+          perActivation.set(key, counts);
         }),
         params(RUNS),
       );
@@ -132,6 +139,7 @@ describe('afterwards', () => {
       expect(JSON.parse(answer.text).outputs).toEqual([Array.from(want.out)]);
     }
     // Most random valid bodies were computed, not refused.
+    if (process.env.FUZZ_VERBOSE) console.info(tally, Object.fromEntries(perActivation));
     expect(tally.ok).toBeGreaterThan(tally.problem);
   });
 });

@@ -7,7 +7,7 @@ import { defineActivation } from '../activation.js';
  * Forward is x·(|x| > λ ? 1 : 0) + 0: exact; the + 0 makes the zeroed
  * inputs +0 (not −0), and NaN·0 stays NaN, so NaN propagates without a branch.
  * Backward passes dy where |x| > λ and gives 0 at |x| = λ (strict >); a NaN
- * input gives NaN.
+ * input gives NaN. The forward loop is unrolled four ways (faster in V8).
  */
 export const hardshrink = defineActivation({
   name: 'hardshrink',
@@ -44,9 +44,21 @@ export const hardshrink = defineActivation({
   example: { inputs: [[-2, -0.5, 0, 0.3, 2]] },
   forward({ x, out, params }) {
     const l = params.lambd;
-    for (let i = 0; i < x.length; i++) {
-      const v = x[i];
-      out[i] = v * (Math.abs(v) > l ? 1 : 0) + 0;
+    const n = x.length;
+    let i = 0;
+    for (; i + 3 < n; i += 4) {
+      const a = x[i];
+      const b = x[i + 1];
+      const c = x[i + 2];
+      const d = x[i + 3];
+      out[i] = a * (Math.abs(a) > l ? 1 : 0) + 0;
+      out[i + 1] = b * (Math.abs(b) > l ? 1 : 0) + 0;
+      out[i + 2] = c * (Math.abs(c) > l ? 1 : 0) + 0;
+      out[i + 3] = d * (Math.abs(d) > l ? 1 : 0) + 0;
+    }
+    for (; i < n; i++) {
+      const a = x[i];
+      out[i] = a * (Math.abs(a) > l ? 1 : 0) + 0;
     }
   },
   backward({ x, dy, dx, params }) {

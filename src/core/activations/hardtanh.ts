@@ -4,8 +4,11 @@ import { defineActivation } from '../activation.js';
 /**
  * HardTanh, clamp(x, min_val, max_val).
  *
- * Forward is `Math.min(Math.max(x, min), max)`: exact, branch-free, NaN
- * propagates. Backward passes dy only strictly between the bounds, so the
+ * Forward is `Math.min(Math.max(x, min), max)`: exact, NaN propagates. When
+ * neither bound is a zero it is the select `x < min ? min : x > max ? max : x`,
+ * the same bits (a zero x is strictly inside then, and keeps its sign as
+ * Math.max/min would), unrolled four ways, which V8 runs faster; with a zero
+ * bound the signs of zeros need Math.max/min's rules, so that loop stays. Backward passes dy only strictly between the bounds, so the
  * derivative is 0 at both kinks (as PyTorch; JAX and tfjs give 1); a NaN
  * input gives NaN.
  */
@@ -48,7 +51,26 @@ export const hardtanh = defineActivation({
   forward({ x, out, params }) {
     const lo = params.min_val;
     const hi = params.max_val;
-    for (let i = 0; i < x.length; i++) out[i] = Math.min(Math.max(x[i], lo), hi);
+    const n = x.length;
+    if (lo === 0 || hi === 0) {
+      for (let i = 0; i < n; i++) out[i] = Math.min(Math.max(x[i], lo), hi);
+      return;
+    }
+    let i = 0;
+    for (; i + 3 < n; i += 4) {
+      const a = x[i];
+      const b = x[i + 1];
+      const c = x[i + 2];
+      const d = x[i + 3];
+      out[i] = a < lo ? lo : a > hi ? hi : a;
+      out[i + 1] = b < lo ? lo : b > hi ? hi : b;
+      out[i + 2] = c < lo ? lo : c > hi ? hi : c;
+      out[i + 3] = d < lo ? lo : d > hi ? hi : d;
+    }
+    for (; i < n; i++) {
+      const a = x[i];
+      out[i] = a < lo ? lo : a > hi ? hi : a;
+    }
   },
   backward({ x, dy, dx, params }) {
     const lo = params.min_val;

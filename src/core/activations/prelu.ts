@@ -62,7 +62,9 @@ const total = (s: number, c: number): number => (Number.isFinite(s) ? s + c : s)
  * one per column (PyTorch's one per channel), or one per element.
  *
  * Forward is x·(x > 0 ? 1 : α): one multiplication, rounded once; −0 keeps its
- * sign and NaN propagates. Backward: dx = dy·(x > 0 ? 1 : α), so α at x = 0;
+ * sign and NaN propagates. One loop per shape of α, so one α is a constant in
+ * the loop (unrolled four ways, as leaky_relu) and one per column is read
+ * from a small array, with no slope array the size of the batch. Backward: dx = dy·(x > 0 ? 1 : α), so α at x = 0;
  * dα = Σ dy·x over the elements with x ≤ 0 (x = 0 adds 0), reduced to α's
  * shape: per element it is one product, per column a sum over the rows, for
  * one α a sum over the batch. The sums use compensated dot products (Dot2),
@@ -116,7 +118,40 @@ export const prelu = defineActivation({
     return alphaIssue(params.alpha, rows, cols);
   },
   forward({ x, out, rows, cols, params }) {
-    const a = slopes(params.alpha, rows, cols);
+    const alpha = params.alpha;
+    if (typeof alpha === 'number') {
+      const n = x.length;
+      let i = 0;
+      for (; i + 3 < n; i += 4) {
+        const a = x[i];
+        const b = x[i + 1];
+        const c = x[i + 2];
+        const d = x[i + 3];
+        out[i] = a * (a > 0 ? 1 : alpha);
+        out[i + 1] = b * (b > 0 ? 1 : alpha);
+        out[i + 2] = c * (c > 0 ? 1 : alpha);
+        out[i + 3] = d * (d > 0 ? 1 : alpha);
+      }
+      for (; i < n; i++) {
+        const a = x[i];
+        out[i] = a * (a > 0 ? 1 : alpha);
+      }
+      return;
+    }
+    if (!Array.isArray(alpha[0])) {
+      const issue = alphaIssue(alpha, rows, cols);
+      if (issue) throw new RangeError(`prelu ${issue.path}: ${issue.message}`);
+      const perColumn = Float64Array.from(alpha as number[]);
+      for (let r = 0; r < rows; r++) {
+        const o = r * cols;
+        for (let c = 0; c < cols; c++) {
+          const v = x[o + c];
+          out[o + c] = v * (v > 0 ? 1 : perColumn[c]);
+        }
+      }
+      return;
+    }
+    const a = slopes(alpha, rows, cols);
     for (let i = 0; i < x.length; i++) {
       const v = x[i];
       out[i] = v * (v > 0 ? 1 : a[i]);

@@ -4,7 +4,9 @@ import { defineActivation } from '../activation.js';
 /**
  * ReLU, max(0, x).
  *
- * Forward uses `Math.max(0, x)`: branch-free in V8 and it propagates NaN.
+ * Forward is the select `x <= 0 ? 0 : x`, the same bits as `Math.max(0, x)`
+ * (−0 becomes +0, NaN propagates since NaN <= 0 is false) at about twice its
+ * speed in V8, unrolled four ways (docs/BENCHMARKS.md).
  * Backward gives 1 for x > 0 and 0 otherwise, so 0 at the kink (ACTIVATIONS.md);
  * a NaN input gives a NaN gradient.
  */
@@ -40,7 +42,22 @@ export const relu = defineActivation({
   },
   example: { inputs: [[-2, -0.5, 0, 0.5, 2]] },
   forward({ x, out }) {
-    for (let i = 0; i < x.length; i++) out[i] = Math.max(0, x[i]);
+    const n = x.length;
+    let i = 0;
+    for (; i + 3 < n; i += 4) {
+      const a = x[i];
+      const b = x[i + 1];
+      const c = x[i + 2];
+      const d = x[i + 3];
+      out[i] = a <= 0 ? 0 : a;
+      out[i + 1] = b <= 0 ? 0 : b;
+      out[i + 2] = c <= 0 ? 0 : c;
+      out[i + 3] = d <= 0 ? 0 : d;
+    }
+    for (; i < n; i++) {
+      const a = x[i];
+      out[i] = a <= 0 ? 0 : a;
+    }
   },
   backward({ x, dy, dx }) {
     for (let i = 0; i < x.length; i++) {

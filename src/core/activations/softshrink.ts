@@ -6,7 +6,9 @@ import { defineActivation } from '../activation.js';
  *
  * Forward is x − clamp(x, −λ, λ): one subtraction, so rounded once; inside
  * [−λ, λ] it is x − x = +0 exactly; ±Infinity stay infinite and NaN
- * propagates through Math.min/Math.max, all without a branch. Backward passes
+ * propagates. For λ > 0 the clamp is the select `x < −λ ? −λ : x > λ ? λ : x`
+ * (the same bits as Math.min/Math.max then), unrolled four ways, which V8
+ * runs faster; λ = 0 keeps Math.min/Math.max for their signed-zero rules. Backward passes
  * dy where |x| > λ and gives 0 at |x| = λ; a NaN input gives NaN.
  */
 export const softshrink = defineActivation({
@@ -46,9 +48,28 @@ export const softshrink = defineActivation({
   forward({ x, out, params }) {
     const l = params.lambd;
     const m = -l;
-    for (let i = 0; i < x.length; i++) {
-      const v = x[i];
-      out[i] = v - Math.min(Math.max(v, m), l);
+    const n = x.length;
+    if (l === 0) {
+      for (let i = 0; i < n; i++) {
+        const v = x[i];
+        out[i] = v - Math.min(Math.max(v, m), l);
+      }
+      return;
+    }
+    let i = 0;
+    for (; i + 3 < n; i += 4) {
+      const a = x[i];
+      const b = x[i + 1];
+      const c = x[i + 2];
+      const d = x[i + 3];
+      out[i] = a - (a < m ? m : a > l ? l : a);
+      out[i + 1] = b - (b < m ? m : b > l ? l : b);
+      out[i + 2] = c - (c < m ? m : c > l ? l : c);
+      out[i + 3] = d - (d < m ? m : d > l ? l : d);
+    }
+    for (; i < n; i++) {
+      const a = x[i];
+      out[i] = a - (a < m ? m : a > l ? l : a);
     }
   },
   backward({ x, dy, dx, params }) {

@@ -4,7 +4,8 @@ import { defineActivation } from '../activation.js';
 /**
  * Heaviside step, 1 if x > 0 else 0 (so 0 at x = 0, like relu's gate).
  *
- * Forward is a select between constants; NaN gives NaN. Backward is 0
+ * Forward is a select between constants, `x > 0 ? 1 : x <= 0 ? 0 : x`, so
+ * NaN (which fails both) gives NaN; unrolled four ways (faster in V8). Backward is 0
  * everywhere (ACTIVATIONS.md: the derivative is 0 wherever it exists and is
  * taken as 0 at the jump), whatever dy is, except that a NaN input gives a
  * NaN gradient.
@@ -40,9 +41,21 @@ export const step = defineActivation({
   },
   example: { inputs: [[-2, -0.5, 0, 0.5, 2]] },
   forward({ x, out }) {
-    for (let i = 0; i < x.length; i++) {
-      const v = x[i];
-      out[i] = v > 0 ? 1 : v === v ? 0 : NaN;
+    const n = x.length;
+    let i = 0;
+    for (; i + 3 < n; i += 4) {
+      const a = x[i];
+      const b = x[i + 1];
+      const c = x[i + 2];
+      const d = x[i + 3];
+      out[i] = a > 0 ? 1 : a <= 0 ? 0 : a;
+      out[i + 1] = b > 0 ? 1 : b <= 0 ? 0 : b;
+      out[i + 2] = c > 0 ? 1 : c <= 0 ? 0 : c;
+      out[i + 3] = d > 0 ? 1 : d <= 0 ? 0 : d;
+    }
+    for (; i < n; i++) {
+      const a = x[i];
+      out[i] = a > 0 ? 1 : a <= 0 ? 0 : a;
     }
   },
   backward({ x, dx }) {

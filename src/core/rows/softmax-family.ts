@@ -37,7 +37,7 @@
  * Rows whose dy (or dloss) is not finite, or whose careful result overflows,
  * use the plain double formula instead (IEEE semantics for ±Infinity and NaN).
  */
-import { dd, addDD, divDD, fastTwoSum, mulDD, mulDD1, twoSum } from '../numeric/dd.js';
+import { dd, addDD, divDD, fastTwoSum, mulDD, mulDD1, twoProd, twoSum } from '../numeric/dd.js';
 import { pow2, scaleRound } from '../numeric/exp.js';
 import { SoftmaxRow, softmaxRow, unscale } from './softmax-row.js';
 
@@ -57,6 +57,256 @@ function fillNaN(out: Float64Array, o: number, n: number): void {
 function rowFinite(a: Float64Array, o: number, n: number): boolean {
   for (let j = 0; j < n; j++) if (!Number.isFinite(a[o + j])) return false;
   return true;
+}
+
+// ---------------------------------------------------------------- exact sums
+
+/**
+ * An exact sum of doubles, kept as a nonoverlapping expansion (Shewchuk 1997,
+ * "Adaptive precision floating-point arithmetic"): components in increasing
+ * magnitude whose sum is the exact total. Adding a double is Grow-Expansion
+ * (a TwoSum per component, zeros dropped); Compress keeps it short. Exact as
+ * long as nothing overflows; the callers keep every term a normal number (or
+ * so small that its rounding cannot matter).
+ */
+class ExactSum {
+  c = new Float64Array(32);
+  n = 0;
+  private compressAt = 16;
+
+  reset(): void {
+    this.n = 0;
+  }
+
+  /** this = −other. */
+  setNeg(other: ExactSum): void {
+    if (this.c.length < other.c.length) this.c = new Float64Array(other.c.length);
+    for (let i = 0; i < other.n; i++) this.c[i] = -other.c[i];
+    this.n = other.n;
+  }
+
+  add(b: number): void {
+    if (b === 0) return;
+    if (this.n + 1 >= this.c.length) {
+      const g = new Float64Array(2 * this.c.length);
+      g.set(this.c);
+      this.c = g;
+    }
+    const c = this.c;
+    let q = b;
+    let m = 0;
+    for (let i = 0; i < this.n; i++) {
+      const e = c[i];
+      const s = q + e;
+      const bb = s - q;
+      const h = q - (s - bb) + (e - bb);
+      q = s;
+      if (h !== 0) c[m++] = h;
+    }
+    if (q !== 0) c[m++] = q;
+    this.n = m;
+    if (m >= this.compressAt) {
+      this.compress();
+      this.compressAt = Math.max(16, 2 * this.n);
+    }
+  }
+
+  /** a·b exactly (Dekker; a·b must not underflow for exactness). */
+  addProd(a: number, b: number): void {
+    const p = twoProd(a, b);
+    const l = dd.lo;
+    this.add(p);
+    this.add(l);
+  }
+
+  /** a·b·2^k: exact while the parts stay normal; below that only an absolute 2^-1075 is lost. */
+  addProdScaled(a: number, b: number, k: number): void {
+    const p = twoProd(a, b);
+    const l = dd.lo;
+    if (k >= -1022) {
+      const s = pow2(k);
+      this.add(p * s);
+      this.add(l * s);
+    } else {
+      this.add(unscale(p, l, k));
+      this.add(dd.lo);
+    }
+  }
+
+  /** Shewchuk's Compress (in place): same sum, fewest components. */
+  private compress(): void {
+    const e = this.c;
+    const n = this.n;
+    if (n < 2) return;
+    let bottom = n - 1;
+    let Q = e[bottom];
+    for (let i = n - 2; i >= 0; i--) {
+      const enow = e[i];
+      const Qn = Q + enow;
+      const q = enow - (Qn - Q);
+      if (q !== 0) {
+        e[bottom--] = Qn;
+        Q = q;
+      } else {
+        Q = Qn;
+      }
+    }
+    let top = 0;
+    for (let i = bottom + 1; i < n; i++) {
+      const hnow = e[i];
+      const Qn = hnow + Q;
+      const q = Q - (Qn - hnow);
+      if (q !== 0) e[top++] = q;
+      Q = Qn;
+    }
+    e[top++] = Q;
+    this.n = top;
+  }
+
+  /** The sum as a double-double hi + dd.lo (relative error about 2^-104: the components do not cancel). */
+  toDD(): number {
+    const c = this.c;
+    let h = 0;
+    let l = 0;
+    for (let i = 0; i < this.n; i++) {
+      const e = c[i];
+      const s = h + e;
+      const bb = s - h;
+      l += h - (s - bb) + (e - bb);
+      h = s;
+    }
+    return fastTwoSum(h, l);
+  }
+}
+
+const sumU = new ExactSum();
+const sumH = new ExactSum();
+const sumN = new ExactSum();
+
+/**
+ * e_j for the exact pass, relative to a nearby reference entry r:
+ * e_j = e_r·(1 + m_j), m_j = expm1(d_j − d_r) as a double-double (M1 + M2),
+ * e_r = (RH + RL)·2^RK. Sorted by d, the entries fall into clusters less than
+ * 2^-30 wide, each with its largest entry as reference (the maximum, e = 1,
+ * for the top one); m_j then needs only a short series and is good to 2^-104
+ * of itself. Entries whose logits differ by tiny amounts (the row [0, …, 0, t],
+ * or [5, 0, t]) thus keep their differences exactly: the exps alone, good to
+ * 2^-95 of e_j, would keep only 2^-95/|d_j − d_k| of e_j − e_k. Sums of e_j
+ * times doubles are then exact (`addE`); u = Σ_{j≠max} e_j goes to sumU.
+ */
+let REF = new Int32Array(0);
+let ORDER = new Int32Array(0);
+let M1 = new Float64Array(0);
+let M2 = new Float64Array(0);
+let RH = new Float64Array(0);
+let RL = new Float64Array(0);
+let RK = new Int32Array(0);
+const CLUSTER = 2 ** -30;
+
+function exactE(st: SoftmaxRow, cols: number): void {
+  if (REF.length < cols) {
+    REF = new Int32Array(cols);
+    ORDER = new Int32Array(cols);
+    M1 = new Float64Array(cols);
+    M2 = new Float64Array(cols);
+    RH = new Float64Array(cols);
+    RL = new Float64Array(cols);
+    RK = new Int32Array(cols);
+  }
+  const { dh, dl, eh, el, ek, jmax } = st;
+  let n = 0;
+  ORDER[n++] = jmax;
+  for (let j = 0; j < cols; j++) {
+    REF[j] = -1;
+    if (j !== jmax && eh[j] !== 0) ORDER[n++] = j;
+  }
+  // Largest d first; the maximum (d = 0) heads the list.
+  ORDER.subarray(1, n).sort((a, b) => dh[b] - dh[a] || dl[b] - dl[a]);
+  let r = -1;
+  for (let q = 0; q < n; q++) {
+    const j = ORDER[q];
+    if (r >= 0 && dh[r] - dh[j] < CLUSTER) {
+      // δ = d_j − d_r: dh_j − dh_r is exact (Sterbenz: both in the same binade or r is the maximum).
+      const a = dh[j] - dh[r];
+      const s1 = twoSum(a, dl[j]);
+      const e1 = dd.lo;
+      const s2 = twoSum(s1, -dl[r]);
+      const e2 = dd.lo;
+      const h0 = fastTwoSum(s2, e1 + e2);
+      const l0 = dd.lo;
+      // expm1(δ) = δ + δ²/2 + δ³/6 + δ⁴/24 (the next term is below 2^-120·|δ|).
+      const p = twoProd(h0, h0);
+      const pl = dd.lo;
+      const h = fastTwoSum(h0, 0.5 * p);
+      const l = dd.lo + l0 + (0.5 * pl + h0 * l0 + h0 * p * (1 / 6) + p * p * (1 / 24));
+      REF[j] = r;
+      M1[j] = fastTwoSum(h, l);
+      M2[j] = dd.lo;
+      continue;
+    }
+    r = j;
+    REF[j] = j;
+    M1[j] = 0;
+    M2[j] = 0;
+    if (j === jmax) {
+      RH[j] = 1;
+      RL[j] = 0;
+      RK[j] = 0;
+    } else {
+      RH[j] = eh[j];
+      RL[j] = el[j];
+      RK[j] = ek[j];
+    }
+  }
+  sumU.reset();
+  for (let q = 1; q < n; q++) addE(sumU, ORDER[q], 1);
+}
+
+/** sum += e_j·b exactly (after exactE; e_j = 0 adds nothing). */
+function addE(sum: ExactSum, j: number, b: number): void {
+  const r = REF[j];
+  if (r < 0 || b === 0) return;
+  const h = RH[r];
+  const l = RL[r];
+  const k = RK[r];
+  addRefProd(sum, h, l, k, b, 0);
+  const m1 = M1[j];
+  if (m1 === 0) return;
+  const p = twoProd(m1, b);
+  const pl = dd.lo;
+  addRefProd(sum, h, l, k, p, pl);
+  const m2 = M2[j];
+  if (m2 !== 0) {
+    const p2 = twoProd(m2, b);
+    addRefProd(sum, h, l, k, p2, dd.lo);
+  }
+}
+
+/** sum += (h + l)·2^k·(b + bl) exactly (for bl = 0 and l = 0 the terms vanish). */
+function addRefProd(sum: ExactSum, h: number, l: number, k: number, b: number, bl: number): void {
+  sum.addProdScaled(h, b, k);
+  if (l !== 0) sum.addProdScaled(l, b, k);
+  if (bl !== 0) {
+    sum.addProdScaled(h, bl, k);
+    if (l !== 0) sum.addProdScaled(l, bl, k);
+  }
+}
+
+/** A power of two σ ≥ 0 with m·2^σ about 2^500 (m > 0), at most 2^1000. */
+function scaleFor(m: number): number {
+  if (!(m > 0) || m >= 2 ** 500) return 0;
+  const e = Math.floor(Math.log2(m));
+  return Math.min(1000, 500 - e);
+}
+
+/** Scratch for dy − dy_max as double-doubles. */
+let dScratchH = new Float64Array(0);
+let dScratchL = new Float64Array(0);
+function dScratch(cols: number): void {
+  if (dScratchH.length < cols) {
+    dScratchH = new Float64Array(cols);
+    dScratchL = new Float64Array(cols);
+  }
 }
 
 // ---------------------------------------------------------------- softmax(sign·x)
@@ -90,71 +340,148 @@ export function softmaxBackward(x: Float64Array, dy: Float64Array, rows: number,
 
 /** Returns false when the row needs the plain formula. */
 function softmaxBackwardRow(st: SoftmaxRow, x: Float64Array, dy: Float64Array, o: number, cols: number, sign: number, dx: Float64Array): boolean {
-  for (let pass = 0; pass < 2; pass++) {
-    if (!st.load(x, o, cols, sign, pass === 1)) {
-      fillNaN(dx, o, cols);
-      return true;
-    }
-    const { eh, el, ek, jmax } = st;
-    // G = Σ_{j≠max} e_j·dy_j and A = Σ_{j≠max} |e_j·dy_j|.
-    // With u < 2^-900 every e_j (j ≠ max) is below 2^-900 too: sum G scaled by 2^600, so its low part survives.
-    const scale = st.tiny ? 600 : 0;
-    let Gh = 0;
-    let Gl = 0;
-    let A = 0;
+  if (!st.load(x, o, cols, sign, false)) {
+    fillNaN(dx, o, cols);
+    return true;
+  }
+  if (softmaxBackwardFast(st, dy, o, cols, sign, dx)) return rowFinite(dx, o, cols);
+  st.load(x, o, cols, sign, true);
+  return softmaxBackwardExact(st, dy, o, cols, sign, dx) && rowFinite(dx, o, cols);
+}
+
+/** The fast pass; returns false where a result cancelled too far to trust it (the row needs the exact pass). */
+function softmaxBackwardFast(st: SoftmaxRow, dy: Float64Array, o: number, cols: number, sign: number, dx: Float64Array): boolean {
+  const { eh, el, ek, jmax } = st;
+  // G = Σ_{j≠max} e_j·dy_j and A = Σ_{j≠max} |e_j·dy_j|.
+  // With u < 2^-900 every e_j (j ≠ max) is below 2^-900 too: sum G scaled by 2^600, so its low part survives.
+  const scale = st.tiny ? 600 : 0;
+  let Gh = 0;
+  let Gl = 0;
+  let A = 0;
+  for (let j = 0; j < cols; j++) {
+    if (j === jmax || eh[j] === 0) continue;
+    const ph = mulDD1(eh[j], el[j], dy[o + j]);
+    const th = unscale(ph, dd.lo, ek[j] + scale);
+    const tl = dd.lo;
+    A += Math.abs(th);
+    Gh = twoSum(Gh, th);
+    Gl += dd.lo + tl;
+  }
+  Gh = fastTwoSum(Gh, Gl);
+  Gl = dd.lo;
+  // Gs = G·2^scale, As = A·2^scale; G itself (for g) and A unscaled.
+  const Gsh = Gh;
+  const Gsl = Gl;
+  const As = A;
+  if (scale !== 0) {
+    Gh *= DOWN;
+    Gl *= DOWN;
+    A *= DOWN;
+  }
+  const dyM = dy[o + jmax];
+  const nh = addDD(dyM, 0, Gh, Gl);
+  const gh = divDD(nh, dd.lo, st.Sh, st.Sl);
+  const gl = dd.lo;
+  const B = (Math.abs(dyM) + A) / st.Sh;
+  for (let i = 0; i < cols; i++) {
+    if (i === jmax) continue;
+    const th = addDD(dy[o + i], 0, -gh, -gl);
+    const tl = dd.lo;
+    if (eh[i] !== 0 && Math.abs(th) < ILL * B) return false;
+    const q = st.prob(i);
+    const k = st.k;
+    const v = mulDD(q, dd.lo, th, tl);
+    dx[o + i] = sign * scaleRound(v, dd.lo, k);
+  }
+  // At the maximum: y_max·(dy_max − g) = (dy_max·u − G)/S².
+  const S2h = mulDD(st.Sh, st.Sl, st.Sh, st.Sl);
+  const S2l = dd.lo;
+  if (st.tiny && Math.abs(Gsh) < 2 ** 600 && Math.abs(dyM) < 2 ** 600) {
+    // u < 2^-900: work on U = u·2^600 and G·2^600, round once.
+    const ah = mulDD1(st.Uh, st.Ul, dyM);
+    const numh = addDD(ah, dd.lo, -Gsh, -Gsl);
+    if (Math.abs(numh) < ILL * (Math.abs(dyM) * st.Uh + As)) return false;
+    const v = divDD(numh, dd.lo, S2h, S2l);
+    dx[o + jmax] = sign * scaleRound(v, dd.lo, -600);
+  } else {
+    const ah = mulDD1(st.uh, st.ul, dyM);
+    const numh = addDD(ah, dd.lo, -Gh, -Gl);
+    const numl = dd.lo;
+    if (Math.abs(numh) < ILL * (Math.abs(dyM) * st.uh + A)) return false;
+    dx[o + jmax] = sign * divDD(numh, numl, S2h, S2l);
+  }
+  return true;
+}
+
+/**
+ * The exact pass (precise exps loaded): with D_j = dy_j − dy_max (TwoSum,
+ * then scaled by 2^σ) and H = Σ_{j≠max} e_j·D_j, both exact,
+ * dx_i = e_i·(D_i·S − H)/S² and dx_max = −H/S², S = 1 + u with u exact.
+ */
+function softmaxBackwardExact(st: SoftmaxRow, dy: Float64Array, o: number, cols: number, sign: number, dx: Float64Array): boolean {
+  const { eh, el, ek, jmax } = st;
+  dScratch(cols);
+  const Dh = dScratchH;
+  const Dl = dScratchL;
+  const dyM = dy[o + jmax];
+  let M = 0;
+  for (let j = 0; j < cols; j++) {
+    Dh[j] = twoSum(dy[o + j], -dyM);
+    Dl[j] = dd.lo;
+    const a = Math.abs(Dh[j]);
+    if (a > M) M = a;
+  }
+  if (!(M <= Number.MAX_VALUE)) return false;
+  const sigma = scaleFor(M);
+  if (sigma !== 0) {
+    const s = pow2(sigma);
     for (let j = 0; j < cols; j++) {
-      if (j === jmax || eh[j] === 0) continue;
-      const ph = mulDD1(eh[j], el[j], dy[o + j]);
-      const th = unscale(ph, dd.lo, ek[j] + scale);
-      const tl = dd.lo;
-      A += Math.abs(th);
-      Gh = twoSum(Gh, th);
-      Gl += dd.lo + tl;
+      Dh[j] *= s;
+      Dl[j] *= s;
     }
-    Gh = fastTwoSum(Gh, Gl);
-    Gl = dd.lo;
-    // Gs = G·2^scale; G itself (for g) and A unscaled.
-    const Gsh = Gh;
-    const Gsl = Gl;
-    if (scale !== 0) {
-      Gh *= DOWN;
-      Gl *= DOWN;
-      A *= DOWN;
+  }
+  exactE(st, cols);
+  sumH.reset();
+  for (let j = 0; j < cols; j++) {
+    if (j === jmax || eh[j] === 0) continue;
+    const dh = Dh[j];
+    if (dh === 0) continue;
+    addE(sumH, j, dh);
+    addE(sumH, j, Dl[j]);
+  }
+  const S2h = mulDD(st.Sh, st.Sl, st.Sh, st.Sl);
+  const S2l = dd.lo;
+  const Hh = sumH.toDD();
+  const Hl = dd.lo;
+  const vm = divDD(-Hh, -Hl, S2h, S2l);
+  dx[o + jmax] = sign * scaleRound(vm, dd.lo, -sigma);
+  const U = sumU.c;
+  const nU = sumU.n;
+  for (let i = 0; i < cols; i++) {
+    if (i === jmax) continue;
+    if (eh[i] === 0) {
+      dx[o + i] = sign * 0;
+      continue;
     }
-    const dyM = dy[o + jmax];
-    const nh = addDD(dyM, 0, Gh, Gl);
-    const gh = divDD(nh, dd.lo, st.Sh, st.Sl);
-    const gl = dd.lo;
-    const B = (Math.abs(dyM) + A) / st.Sh;
-    let ill = false;
-    for (let i = 0; i < cols; i++) {
-      if (i === jmax) continue;
-      const th = addDD(dy[o + i], 0, -gh, -gl);
-      const tl = dd.lo;
-      if (eh[i] !== 0 && Math.abs(th) < ILL * B) ill = true;
-      const q = st.prob(i);
-      const k = st.k;
-      const v = mulDD(q, dd.lo, th, tl);
-      dx[o + i] = sign * scaleRound(v, dd.lo, k);
+    let nh = -Hh;
+    let nl = -Hl;
+    const dh = Dh[i];
+    if (dh !== 0) {
+      // N_i = D_i·(1 + u) − H.
+      const dl = Dl[i];
+      sumN.setNeg(sumH);
+      sumN.add(dh);
+      sumN.add(dl);
+      for (let c = 0; c < nU; c++) {
+        sumN.addProd(dh, U[c]);
+        if (dl !== 0) sumN.addProd(dl, U[c]);
+      }
+      nh = sumN.toDD();
+      nl = dd.lo;
     }
-    // At the maximum: y_max·(dy_max − g) = (dy_max·u − G)/S².
-    const S2h = mulDD(st.Sh, st.Sl, st.Sh, st.Sl);
-    const S2l = dd.lo;
-    if (st.tiny && Math.abs(Gsh) < 2 ** 600 && Math.abs(dyM) < 2 ** 600) {
-      // u < 2^-900: work on U = u·2^600 and G·2^600, round once.
-      const ah = mulDD1(st.Uh, st.Ul, dyM);
-      const numh = addDD(ah, dd.lo, -Gsh, -Gsl);
-      const v = divDD(numh, dd.lo, S2h, S2l);
-      dx[o + jmax] = sign * scaleRound(v, dd.lo, -600);
-    } else {
-      const ah = mulDD1(st.uh, st.ul, dyM);
-      const numh = addDD(ah, dd.lo, -Gh, -Gl);
-      const numl = dd.lo;
-      if (Math.abs(numh) < ILL * (Math.abs(dyM) * st.uh + A)) ill = true;
-      dx[o + jmax] = sign * divDD(numh, numl, S2h, S2l);
-    }
-    if (ill && pass === 0) continue;
-    return rowFinite(dx, o, cols);
+    const ph = mulDD(eh[i], el[i], nh, nl);
+    const v = divDD(ph, dd.lo, S2h, S2l);
+    dx[o + i] = sign * scaleRound(v, dd.lo, ek[i] - sigma);
   }
   return true;
 }
@@ -204,61 +531,119 @@ export function logSoftmaxBackward(x: Float64Array, dy: Float64Array, rows: numb
 }
 
 function logSoftmaxBackwardRow(st: SoftmaxRow, x: Float64Array, dy: Float64Array, o: number, cols: number, dx: Float64Array): boolean {
-  for (let pass = 0; pass < 2; pass++) {
-    if (!st.load(x, o, cols, 1, pass === 1)) {
-      fillNaN(dx, o, cols);
-      return true;
+  if (!st.load(x, o, cols, 1, false)) {
+    fillNaN(dx, o, cols);
+    return true;
+  }
+  if (logSoftmaxBackwardFast(st, dy, o, cols, dx)) return rowFinite(dx, o, cols);
+  st.load(x, o, cols, 1, true);
+  return logSoftmaxBackwardExact(st, dy, o, cols, dx) && rowFinite(dx, o, cols);
+}
+
+function logSoftmaxBackwardFast(st: SoftmaxRow, dy: Float64Array, o: number, cols: number, dx: Float64Array): boolean {
+  const jmax = st.jmax;
+  // R = Σ_{j≠max} dy_j, T = dy_max + R; Y = Σ|dy_j|.
+  let Rh = 0;
+  let Rl = 0;
+  let Y = 0;
+  for (let j = 0; j < cols; j++) {
+    const d = dy[o + j];
+    Y += Math.abs(d);
+    if (j === jmax) continue;
+    Rh = twoSum(Rh, d);
+    Rl += dd.lo;
+  }
+  Rh = fastTwoSum(Rh, Rl);
+  Rl = dd.lo;
+  // The low part Rl sums cols roundings: R is good to about cols²·2^-106·Y;
+  // a result within 2^58 of that error goes to the exact pass.
+  const errR = cols * cols * 2 ** -48 * Y;
+  const dyM = dy[o + jmax];
+  const Th = addDD(dyM, 0, Rh, Rl);
+  const Tl = dd.lo;
+  for (let i = 0; i < cols; i++) {
+    if (i === jmax) continue;
+    const q = st.prob(i);
+    const k = st.k;
+    const p = k >= -1074 ? q * pow2(k) : 0;
+    const ph = mulDD(q, dd.lo, Th, Tl);
+    const pl = dd.lo;
+    const di = dy[o + i];
+    const uh = unscale(ph, pl, k);
+    const ul = dd.lo;
+    if (Math.abs(di) < 2 ** -900 && Math.abs(uh) < 2 ** -900) {
+      // Both terms tiny: the result may be subnormal; subtract at scale 2^600 and round once.
+      const sh = unscale(ph, pl, k + 600);
+      const v = addDD(di * UP, 0, -sh, -dd.lo);
+      if (Math.abs(v) < ILL * Math.abs(sh) + p * errR * UP) return false;
+      dx[o + i] = scaleRound(v, dd.lo, -600);
+      continue;
     }
-    const jmax = st.jmax;
-    // R = Σ_{j≠max} dy_j, T = dy_max + R.
-    let Rh = 0;
-    let Rl = 0;
-    for (let j = 0; j < cols; j++) {
-      if (j === jmax) continue;
-      Rh = twoSum(Rh, dy[o + j]);
-      Rl += dd.lo;
+    const v = addDD(di, 0, -uh, -ul);
+    if (Math.abs(v) < ILL * Math.abs(uh) + p * errR) return false;
+    dx[o + i] = v;
+  }
+  // At the maximum: dy_max − T/S = (dy_max·u − R)/S.
+  if (st.tiny && Math.abs(Rh) < 2 ** -300 && Math.abs(dyM) < 2 ** 300) {
+    const ah = mulDD1(st.Uh, st.Ul, dyM);
+    const numh = addDD(ah, dd.lo, -Rh * UP, -Rl * UP);
+    if (Math.abs(numh) < ILL * Math.abs(dyM) * st.Uh + errR * UP) return false;
+    const v = divDD(numh, dd.lo, st.Sh, st.Sl);
+    dx[o + jmax] = scaleRound(v, dd.lo, -600);
+  } else {
+    const ah = mulDD1(st.uh, st.ul, dyM);
+    const numh = addDD(ah, dd.lo, -Rh, -Rl);
+    const numl = dd.lo;
+    if (Math.abs(numh) < ILL * Math.abs(dyM) * st.uh + errR) return false;
+    dx[o + jmax] = divDD(numh, numl, st.Sh, st.Sl);
+  }
+  return true;
+}
+
+/**
+ * The exact pass (precise exps loaded), on dy scaled by 2^σ: with u, R =
+ * Σ_{j≠max} dy_j and T = dy_max + R exact, S·dx_i = dy_i·(1 + u) − e_i·T and
+ * S·dx_max = dy_max·u − R.
+ */
+function logSoftmaxBackwardExact(st: SoftmaxRow, dy: Float64Array, o: number, cols: number, dx: Float64Array): boolean {
+  const { eh, el, ek, jmax } = st;
+  let M = 0;
+  for (let j = 0; j < cols; j++) {
+    const a = Math.abs(dy[o + j]);
+    if (a > M) M = a;
+  }
+  const sigma = scaleFor(M);
+  const s = pow2(sigma);
+  exactE(st, cols);
+  const U = sumU.c;
+  const nU = sumU.n;
+  // sumH = R·2^σ.
+  sumH.reset();
+  for (let j = 0; j < cols; j++) if (j !== jmax) sumH.add(dy[o + j] * s);
+  const dyM = dy[o + jmax] * s;
+  sumN.setNeg(sumH);
+  for (let c = 0; c < nU; c++) sumN.addProd(dyM, U[c]);
+  const mh = sumN.toDD();
+  const vm = divDD(mh, dd.lo, st.Sh, st.Sl);
+  dx[o + jmax] = scaleRound(vm, dd.lo, -sigma);
+  // sumH = T·2^σ from here on.
+  sumH.add(dyM);
+  const T = sumH.c;
+  const nT = sumH.n;
+  for (let i = 0; i < cols; i++) {
+    if (i === jmax) continue;
+    const di = dy[o + i] * s;
+    if (eh[i] === 0) {
+      dx[o + i] = dy[o + i];
+      continue;
     }
-    Rh = fastTwoSum(Rh, Rl);
-    Rl = dd.lo;
-    const dyM = dy[o + jmax];
-    const Th = addDD(dyM, 0, Rh, Rl);
-    const Tl = dd.lo;
-    let ill = false;
-    for (let i = 0; i < cols; i++) {
-      if (i === jmax) continue;
-      const q = st.prob(i);
-      const k = st.k;
-      const ph = mulDD(q, dd.lo, Th, Tl);
-      const pl = dd.lo;
-      const di = dy[o + i];
-      const uh = unscale(ph, pl, k);
-      const ul = dd.lo;
-      if (Math.abs(di) < 2 ** -900 && Math.abs(uh) < 2 ** -900) {
-        // Both terms tiny: the result may be subnormal; subtract at scale 2^600 and round once.
-        const sh = unscale(ph, pl, k + 600);
-        const v = addDD(di * UP, 0, -sh, -dd.lo);
-        dx[o + i] = scaleRound(v, dd.lo, -600);
-        continue;
-      }
-      const v = addDD(di, 0, -uh, -ul);
-      if (Math.abs(v) < ILL * Math.abs(uh)) ill = true;
-      dx[o + i] = v;
-    }
-    // At the maximum: dy_max − T/S = (dy_max·u − R)/S.
-    if (st.tiny && Math.abs(Rh) < 2 ** -300 && Math.abs(dyM) < 2 ** 300) {
-      const ah = mulDD1(st.Uh, st.Ul, dyM);
-      const numh = addDD(ah, dd.lo, -Rh * UP, -Rl * UP);
-      const v = divDD(numh, dd.lo, st.Sh, st.Sl);
-      dx[o + jmax] = scaleRound(v, dd.lo, -600);
-    } else {
-      const ah = mulDD1(st.uh, st.ul, dyM);
-      const numh = addDD(ah, dd.lo, -Rh, -Rl);
-      const numl = dd.lo;
-      if (Math.abs(numh) < ILL * Math.abs(dyM) * st.uh) ill = true;
-      dx[o + jmax] = divDD(numh, numl, st.Sh, st.Sl);
-    }
-    if (ill && pass === 0) continue;
-    return rowFinite(dx, o, cols);
+    sumN.reset();
+    sumN.add(di);
+    for (let c = 0; c < nU; c++) sumN.addProd(di, U[c]);
+    for (let c = 0; c < nT; c++) addE(sumN, i, -T[c]);
+    const nh = sumN.toDD();
+    const v = divDD(nh, dd.lo, st.Sh, st.Sl);
+    dx[o + i] = scaleRound(v, dd.lo, -sigma);
   }
   return true;
 }
@@ -376,47 +761,85 @@ export function sceBackward(
 }
 
 function sceBackwardRow(st: SoftmaxRow, x: Float64Array, dloss: number, t: Float64Array, o: number, cols: number, dx: Float64Array): boolean {
-  for (let pass = 0; pass < 2; pass++) {
-    if (!st.load(x, o, cols, 1, pass === 1)) {
-      fillNaN(dx, o, cols);
-      return true;
-    }
-    const jmax = st.jmax;
-    let ill = false;
-    for (let i = 0; i < cols; i++) {
-      const ti = t[i];
-      if (i === jmax) {
-        if (st.tiny && ti === 1) {
-          // p_max − 1 = −u/S with u < 2^-900 (S = 1 to 2^-900).
-          const v = mulDD1(st.Uh, st.Ul, -dloss);
-          dx[o + i] = scaleRound(v, dd.lo, -600);
-          continue;
-        }
-        // p_max − t = (1 − t) − u/S.
-        const vh = st.oneMinusPmax();
-        const vl = dd.lo;
-        const ah = twoSum(1, -ti);
-        const wh = addDD(ah, dd.lo, -vh, -vl);
-        const wl = dd.lo;
-        if (Math.abs(wh) < ILL * vh) ill = true;
-        dx[o + i] = mulDD1(wh, wl, dloss);
+  if (!st.load(x, o, cols, 1, false)) {
+    fillNaN(dx, o, cols);
+    return true;
+  }
+  if (sceBackwardFast(st, dloss, t, o, cols, dx)) return rowFinite(dx, o, cols);
+  st.load(x, o, cols, 1, true);
+  return sceBackwardExact(st, dloss, t, o, cols, dx) && rowFinite(dx, o, cols);
+}
+
+function sceBackwardFast(st: SoftmaxRow, dloss: number, t: Float64Array, o: number, cols: number, dx: Float64Array): boolean {
+  const jmax = st.jmax;
+  for (let i = 0; i < cols; i++) {
+    const ti = t[i];
+    if (i === jmax) {
+      if (st.tiny && ti === 1) {
+        // p_max − 1 = −u/S with u < 2^-900 (S = 1 to 2^-900).
+        const v = mulDD1(st.Uh, st.Ul, -dloss);
+        dx[o + i] = scaleRound(v, dd.lo, -600);
         continue;
       }
-      const q = st.prob(i);
-      const ql = dd.lo;
-      const k = st.k;
-      if (ti === 0) {
-        dx[o + i] = scaleRound(mulDD1(q, ql, dloss), dd.lo, k);
-        continue;
-      }
-      const ph = unscale(q, ql, k);
-      const wh = addDD(ph, dd.lo, -ti, 0);
+      // p_max − t = (1 − t) − u/S.
+      const vh = st.oneMinusPmax();
+      const vl = dd.lo;
+      const ah = twoSum(1, -ti);
+      const wh = addDD(ah, dd.lo, -vh, -vl);
       const wl = dd.lo;
-      if (Math.abs(wh) < ILL * ph) ill = true;
+      if (Math.abs(wh) < ILL * vh) return false;
       dx[o + i] = mulDD1(wh, wl, dloss);
+      continue;
     }
-    if (ill && pass === 0) continue;
-    return rowFinite(dx, o, cols);
+    const q = st.prob(i);
+    const ql = dd.lo;
+    const k = st.k;
+    if (ti === 0) {
+      dx[o + i] = scaleRound(mulDD1(q, ql, dloss), dd.lo, k);
+      continue;
+    }
+    const ph = unscale(q, ql, k);
+    const wh = addDD(ph, dd.lo, -ti, 0);
+    const wl = dd.lo;
+    if (Math.abs(wh) < ILL * ph) return false;
+    dx[o + i] = mulDD1(wh, wl, dloss);
+  }
+  return true;
+}
+
+/**
+ * The exact pass (precise exps loaded), with u exact: S·(p_i − t_i) = e_i − t_i·(1 + u)
+ * and S·(p_max − t) = (1 − t) − t·u, formed at scale 2^600 so that a
+ * subnormal p − t (t = 0.5 on the row [0, 1e-310]) keeps every bit.
+ */
+function sceBackwardExact(st: SoftmaxRow, dloss: number, t: Float64Array, o: number, cols: number, dx: Float64Array): boolean {
+  const { eh, jmax } = st;
+  exactE(st, cols);
+  const U = sumU.c;
+  const nU = sumU.n;
+  const sigma = Math.abs(dloss) < 2 ** 300 ? 600 : 0;
+  const s = pow2(sigma);
+  for (let i = 0; i < cols; i++) {
+    const ti = t[i];
+    if (i === jmax && st.tiny && ti === 1) {
+      const v = mulDD1(st.Uh, st.Ul, -dloss);
+      dx[o + i] = scaleRound(v, dd.lo, -600);
+      continue;
+    }
+    if (i !== jmax && ti === 0) {
+      const q = st.prob(i);
+      dx[o + i] = scaleRound(mulDD1(q, dd.lo, dloss), dd.lo, st.k);
+      continue;
+    }
+    const ts = ti * s;
+    sumN.reset();
+    addE(sumN, i, s);
+    sumN.add(-ts);
+    for (let c = 0; c < nU; c++) sumN.addProd(-ts, U[c]);
+    const nh = sumN.toDD();
+    const wh = divDD(nh, dd.lo, st.Sh, st.Sl);
+    const v = mulDD1(wh, dd.lo, dloss);
+    dx[o + i] = scaleRound(v, dd.lo, -sigma);
   }
   return true;
 }

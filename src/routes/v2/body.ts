@@ -41,6 +41,15 @@ export interface InferBody {
   readonly binary: ReadonlyMap<number, BinaryValues>;
 }
 
+/**
+ * A body read to its end that is not a valid request. Handed to the route as
+ * the body (which throws it), not failed in the parser: Fastify closes the
+ * connection after a parser error, and after a whole body there is no need to.
+ */
+export class RejectedBody {
+  constructor(readonly problem: ProblemError) {}
+}
+
 const LITTLE_ENDIAN = endianness() === 'LE';
 
 const invalid = (detail: string) => new ProblemError('ACT_ERR_VALIDATION', detail);
@@ -120,6 +129,7 @@ export class InferBodyReader {
   constructor(headerLength: number | undefined, limits: ReadLimits) {
     this.#headerLength = headerLength;
     this.#limits = limits;
+    if (headerLength === 0) this.fail(invalid('Inference-Header-Content-Length is 0, but the JSON header cannot be empty.'));
   }
 
   /** Over BODY_LIMIT after inflating: the caller stops reading. */
@@ -282,9 +292,9 @@ export function headerLengthOf(request: FastifyRequest): number | undefined {
  * plugin only, so /v1 keeps its JSON-only parsers and its 415.
  */
 export function inferBodyParser(limits: ReadLimits) {
-  return (request: FastifyRequest, payload: Readable, done: (error: Error | null, body?: InferBody) => void): void => {
+  return (request: FastifyRequest, payload: Readable, done: (error: Error | null, body?: InferBody | RejectedBody) => void): void => {
     let settled = false;
-    const settle = (error: Error | null, body?: InferBody) => {
+    const settle = (error: Error | null, body?: InferBody | RejectedBody) => {
       if (settled) return;
       settled = true;
       payload.removeListener('data', onData);
@@ -366,10 +376,12 @@ export function inferBodyParser(limits: ReadLimits) {
   };
 }
 
-function finish(reader: InferBodyReader): [Error | null, InferBody?] {
+/** The request, or why it is not one; either way the body has been read to its end. */
+function finish(reader: InferBodyReader): [Error | null, (InferBody | RejectedBody)?] {
   try {
     return [null, reader.finish()];
   } catch (error) {
-    return [error as Error];
+    // Anything but a problem is a bug of ours: it goes to the error handler (a 500), never uncaught.
+    return error instanceof ProblemError ? [null, new RejectedBody(error)] : [error as Error];
   }
 }
