@@ -1,7 +1,8 @@
 /**
  * Optional API key. When API_KEY is set, every route under /v1 (compute,
- * catalog, plot) needs `Authorization: Bearer <API_KEY>`; /healthz, /readyz,
- * /metrics, /docs and /openapi.json stay open (probes, scrapers and readers
+ * catalog, plot) and the models under /v2/models (metadata, readiness,
+ * inference) need `Authorization: Bearer <API_KEY>`; /healthz, /readyz,
+ * /v2, /v2/health/*, /metrics, /docs and /openapi.json stay open (probes, scrapers and readers
  * of the contract carry no key). A missing or wrong key is 401 problem+json
  * with `WWW-Authenticate: Bearer` (RFC 6750).
  *
@@ -19,9 +20,10 @@ import { ProblemError } from '../errors.js';
 const REALM = 'activation-service';
 const digest = (value: string) => createHash('sha256').update(value, 'utf8').digest();
 
-/** The routes the key guards: the API under /v1. */
+/** The routes the key guards: the API under /v1 and the models of /v2. */
 export function requiresKey(request: FastifyRequest): boolean {
-  return request.routeOptions.url?.startsWith('/v1/') === true || request.routeOptions.url === '/v1';
+  const url = request.routeOptions.url ?? '';
+  return url === '/v1' || url.startsWith('/v1/') || url.startsWith('/v2/models/');
 }
 
 function unauthorized(detail: string, challenge: string): ProblemError {

@@ -17,7 +17,7 @@ import { ProblemError } from '../errors.js';
 
 export const RETRY_AFTER_SECONDS = 5;
 
-const NEVER_SHED = new Set(['/healthz', '/readyz', '/metrics']);
+const NEVER_SHED = new Set(['/healthz', '/readyz', '/metrics', '/v2/health/live', '/v2/health/ready']);
 
 export interface LoadSheddingOptions {
   config: Config;

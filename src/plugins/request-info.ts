@@ -26,6 +26,8 @@ export interface RequestInfo {
 }
 
 const ROUTE = /^\/v1\/activations(?:\/([^/]+)(?:\/(forward|backward|plot\.svg))?)?$/;
+/** /v2 inference: the model is the activation, `<name>.backward` its backward. */
+const V2_INFER = /^\/v2\/models\/:name(?:\/versions\/:version)?\/infer$/;
 
 /** Problems that come from the computation itself, so it was placed. */
 const COMPUTE_FAILURES = new Set<ErrorCode>(['ACT_ERR_WORKER_FAILED', 'ACT_ERR_QUEUE_FULL', 'ACT_ERR_TIMEOUT']);
@@ -49,6 +51,16 @@ export function describeRequest(
   const code = problemCodeOf(request);
   if (code) info.code = code;
 
+  if (V2_INFER.test(route)) {
+    const model = (request.params as Record<string, unknown> | undefined)?.name;
+    if (typeof model === 'string') {
+      const backward = model.endsWith('.backward');
+      const name = backward ? model.slice(0, -'.backward'.length) : model;
+      if (known.has(name)) info.activation = name;
+      info.operation = backward ? 'backward' : 'forward';
+    }
+    return info;
+  }
   const match = ROUTE.exec(route);
   if (!match) return info;
   const segment = match[1];

@@ -47,8 +47,8 @@ async function securityHeadersPlugin(app: FastifyInstance, { config }: { config:
     await app.register(cors, {
       origin: config.CORS_ORIGINS.includes('*') ? '*' : config.CORS_ORIGINS,
       methods: ['GET', 'HEAD', 'POST'],
-      allowedHeaders: ['content-type', 'authorization', 'x-request-id'],
-      exposedHeaders: ['x-request-id', 'retry-after', 'www-authenticate', 'x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset'],
+      allowedHeaders: ['content-type', 'authorization', 'x-request-id', 'inference-header-content-length', 'content-encoding'],
+      exposedHeaders: ['x-request-id', 'inference-header-content-length', 'retry-after', 'www-authenticate', 'x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset'],
       maxAge: 600,
     });
   }

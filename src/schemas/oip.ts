@@ -7,7 +7,8 @@
  * one (tensor `data` spelled out, named components in the OpenAPI document)
  * and the one the route checks a request header with, where `data` is left
  * to the tensor decoder (routes/v2/tensors.ts), which walks it straight into
- * a Float64Array instead of validating a million numbers one by one.
+ * a Float64Array instead of validating a million numbers one by one. Keys
+ * the protocol does not define are ignored, as the protocol's servers do.
  */
 import { z } from 'zod';
 import { JsonNumberSchema } from './numbers.js';
@@ -36,7 +37,7 @@ const TensorDataSchema = z
 
 function inferRequestSchema(documented: boolean) {
   const data = documented ? TensorDataSchema.optional() : z.unknown().optional();
-  const input = z.object({
+  const input = z.looseObject({
     name: z.string({ error: 'an input needs a name' }),
     shape: ShapeSchema,
     datatype: z.string({ error: 'an input needs a datatype' }).describe('FP32 or FP64 (INT32 and INT64 also for class indices).'),
@@ -46,7 +47,7 @@ function inferRequestSchema(documented: boolean) {
       .describe('Tensor parameters; `binary_data_size` for the binary data extension.'),
     data,
   });
-  const output = z.object({
+  const output = z.looseObject({
     name: z.string({ error: 'a requested output needs a name' }),
     parameters: z
       .looseObject({
@@ -54,7 +55,7 @@ function inferRequestSchema(documented: boolean) {
       })
       .optional(),
   });
-  return z.object({
+  return z.looseObject({
     id: z.string().optional().describe('Echoed in the response.'),
     parameters: z
       .looseObject({

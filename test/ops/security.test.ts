@@ -70,6 +70,23 @@ describe('API_KEY', () => {
     expectProblem(garbage, 401, 'ACT_ERR_UNAUTHORIZED');
   });
 
+  it('guards the models of /v2 too, answering in the protocol\'s error form; /v2 health stays open', async () => {
+    const infer = {
+      method: 'POST' as const,
+      url: '/v2/models/relu/infer',
+      payload: { inputs: [{ name: 'input', shape: [1, 2], datatype: 'FP64', data: [-1, 2] }] },
+    };
+    const refused = await app.inject(infer);
+    expect(refused.statusCode).toBe(401);
+    expect(refused.headers['www-authenticate']).toMatch(/^Bearer /);
+    expect(Object.keys(refused.json())).toEqual(['error']);
+    expect((await app.inject('/v2/models/relu')).statusCode).toBe(401);
+    const ok = await app.inject({ ...infer, headers: { authorization: `Bearer ${API_KEY}` } });
+    expect(ok.statusCode).toBe(200);
+    expect(ok.json().outputs[0].data).toEqual([0, 2]);
+    for (const url of ['/v2', '/v2/health/live', '/v2/health/ready']) expect((await app.inject(url)).statusCode, url).toBe(200);
+  });
+
   it('health, readiness, metrics, docs and the OpenAPI document stay open', async () => {
     for (const url of ['/healthz', '/readyz', '/metrics', '/docs/', '/docs/static/swagger-ui-bundle.js', '/openapi.json']) {
       expect((await app.inject(url)).statusCode, url).toBe(200);
@@ -87,13 +104,16 @@ describe('API_KEY', () => {
     }
   });
 
-  it('the OpenAPI document describes the optional bearer key on /v1 operations only', async () => {
+  it('the OpenAPI document describes the optional bearer key on /v1 and /v2/models operations only', async () => {
     const doc = (await app.inject('/openapi.json')).json();
     expect(doc.components.securitySchemes.apiKey).toMatchObject({ type: 'http', scheme: 'bearer' });
     const op = doc.paths['/v1/activations/relu/forward'].post;
     expect(op.security).toEqual([{}, { apiKey: [] }]);
     expect(op.responses['401'].content['application/problem+json'].schema.$ref).toBe('#/components/schemas/Problem');
     expect(op.responses['429'].content['application/problem+json'].schema.$ref).toBe('#/components/schemas/Problem');
+    expect(doc.paths['/v2/models/{name}/infer'].post.security).toEqual([{}, { apiKey: [] }]);
+    expect(doc.paths['/v2/models/{name}/infer'].post.responses['401'].content['application/json'].schema.$ref).toBe('#/components/schemas/OipError');
+    expect(doc.paths['/v2/health/live'].get.security).toBeUndefined();
     expect(doc.paths['/healthz'].get.security).toBeUndefined();
     expect(doc.paths['/metrics'].get.security).toBeUndefined();
   });

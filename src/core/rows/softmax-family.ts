@@ -47,6 +47,11 @@ import { SoftmaxRow, softmaxRow, unscale } from './softmax-row.js';
  * result above that bound is good to 2^-58 of itself (1/32 ULP).
  */
 const ILL = 2 ** -16;
+/**
+ * Below this a double-double's low part is subnormal and loses bits: such a
+ * result (a tiny dy, say 1e-300) goes to the exact pass, which scales.
+ */
+const LOW = 2 ** -968;
 const UP = 2 ** 600;
 const DOWN = 2 ** -600;
 
@@ -387,7 +392,7 @@ function softmaxBackwardFast(st: SoftmaxRow, dy: Float64Array, o: number, cols: 
     if (i === jmax) continue;
     const th = addDD(dy[o + i], 0, -gh, -gl);
     const tl = dd.lo;
-    if (eh[i] !== 0 && Math.abs(th) < ILL * B) return false;
+    if (eh[i] !== 0 && (Math.abs(th) < ILL * B || (th !== 0 && Math.abs(th) < LOW))) return false;
     const q = st.prob(i);
     const k = st.k;
     const v = mulDD(q, dd.lo, th, tl);
@@ -396,18 +401,18 @@ function softmaxBackwardFast(st: SoftmaxRow, dy: Float64Array, o: number, cols: 
   // At the maximum: y_max·(dy_max − g) = (dy_max·u − G)/S².
   const S2h = mulDD(st.Sh, st.Sl, st.Sh, st.Sl);
   const S2l = dd.lo;
-  if (st.tiny && Math.abs(Gsh) < 2 ** 600 && Math.abs(dyM) < 2 ** 600) {
-    // u < 2^-900: work on U = u·2^600 and G·2^600, round once.
+  if (st.tiny && Math.abs(dyM) < 2 ** 990) {
+    // u < 2^-900: work on U = u·2^600 and G·2^600 (both below 2^730), round once.
     const ah = mulDD1(st.Uh, st.Ul, dyM);
     const numh = addDD(ah, dd.lo, -Gsh, -Gsl);
-    if (Math.abs(numh) < ILL * (Math.abs(dyM) * st.Uh + As)) return false;
+    if (Math.abs(numh) < ILL * (Math.abs(dyM) * st.Uh + As) || (numh !== 0 && Math.abs(numh) < LOW * UP)) return false;
     const v = divDD(numh, dd.lo, S2h, S2l);
     dx[o + jmax] = sign * scaleRound(v, dd.lo, -600);
   } else {
     const ah = mulDD1(st.uh, st.ul, dyM);
     const numh = addDD(ah, dd.lo, -Gh, -Gl);
     const numl = dd.lo;
-    if (Math.abs(numh) < ILL * (Math.abs(dyM) * st.uh + A)) return false;
+    if (Math.abs(numh) < ILL * (Math.abs(dyM) * st.uh + A) || (numh !== 0 && Math.abs(numh) < LOW)) return false;
     dx[o + jmax] = sign * divDD(numh, numl, S2h, S2l);
   }
   return true;
@@ -584,17 +589,18 @@ function logSoftmaxBackwardFast(st: SoftmaxRow, dy: Float64Array, o: number, col
     dx[o + i] = v;
   }
   // At the maximum: dy_max − T/S = (dy_max·u − R)/S.
-  if (st.tiny && Math.abs(Rh) < 2 ** -300 && Math.abs(dyM) < 2 ** 300) {
+  if (st.tiny && Math.abs(Rh) < 2 ** 400 && Math.abs(dyM) < 2 ** 990) {
+    // u < 2^-900: work on U = u·2^600 and R·2^600, round once.
     const ah = mulDD1(st.Uh, st.Ul, dyM);
     const numh = addDD(ah, dd.lo, -Rh * UP, -Rl * UP);
-    if (Math.abs(numh) < ILL * Math.abs(dyM) * st.Uh + errR * UP) return false;
+    if (Math.abs(numh) < ILL * Math.abs(dyM) * st.Uh + errR * UP || (numh !== 0 && Math.abs(numh) < LOW * UP)) return false;
     const v = divDD(numh, dd.lo, st.Sh, st.Sl);
     dx[o + jmax] = scaleRound(v, dd.lo, -600);
   } else {
     const ah = mulDD1(st.uh, st.ul, dyM);
     const numh = addDD(ah, dd.lo, -Rh, -Rl);
     const numl = dd.lo;
-    if (Math.abs(numh) < ILL * Math.abs(dyM) * st.uh + errR) return false;
+    if (Math.abs(numh) < ILL * Math.abs(dyM) * st.uh + errR || (numh !== 0 && Math.abs(numh) < LOW)) return false;
     dx[o + jmax] = divDD(numh, numl, st.Sh, st.Sl);
   }
   return true;
@@ -765,20 +771,24 @@ function sceBackwardRow(st: SoftmaxRow, x: Float64Array, dloss: number, t: Float
     fillNaN(dx, o, cols);
     return true;
   }
-  if (sceBackwardFast(st, dloss, t, o, cols, dx)) return rowFinite(dx, o, cols);
+  // dloss = dl·2^kd with dl in [2^-900, 2^900] (or 0): products with it stay exact, scaleRound undoes kd.
+  const a = Math.abs(dloss);
+  const kd = a !== 0 && a < 2 ** -900 ? -600 : a > 2 ** 900 ? 600 : 0;
+  const dl = dloss * pow2(-kd);
+  if (sceBackwardFast(st, dl, kd, t, o, cols, dx)) return rowFinite(dx, o, cols);
   st.load(x, o, cols, 1, true);
-  return sceBackwardExact(st, dloss, t, o, cols, dx) && rowFinite(dx, o, cols);
+  return sceBackwardExact(st, dl, kd, t, o, cols, dx) && rowFinite(dx, o, cols);
 }
 
-function sceBackwardFast(st: SoftmaxRow, dloss: number, t: Float64Array, o: number, cols: number, dx: Float64Array): boolean {
+function sceBackwardFast(st: SoftmaxRow, dl: number, kd: number, t: Float64Array, o: number, cols: number, dx: Float64Array): boolean {
   const jmax = st.jmax;
   for (let i = 0; i < cols; i++) {
     const ti = t[i];
     if (i === jmax) {
       if (st.tiny && ti === 1) {
         // p_max − 1 = −u/S with u < 2^-900 (S = 1 to 2^-900).
-        const v = mulDD1(st.Uh, st.Ul, -dloss);
-        dx[o + i] = scaleRound(v, dd.lo, -600);
+        const v = mulDD1(st.Uh, st.Ul, -dl);
+        dx[o + i] = scaleRound(v, dd.lo, kd - 600);
         continue;
       }
       // p_max − t = (1 − t) − u/S.
@@ -787,22 +797,22 @@ function sceBackwardFast(st: SoftmaxRow, dloss: number, t: Float64Array, o: numb
       const ah = twoSum(1, -ti);
       const wh = addDD(ah, dd.lo, -vh, -vl);
       const wl = dd.lo;
-      if (Math.abs(wh) < ILL * vh) return false;
-      dx[o + i] = mulDD1(wh, wl, dloss);
+      if (Math.abs(wh) < ILL * vh || (wh !== 0 && Math.abs(wh) < LOW)) return false;
+      dx[o + i] = scaleRound(mulDD1(wh, wl, dl), dd.lo, kd);
       continue;
     }
     const q = st.prob(i);
     const ql = dd.lo;
     const k = st.k;
     if (ti === 0) {
-      dx[o + i] = scaleRound(mulDD1(q, ql, dloss), dd.lo, k);
+      dx[o + i] = scaleRound(mulDD1(q, ql, dl), dd.lo, k + kd);
       continue;
     }
     const ph = unscale(q, ql, k);
     const wh = addDD(ph, dd.lo, -ti, 0);
     const wl = dd.lo;
-    if (Math.abs(wh) < ILL * ph) return false;
-    dx[o + i] = mulDD1(wh, wl, dloss);
+    if (Math.abs(wh) < ILL * ph || (wh !== 0 && Math.abs(wh) < LOW)) return false;
+    dx[o + i] = scaleRound(mulDD1(wh, wl, dl), dd.lo, kd);
   }
   return true;
 }
@@ -812,23 +822,23 @@ function sceBackwardFast(st: SoftmaxRow, dloss: number, t: Float64Array, o: numb
  * and S·(p_max − t) = (1 − t) − t·u, formed at scale 2^600 so that a
  * subnormal p − t (t = 0.5 on the row [0, 1e-310]) keeps every bit.
  */
-function sceBackwardExact(st: SoftmaxRow, dloss: number, t: Float64Array, o: number, cols: number, dx: Float64Array): boolean {
+function sceBackwardExact(st: SoftmaxRow, dl: number, kd: number, t: Float64Array, o: number, cols: number, dx: Float64Array): boolean {
   const { eh, jmax } = st;
   exactE(st, cols);
   const U = sumU.c;
   const nU = sumU.n;
-  const sigma = Math.abs(dloss) < 2 ** 300 ? 600 : 0;
+  const sigma = Math.abs(dl) < 2 ** 300 ? 600 : 0;
   const s = pow2(sigma);
   for (let i = 0; i < cols; i++) {
     const ti = t[i];
     if (i === jmax && st.tiny && ti === 1) {
-      const v = mulDD1(st.Uh, st.Ul, -dloss);
-      dx[o + i] = scaleRound(v, dd.lo, -600);
+      const v = mulDD1(st.Uh, st.Ul, -dl);
+      dx[o + i] = scaleRound(v, dd.lo, kd - 600);
       continue;
     }
     if (i !== jmax && ti === 0) {
       const q = st.prob(i);
-      dx[o + i] = scaleRound(mulDD1(q, dd.lo, dloss), dd.lo, st.k);
+      dx[o + i] = scaleRound(mulDD1(q, dd.lo, dl), dd.lo, st.k + kd);
       continue;
     }
     const ts = ti * s;
@@ -838,8 +848,8 @@ function sceBackwardExact(st: SoftmaxRow, dloss: number, t: Float64Array, o: num
     for (let c = 0; c < nU; c++) sumN.addProd(-ts, U[c]);
     const nh = sumN.toDD();
     const wh = divDD(nh, dd.lo, st.Sh, st.Sl);
-    const v = mulDD1(wh, dd.lo, dloss);
-    dx[o + i] = scaleRound(v, dd.lo, -sigma);
+    const v = mulDD1(wh, dd.lo, dl);
+    dx[o + i] = scaleRound(v, dd.lo, kd - sigma);
   }
   return true;
 }
