@@ -8,6 +8,7 @@
  *
  *   BENCH_SECONDS=10 (default)   seconds per scenario
  *   BENCH_FILTER=large           only scenarios whose label contains it
+ *   BENCH_WARMUP=1 (default)     unmeasured seconds before each scenario
  *   BENCH_DIST=/path/to/dist     the built server to run (default dist/)
  *   BENCH_JSON=results.json      also write the figures as JSON (for docs/bench-chart.ts)
  * The service's own settings (WORKERS, RAW_BODY_MIN_BYTES, ...) pass through the environment.
@@ -15,12 +16,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer, type AddressInfo } from 'node:net';
+import { Worker } from 'node:worker_threads';
 import { writeFileSync } from 'node:fs';
 import autocannon from 'autocannon';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = 64;
 const FILTER = process.env.BENCH_FILTER ?? '';
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 1);
 const DIST = process.env.BENCH_DIST ?? new URL('../dist', import.meta.url).pathname;
 
 interface Server {
@@ -81,6 +84,38 @@ interface Result {
   floatBytes?: number;
 }
 
+/**
+ * Polls GET /healthz every 20 ms from a worker thread of its own, so the
+ * latencies are the server's, not this process's event loop (busy with
+ * autocannon's responses). stop() returns them, in ms.
+ */
+function pollHealthz(url: string): { stop(): Promise<number[]> } {
+  const worker = new Worker(
+    `const { parentPort, workerData } = require('node:worker_threads');
+    let polling = true;
+    const times = [];
+    parentPort.once('message', () => { polling = false; });
+    (async () => {
+      while (polling) {
+        const t = performance.now();
+        await fetch(workerData).then((r) => r.text());
+        times.push(performance.now() - t);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      parentPort.postMessage(times);
+    })();`,
+    { eval: true, workerData: url },
+  );
+  return {
+    async stop() {
+      worker.postMessage('stop');
+      const [times] = (await once(worker, 'message')) as [number[]];
+      await worker.terminate();
+      return times;
+    },
+  };
+}
+
 async function load(
   label: string,
   url: string,
@@ -89,26 +124,12 @@ async function load(
   pollHealth?: string,
   options: { headers?: Record<string, string>; floatBytes?: number } = {},
 ): Promise<Result> {
-  const health: number[] = [];
-  let polling = pollHealth !== undefined;
-  const poller = (async () => {
-    while (polling) {
-      const t = performance.now();
-      await fetch(pollHealth!).then((r) => r.text());
-      health.push(performance.now() - t);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  })();
-  const result = await autocannon({
-    url,
-    method: 'POST',
-    headers: options.headers ?? { 'content-type': 'application/json' },
-    body,
-    connections: CONNECTIONS,
-    duration: SECONDS,
-  });
-  polling = false;
-  await poller;
+  const request = { url, method: 'POST' as const, headers: options.headers ?? { 'content-type': 'application/json' }, body };
+  // Unmeasured warm-up: the first second of a cold route is JIT compilation, not throughput.
+  if (WARMUP > 0) await autocannon({ ...request, connections: CONNECTIONS, duration: WARMUP });
+  const poller = pollHealth === undefined ? undefined : pollHealthz(pollHealth);
+  const result = await autocannon({ ...request, connections: CONNECTIONS, duration: SECONDS });
+  const health = (await poller?.stop()) ?? [];
   health.sort((a, b) => a - b);
   return {
     label,

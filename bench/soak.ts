@@ -24,8 +24,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
-import autocannon from 'autocannon';
 import { activations } from '../src/core/activations/index.js';
 import type { ActivationDefinition } from '../src/core/activation.js';
 
@@ -35,8 +35,8 @@ const DIST = process.env.SOAK_DIST ?? new URL('../dist', import.meta.url).pathna
 /** Small limits, so oversized requests are cheap to make and the server refuses them early. */
 const BODY_LIMIT = 256 * 1024;
 const MAX_ELEMENTS = 32_768;
-/** Past this, a request counts as timed out (autocannon's timeout, seconds). */
-const TIMEOUT_S = 10;
+/** Past this, a request counts as timed out. */
+const TIMEOUT_MS = 10_000;
 
 interface Server {
   url: string;
@@ -176,6 +176,21 @@ const statuses: Record<string, number> = {};
 
 const server = await start({ BODY_LIMIT: String(BODY_LIMIT), MAX_ELEMENTS: String(MAX_ELEMENTS) });
 const pid = server.child.pid!;
+const rssBoot = rssMiB(pid);
+
+/** Each distinct template once, in turn, before the load: the mix is what it claims to be. */
+async function preflight(): Promise<string[]> {
+  const problems: string[] = [];
+  for (const t of new Set(list)) {
+    const res = await fetch(`${server.url}${t.path}`, { method: t.method, body: t.body, headers: { 'content-type': t.contentType } });
+    const text = await res.text();
+    const ok = t.kind === 'valid' ? res.status === 200 : res.status >= 400 && res.status < 500 && (t.kind !== 'oversized' || res.status === 413);
+    if (!ok) problems.push(`${t.kind} ${t.path} (${t.body.length} bytes) → ${res.status} ${text.slice(0, 200)}`);
+  }
+  return problems;
+}
+const templateProblems = await preflight();
+if (templateProblems.length > 0) process.stdout.write(`preflight: ${templateProblems.length} templates answered unexpectedly:\n  ${templateProblems.join('\n  ')}\n`);
 const samples: { t: number; rss: number }[] = [];
 const startedAt = Date.now();
 const sampler = setInterval(() => samples.push({ t: (Date.now() - startedAt) / 1000, rss: rssMiB(pid) }), 1000);
@@ -188,30 +203,67 @@ process.stdout.write(
     `(BODY_LIMIT ${BODY_LIMIT}, MAX_ELEMENTS ${MAX_ELEMENTS}), server pid ${pid}\n`,
 );
 
-let result: autocannon.Result;
-try {
-  result = await autocannon({
-    url: server.url,
-    connections: CONNECTIONS,
-    duration: SECONDS,
-    timeout: TIMEOUT_S,
-    requests: list.map((t) => ({
-      method: t.method,
-      path: t.path,
-      body: t.body,
-      headers: { 'content-type': t.contentType },
-      onResponse: (status: number) => {
-        sent[t.kind]++;
-        statuses[status] = (statuses[status] ?? 0) + 1;
-        const ok = t.kind === 'valid' ? status === 200 : status >= 400 && status < 500 && (t.kind !== 'oversized' || status === 413);
-        if (!ok) wrong[t.kind][status] = (wrong[t.kind][status] ?? 0) + 1;
+/**
+ * The load: CONNECTIONS clients, each on its own kept-alive connection,
+ * sending one request after another from the shuffled list (each client
+ * starting at its own offset). Each answer is checked against the kind of
+ * request that was sent.
+ */
+const latencies: number[] = [];
+let socketErrors = 0;
+let timeouts = 0;
+const errorCodes: Record<string, number> = {};
+const endAt = Date.now() + SECONDS * 1000;
+const { hostname, port } = new URL(server.url);
+
+function send(agent: Agent, t: Template): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { agent, hostname, port, method: t.method, path: t.path, headers: { 'content-type': t.contentType, 'content-length': Buffer.byteLength(t.body) } },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+        res.on('error', reject);
       },
-    })),
+    );
+    req.setTimeout(TIMEOUT_MS, () => req.destroy(Object.assign(new Error('timeout'), { code: 'SOAK_TIMEOUT' })));
+    req.on('error', reject);
+    req.end(t.body);
   });
+}
+
+async function client(index: number): Promise<void> {
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  let i = Math.floor((index * list.length) / CONNECTIONS);
+  while (Date.now() < endAt) {
+    const t = list[i++ % list.length];
+    const began = performance.now();
+    try {
+      const status = await send(agent, t);
+      latencies.push(performance.now() - began);
+      sent[t.kind]++;
+      statuses[status] = (statuses[status] ?? 0) + 1;
+      const ok = t.kind === 'valid' ? status === 200 : status >= 400 && status < 500 && (t.kind !== 'oversized' || status === 413);
+      if (!ok) wrong[t.kind][status] = (wrong[t.kind][status] ?? 0) + 1;
+    } catch (error) {
+      const code = (error as { code?: string }).code ?? 'unknown';
+      if (code === 'SOAK_TIMEOUT') timeouts++;
+      else socketErrors++;
+      errorCodes[code] = (errorCodes[code] ?? 0) + 1;
+    }
+  }
+  agent.destroy();
+}
+
+try {
+  await Promise.all(Array.from({ length: CONNECTIONS }, (_, c) => client(c)));
 } finally {
   clearInterval(sampler);
   clearTimeout(middle);
 }
+latencies.sort((a, b) => a - b);
+const percentile = (p: number) => (latencies.length ? latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] : NaN);
+const total = latencies.length;
 const rssEnd = rssMiB(pid);
 // After the load: the server still answers a known request exactly.
 const after = await fetch(`${server.url}/v1/activations/relu/forward`, {
@@ -232,9 +284,10 @@ const levelsOff = growth < 32 && growth < 0.1 * firstOfSecondHalf;
 /** Under 20 s the second half is warm-up as much as steady state: reported, not judged. */
 const judgeMemory = SECONDS >= 20;
 const checks = {
+  'every template answers as expected on its own': templateProblems.length === 0,
   'no 5xx': fivexx === 0,
-  'no socket errors': result.errors - result.timeouts === 0,
-  'no timeouts': result.timeouts === 0,
+  'no socket errors': socketErrors === 0,
+  'no timeouts': timeouts === 0,
   'valid requests all 200': Object.keys(wrong.valid).length === 0,
   'invalid requests all 4xx': Object.keys(wrong.invalid).length === 0,
   'oversized requests all 413': Object.keys(wrong.oversized).length === 0,
@@ -246,13 +299,13 @@ const mib = (v: number) => `${v.toFixed(1)} MiB`;
 process.stdout.write(
   [
     '',
-    `requests       ${result.requests.total} (${result.requests.average.toFixed(0)}/s): valid ${sent.valid}, invalid ${sent.invalid}, oversized ${sent.oversized}`,
+    `requests       ${total} (${(total / SECONDS).toFixed(0)}/s): valid ${sent.valid}, invalid ${sent.invalid}, oversized ${sent.oversized}`,
     `statuses       ${JSON.stringify(statuses)}`,
     `5xx            ${fivexx}`,
-    `socket errors  ${result.errors - result.timeouts}   timeouts ${result.timeouts}   resets ${result.resets}`,
+    `socket errors  ${socketErrors}   timeouts ${timeouts}   ${JSON.stringify(errorCodes)}`,
     `unexpected     valid ${JSON.stringify(wrong.valid)}  invalid ${JSON.stringify(wrong.invalid)}  oversized ${JSON.stringify(wrong.oversized)}`,
-    `latency (ms)   p50 ${result.latency.p50}  p90 ${result.latency.p90}  p99 ${result.latency.p99}  max ${result.latency.max}`,
-    `RSS            start ${mib(rssStart)}, middle ${mib(rssMiddle)}, end ${mib(rssEnd)}; second half grew ${mib(growth)} ` +
+    `latency (ms)   p50 ${percentile(0.5).toFixed(1)}  p90 ${percentile(0.9).toFixed(1)}  p99 ${percentile(0.99).toFixed(1)}  max ${(latencies[total - 1] ?? NaN).toFixed(1)}`,
+    `RSS            after boot ${mib(rssBoot)}; under load: start ${mib(rssStart)}, middle ${mib(rssMiddle)}, end ${mib(rssEnd)}; second half grew ${mib(growth)} ` +
       `(${levelsOff ? 'levels off' : 'still growing'}${judgeMemory ? '' : '; too short a run to judge'})`,
     `RSS samples    ${samples.map((s) => s.rss.toFixed(0)).join(' ')}`,
     '',

@@ -11,7 +11,7 @@
  * folder, so the project's own `tsc -p tsconfig.json` never sees it).
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { FastifyInstance } from 'fastify';
@@ -85,6 +85,12 @@ export const f = (await client.GET('/v1/activations')).data?.count.toUpperCase()
 
 const WRONG_LINES = [5, 6, 7, 8, 9, 10];
 
+/** The README's client example, pointed at the generated types and the test server; it prints what its comment says. */
+const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+const readmeSnippet = /```ts\n([\s\S]*?)```/.exec(readme.slice(readme.indexOf('## Generated TypeScript client')))![1];
+const README_CLIENT = readmeSnippet.replace("'./activation-api.js'", "'./openapi.js'").replace("'http://127.0.0.1:3000'", 'process.env.BASE_URL');
+const README_PRINTS = /console\.log\(.*\); \/\/ (.*)$/m.exec(readmeSnippet)![1];
+
 let app: FastifyInstance;
 let baseUrl: string;
 
@@ -95,6 +101,7 @@ beforeAll(async () => {
   writeFileSync(file('openapi.d.ts'), astToString(ast));
   writeFileSync(file('client.ts'), CLIENT);
   writeFileSync(file('wrong.ts'), WRONG);
+  writeFileSync(file('readme-example.ts'), README_CLIENT);
   app = await build();
   await app.listen({ host: '127.0.0.1', port: 0 });
   baseUrl = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
@@ -106,7 +113,7 @@ afterAll(async () => {
 
 describe('a TypeScript client generated from openapi/openapi.json', () => {
   it('type-checks, and its types reject wrong calls', () => {
-    const program = ts.createProgram([file('client.ts'), file('wrong.ts')], {
+    const program = ts.createProgram([file('client.ts'), file('readme-example.ts'), file('wrong.ts')], {
       target: ts.ScriptTarget.ES2022,
       module: ts.ModuleKind.NodeNext,
       moduleResolution: ts.ModuleResolutionKind.NodeNext,
@@ -122,6 +129,7 @@ describe('a TypeScript client generated from openapi/openapi.json', () => {
         return { line, text: ts.flattenDiagnosticMessageText(d.messageText, '\n') };
       });
     expect(messages('client.ts')).toEqual([]);
+    expect(messages('readme-example.ts')).toEqual([]);
     const wrong = messages('wrong.ts');
     expect([...new Set(wrong.map((m) => m.line))].sort((x, y) => x - y), JSON.stringify(wrong, null, 1)).toEqual(WRONG_LINES);
   }, 60_000);
@@ -162,5 +170,15 @@ describe('a TypeScript client generated from openapi/openapi.json', () => {
     });
     // Every answer the client got conforms to the document it was generated from.
     expect(contractViolations(app)).toEqual([]);
+  }, 60_000);
+
+  it('the README example runs and prints what its comment says', async () => {
+    const { stdout, stderr } = await execFileAsync(process.execPath, ['--import', 'tsx', file('readme-example.ts')], {
+      env: { ...process.env, BASE_URL: baseUrl },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(stderr).toBe('');
+    expect(stdout.trim()).toBe(README_PRINTS);
   }, 60_000);
 });

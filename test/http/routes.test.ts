@@ -50,8 +50,9 @@ describe('compute', () => {
   });
 
   it('softmax works on each row', async () => {
-    const res = await postJson(app, '/v1/activations/softmax/forward', { inputs: [[0, 0], [1000, 1000], [Math.log(3), 0]] });
-    // Exact values from mpmath; fl(log 3) is not log 3, so the second is just under 1/4.
+    const res = await postJson(app, '/v1/activations/softmax/forward', { inputs: [[0, 0], [1000, 1000], [1.0986122886681098, 0]] });
+    // Exact values from mpmath. 1.0986122886681098 is log 3 correctly rounded (V8's Math.log(3) is one ULP
+    // below it); it is just above log 3, so the second output is just under 1/4.
     expect(res.body.outputs).toEqual([[0.5, 0.5], [0.5, 0.5], [0.75, 0.24999999999999997]]);
   });
 

@@ -52,6 +52,7 @@ const ILL = 2 ** -16;
  * result (a tiny dy, say 1e-300) goes to the exact pass, which scales.
  */
 const LOW = 2 ** -968;
+const MIN_NORMAL = 2 ** -1022;
 const UP = 2 ** 600;
 const DOWN = 2 ** -600;
 
@@ -349,14 +350,27 @@ function softmaxBackwardRow(st: SoftmaxRow, x: Float64Array, dy: Float64Array, o
     fillNaN(dx, o, cols);
     return true;
   }
-  if (softmaxBackwardFast(st, dy, o, cols, sign, dx)) return rowFinite(dx, o, cols);
+  const nFlag = softmaxBackwardFast(st, dy, o, cols, sign, dx);
+  if (nFlag === 0) return rowFinite(dx, o, cols);
   st.load(x, o, cols, sign, true);
-  return softmaxBackwardExact(st, dy, o, cols, sign, dx) && rowFinite(dx, o, cols);
+  return softmaxBackwardExact(st, dy, o, cols, sign, dx, nFlag) && rowFinite(dx, o, cols);
 }
 
-/** The fast pass; returns false where a result cancelled too far to trust it (the row needs the exact pass). */
-function softmaxBackwardFast(st: SoftmaxRow, dy: Float64Array, o: number, cols: number, sign: number, dx: Float64Array): boolean {
+/** Indices whose fast result is not trusted, for the exact pass. */
+let flagged = new Int32Array(0);
+function flagScratch(cols: number): Int32Array {
+  if (flagged.length < cols) flagged = new Int32Array(cols);
+  return flagged;
+}
+
+/**
+ * The fast pass: every result, and in `flagged` the indices of those that
+ * cancelled too far to trust (returns their count; 0: the row is done).
+ */
+function softmaxBackwardFast(st: SoftmaxRow, dy: Float64Array, o: number, cols: number, sign: number, dx: Float64Array): number {
   const { eh, el, ek, jmax } = st;
+  const flags = flagScratch(cols);
+  let nFlag = 0;
   // G = Σ_{j≠max} e_j·dy_j and A = Σ_{j≠max} |e_j·dy_j|.
   // With u < 2^-900 every e_j (j ≠ max) is below 2^-900 too: sum G scaled by 2^600, so its low part survives.
   const scale = st.tiny ? 600 : 0;
@@ -366,8 +380,17 @@ function softmaxBackwardFast(st: SoftmaxRow, dy: Float64Array, o: number, cols: 
   for (let j = 0; j < cols; j++) {
     if (j === jmax || eh[j] === 0) continue;
     const ph = mulDD1(eh[j], el[j], dy[o + j]);
-    const th = unscale(ph, dd.lo, ek[j] + scale);
-    const tl = dd.lo;
+    const k = ek[j] + scale;
+    let th: number;
+    let tl: number;
+    if (k >= -1022) {
+      const s = pow2(k);
+      th = ph * s;
+      tl = dd.lo * s;
+    } else {
+      th = unscale(ph, dd.lo, k);
+      tl = dd.lo;
+    }
     A += Math.abs(th);
     Gh = twoSum(Gh, th);
     Gl += dd.lo + tl;
@@ -387,16 +410,33 @@ function softmaxBackwardFast(st: SoftmaxRow, dy: Float64Array, o: number, cols: 
   const nh = addDD(dyM, 0, Gh, Gl);
   const gh = divDD(nh, dd.lo, st.Sh, st.Sl);
   const gl = dd.lo;
-  const B = (Math.abs(dyM) + A) / st.Sh;
+  // 1/S as a double-double: y_i·(dy_i − g) = e_i·(dy_i − g)·(1/S).
+  const iSh = 1 / st.Sh;
+  const ip = twoProd(iSh, st.Sh);
+  const iSl = (1 - ip - dd.lo - iSh * st.Sl) / st.Sh;
+  // B = Σ_j y_j|dy_j| bounds |g| and the scale of its error.
+  const illB = ILL * ((Math.abs(dyM) + A) / st.Sh);
   for (let i = 0; i < cols; i++) {
     if (i === jmax) continue;
-    const th = addDD(dy[o + i], 0, -gh, -gl);
-    const tl = dd.lo;
-    if (eh[i] !== 0 && (Math.abs(th) < ILL * B || (th !== 0 && Math.abs(th) < LOW))) return false;
-    const q = st.prob(i);
-    const k = st.k;
-    const v = mulDD(q, dd.lo, th, tl);
-    dx[o + i] = sign * scaleRound(v, dd.lo, k);
+    const e = eh[i];
+    if (e === 0) {
+      dx[o + i] = sign * 0;
+      continue;
+    }
+    // t = dy_i − g (the sum is rounded once; only a cancelled t, flagged below, can lose its low part).
+    const di = dy[o + i];
+    const s0 = twoSum(di, -gh);
+    const tl0 = dd.lo - gl;
+    const th = s0 + tl0;
+    const tl = tl0 - (th - s0);
+    const a = Math.abs(th);
+    if (a < illB || (a < LOW && th !== 0)) flags[nFlag++] = i;
+    const wh = mulDD(e, el[i], th, tl);
+    const v = mulDD(wh, dd.lo, iSh, iSl);
+    const vl = dd.lo;
+    const k = ek[i];
+    const r = k >= -1022 ? v * pow2(k) : 0;
+    dx[o + i] = sign * (Math.abs(r) >= MIN_NORMAL ? r : scaleRound(v, vl, k));
   }
   // At the maximum: y_max·(dy_max − g) = (dy_max·u − G)/S².
   const S2h = mulDD(st.Sh, st.Sl, st.Sh, st.Sl);
@@ -405,25 +445,26 @@ function softmaxBackwardFast(st: SoftmaxRow, dy: Float64Array, o: number, cols: 
     // u < 2^-900: work on U = u·2^600 and G·2^600 (both below 2^730), round once.
     const ah = mulDD1(st.Uh, st.Ul, dyM);
     const numh = addDD(ah, dd.lo, -Gsh, -Gsl);
-    if (Math.abs(numh) < ILL * (Math.abs(dyM) * st.Uh + As) || (numh !== 0 && Math.abs(numh) < LOW * UP)) return false;
+    if (Math.abs(numh) < ILL * (Math.abs(dyM) * st.Uh + As) || (numh !== 0 && Math.abs(numh) < LOW * UP)) flags[nFlag++] = jmax;
     const v = divDD(numh, dd.lo, S2h, S2l);
     dx[o + jmax] = sign * scaleRound(v, dd.lo, -600);
   } else {
     const ah = mulDD1(st.uh, st.ul, dyM);
     const numh = addDD(ah, dd.lo, -Gh, -Gl);
     const numl = dd.lo;
-    if (Math.abs(numh) < ILL * (Math.abs(dyM) * st.uh + A) || (numh !== 0 && Math.abs(numh) < LOW)) return false;
+    if (Math.abs(numh) < ILL * (Math.abs(dyM) * st.uh + A) || (numh !== 0 && Math.abs(numh) < LOW)) flags[nFlag++] = jmax;
     dx[o + jmax] = sign * divDD(numh, numl, S2h, S2l);
   }
-  return true;
+  return nFlag;
 }
 
 /**
- * The exact pass (precise exps loaded): with D_j = dy_j − dy_max (TwoSum,
- * then scaled by 2^σ) and H = Σ_{j≠max} e_j·D_j, both exact,
- * dx_i = e_i·(D_i·S − H)/S² and dx_max = −H/S², S = 1 + u with u exact.
+ * The exact pass (precise exps loaded) for the flagged results: with
+ * D_j = dy_j − dy_max (TwoSum, then scaled by 2^σ) and H = Σ_{j≠max} e_j·D_j,
+ * both exact, dx_i = e_i·(D_i·S − H)/S² and dx_max = −H/S², S = 1 + u with u
+ * exact. The other results of the fast pass are good to 2^-58 and stay.
  */
-function softmaxBackwardExact(st: SoftmaxRow, dy: Float64Array, o: number, cols: number, sign: number, dx: Float64Array): boolean {
+function softmaxBackwardExact(st: SoftmaxRow, dy: Float64Array, o: number, cols: number, sign: number, dx: Float64Array, nFlag: number): boolean {
   const { eh, el, ek, jmax } = st;
   dScratch(cols);
   const Dh = dScratchH;
@@ -449,23 +490,21 @@ function softmaxBackwardExact(st: SoftmaxRow, dy: Float64Array, o: number, cols:
   sumH.reset();
   for (let j = 0; j < cols; j++) {
     if (j === jmax || eh[j] === 0) continue;
-    const dh = Dh[j];
-    if (dh === 0) continue;
-    addE(sumH, j, dh);
+    addE(sumH, j, Dh[j]);
     addE(sumH, j, Dl[j]);
   }
   const S2h = mulDD(st.Sh, st.Sl, st.Sh, st.Sl);
   const S2l = dd.lo;
   const Hh = sumH.toDD();
   const Hl = dd.lo;
-  const vm = divDD(-Hh, -Hl, S2h, S2l);
-  dx[o + jmax] = sign * scaleRound(vm, dd.lo, -sigma);
   const U = sumU.c;
   const nU = sumU.n;
-  for (let i = 0; i < cols; i++) {
-    if (i === jmax) continue;
-    if (eh[i] === 0) {
-      dx[o + i] = sign * 0;
+  const flags = flagged;
+  for (let f = 0; f < nFlag; f++) {
+    const i = flags[f];
+    if (i === jmax) {
+      const vm = divDD(-Hh, -Hl, S2h, S2l);
+      dx[o + jmax] = sign * scaleRound(vm, dd.lo, -sigma);
       continue;
     }
     let nh = -Hh;
