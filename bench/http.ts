@@ -6,7 +6,9 @@
  * second client polls /healthz and reports its p99. Ends with an overload
  * scenario (small queue, many connections): quick 503s, then recovery.
  *
- *   BENCH_SECONDS=10 (default)   seconds per scenario
+ *   BENCH_SECONDS=10 (default)   seconds per scenario, in BENCH_ROUNDS slices
+ *   BENCH_ROUNDS=5 (default)     the scenarios of one size (echo included) take turns, a slice each per
+ *                                round, so that a drift in the machine's speed (a shared host) falls on all alike
  *   BENCH_FILTER=large           only scenarios whose label contains it
  *   BENCH_WARMUP=1 (default)     unmeasured seconds before each scenario
  *   BENCH_DIST=/path/to/dist     the built server to run (default dist/)
@@ -24,6 +26,7 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = 64;
 const FILTER = process.env.BENCH_FILTER ?? '';
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 1);
+const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 5));
 const DIST = process.env.BENCH_DIST ?? new URL('../dist', import.meta.url).pathname;
 
 interface Server {
@@ -122,15 +125,14 @@ async function load(
   body: string | Buffer,
   elements: number,
   pollHealth?: string,
-  options: { headers?: Record<string, string>; floatBytes?: number } = {},
-): Promise<Result> {
+  options: { headers?: Record<string, string>; floatBytes?: number; seconds?: number; warmup?: boolean } = {},
+): Promise<Result & { health: number[] }> {
   const request = { url, method: 'POST' as const, headers: options.headers ?? { 'content-type': 'application/json' }, body };
   // Unmeasured warm-up: the first second of a cold route is JIT compilation, not throughput.
-  if (WARMUP > 0) await autocannon({ ...request, connections: CONNECTIONS, duration: WARMUP });
+  if (WARMUP > 0 && options.warmup !== false) await autocannon({ ...request, connections: CONNECTIONS, duration: WARMUP });
   const poller = pollHealth === undefined ? undefined : pollHealthz(pollHealth);
-  const result = await autocannon({ ...request, connections: CONNECTIONS, duration: SECONDS });
+  const result = await autocannon({ ...request, connections: CONNECTIONS, duration: options.seconds ?? SECONDS });
   const health = (await poller?.stop()) ?? [];
-  health.sort((a, b) => a - b);
   return {
     label,
     reqPerSec: result.requests.average,
@@ -139,9 +141,48 @@ async function load(
     floatsPerSec: result.requests.average * elements,
     errors: result.errors + result.timeouts,
     non2xx: result.non2xx,
-    healthP99: health.length ? health[Math.min(health.length - 1, Math.floor(health.length * 0.99))] : undefined,
+    healthP99: percentile99(health),
     floatBytes: options.floatBytes,
+    health,
   };
+}
+
+function percentile99(values: number[]): number | undefined {
+  if (values.length === 0) return undefined;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))];
+}
+
+/**
+ * Runs the scenarios of one size in turns: ROUNDS rounds, each giving every
+ * scenario SECONDS/ROUNDS seconds. Per scenario: the mean req/s over its
+ * slices, the median of their p50s, the largest of their p99s (latency
+ * histograms of separate runs do not merge), /healthz p99 over all polls.
+ */
+async function interleaved(
+  scenarios: { label: string; run: (seconds: number, warmup: boolean) => ReturnType<typeof load> }[],
+  rounds = ROUNDS,
+): Promise<Result[]> {
+  const slices = scenarios.map(() => [] as Awaited<ReturnType<typeof load>>[]);
+  for (let round = 0; round < rounds; round++) {
+    for (const [i, scenario] of scenarios.entries()) slices[i].push(await scenario.run(SECONDS / rounds, round === 0));
+  }
+  return scenarios.map((scenario, i) => {
+    const parts = slices[i];
+    const mean = (pick: (r: Result) => number) => parts.reduce((sum, r) => sum + pick(r), 0) / parts.length;
+    const p50s = parts.map((r) => r.p50).sort((a, b) => a - b);
+    return {
+      label: scenario.label,
+      reqPerSec: mean((r) => r.reqPerSec),
+      p50: p50s[p50s.length >> 1],
+      p99: Math.max(...parts.map((r) => r.p99)),
+      floatsPerSec: mean((r) => r.floatsPerSec),
+      errors: parts.reduce((sum, r) => sum + r.errors, 0),
+      non2xx: parts.reduce((sum, r) => sum + r.non2xx, 0),
+      healthP99: percentile99(parts.flatMap((r) => r.health)),
+      floatBytes: parts[0].floatBytes,
+    };
+  });
 }
 
 /** A /v2 binary request (Open Inference Protocol): compact JSON header, then the little-endian tensor; binary answer too. */
@@ -175,24 +216,34 @@ try {
     const forwardBody = JSON.stringify({ inputs });
     const label = `${size.name} ${size.rows}×${size.cols}`;
     if (!`echo ${label}`.includes(FILTER) && !label.includes(FILTER)) continue;
-    results.push(await load(`echo ceiling ${label}`, `${echo.url}/echo`, forwardBody, elements));
+    const scenarios = [
+      { label: `echo ceiling ${label}`, run: (seconds: number, warmup: boolean) => load(`echo ceiling ${label}`, `${echo.url}/echo`, forwardBody, elements, undefined, { seconds, warmup }) },
+    ];
+    const poll = size.name === 'large' ? `${service.url}/healthz` : undefined;
+    const backwardBody = JSON.stringify({ inputs, grad_outputs: inputs });
     for (const name of ['sigmoid', 'gelu']) {
-      const poll = size.name === 'large' ? `${service.url}/healthz` : undefined;
-      results.push(await load(`${name} forward ${label}`, `${service.url}/v1/activations/${name}/forward`, forwardBody, elements, poll));
-      const backwardBody = JSON.stringify({ inputs, grad_outputs: inputs });
-      results.push(
-        await load(`${name} backward ${label}`, `${service.url}/v1/activations/${name}/backward`, backwardBody, elements * 2, poll),
-      );
+      for (const [op, body, numbers] of [['forward', forwardBody, elements], ['backward', backwardBody, elements * 2]] as const) {
+        const l = `${name} ${op} ${label}`;
+        const url = `${service.url}/v1/activations/${name}/${op}`;
+        scenarios.push({ label: l, run: (seconds: number, warmup: boolean) => load(l, url, body, numbers, poll, { seconds, warmup }) });
+      }
     }
+    // Large requests take seconds each at 64 connections: a short slice would end with most of them in flight, uncounted.
+    results.push(...(await interleaved(scenarios, size.name === 'large' ? 1 : ROUNDS)));
   }
   // Binary tensors in and out (/v2, BENCH_FILTER=binary): the float MB/s to set beside the JSON large scenario's.
-  for (const [rows, cols] of [[64, 1024], [1024, 1024]] as const) {
+  for (const [rows, cols] of [[64, 1024]] as const) {
     for (const datatype of ['FP32', 'FP64'] as const) {
       const label = `binary ${datatype} sigmoid forward ${rows}×${cols}`;
       if (!label.includes(FILTER)) continue;
       const { body, headers } = binaryRequest(rows, cols, datatype);
       const options = { headers, floatBytes: datatype === 'FP32' ? 4 : 8 };
-      results.push(await load(label, `${service.url}/v2/models/sigmoid/infer`, body, rows * cols, `${service.url}/healthz`, options));
+      const url = `${service.url}/v2/models/sigmoid/infer`;
+      results.push(
+        ...(await interleaved([
+          { label, run: (seconds, warmup) => load(label, url, body, rows * cols, `${service.url}/healthz`, { ...options, seconds, warmup }) },
+        ], 1)),
+      );
     }
   }
 } finally {
@@ -201,7 +252,7 @@ try {
 }
 
 // Overload: one worker, a queue of 2, every batch pooled, 256 connections.
-let overload: { ok: number; busy: number; retryAfter: boolean; other: number; p99: number; recovered: boolean } | undefined;
+let overload: { ok: number; busy: number; retryAfter: boolean; other: number; p50: number; p99: number; recoveredMs?: number } | undefined;
 if ('overload'.includes(FILTER) || FILTER === '') {
   const small = await start([`${DIST}/server.js`], {
     WORKERS: '1',
@@ -227,18 +278,30 @@ if ('overload'.includes(FILTER) || FILTER === '') {
         },
       ],
     });
-    const after = await fetch(`${small.url}/v1/activations/gelu/forward`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ inputs: [[1]] }),
-    });
+    // Recovery: the tasks accepted before the load stopped still run (their clients are gone); then the next request is served.
+    const stoppedAt = performance.now();
+    let recoveredMs: number | undefined;
+    while (performance.now() - stoppedAt < 5000) {
+      const after = await fetch(`${small.url}/v1/activations/gelu/forward`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ inputs: [[1]] }),
+      });
+      await after.text();
+      if (after.status === 200) {
+        recoveredMs = performance.now() - stoppedAt;
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 10));
+    }
     overload = {
       ok: result['2xx'],
       busy: result.statusCodeStats?.['503']?.count ?? 0,
       retryAfter,
       other: result.non2xx - (result.statusCodeStats?.['503']?.count ?? 0) + result.errors + result.timeouts,
+      p50: result.latency.p50,
       p99: result.latency.p99,
-      recovered: after.status === 200,
+      recoveredMs,
     };
   } finally {
     await stop(small);
@@ -247,26 +310,27 @@ if ('overload'.includes(FILTER) || FILTER === '') {
 
 const f = (v: number, d = 0) => v.toFixed(d);
 console.log(`\nnode ${process.version}, ${CONNECTIONS} connections, ${SECONDS} s per scenario\n`);
-console.log('| scenario | req/s | vs echo | p50 ms | p99 ms | float MB/s | errors | non-2xx | /healthz p99 ms |');
-console.log('|---|---|---|---|---|---|---|---|---|');
+console.log('| scenario | req/s | req/s vs echo | numbers/s vs echo | p50 ms | p99 ms | float MB/s | errors | non-2xx | /healthz p99 ms |');
+console.log('|---|---|---|---|---|---|---|---|---|---|');
 for (const r of results) {
   const size = r.label.replace(/^.* (tiny|medium|large)/, '$1');
   const ceiling = results.find((e) => e.label === `echo ceiling ${size}`);
   // Numbers per second against the echo's: backward carries twice the numbers in.
   const vs = ceiling && !r.label.startsWith('echo') ? `${(r.floatsPerSec / ceiling.floatsPerSec).toFixed(2)}×` : '–';
+  const vsReq = ceiling && !r.label.startsWith('echo') ? `${(r.reqPerSec / ceiling.reqPerSec).toFixed(2)}×` : '–';
   console.log(
-    `| ${r.label} | ${f(r.reqPerSec)} | ${vs} | ${f(r.p50, 1)} | ${f(r.p99, 1)} | ${f((r.floatsPerSec * (r.floatBytes ?? 8)) / 1e6, 1)} | ${r.errors} | ${r.non2xx} | ${r.healthP99 === undefined ? '–' : f(r.healthP99, 1)} |`,
+    `| ${r.label} | ${f(r.reqPerSec)} | ${vsReq} | ${vs} | ${f(r.p50, 1)} | ${f(r.p99, 1)} | ${f((r.floatsPerSec * (r.floatBytes ?? 8)) / 1e6, 1)} | ${r.errors} | ${r.non2xx} | ${r.healthP99 === undefined ? '–' : f(r.healthP99, 1)} |`,
   );
 }
 if (overload) {
   console.log(
-    `\noverload (WORKERS=1, QUEUE_LIMIT=2, 256 connections): ${overload.ok} × 200, ${overload.busy} × 503 (Retry-After on all: ${overload.retryAfter}), other failures ${overload.other}, p99 ${f(overload.p99, 1)} ms, recovered at once: ${overload.recovered}`,
+    `\noverload (WORKERS=1, QUEUE_LIMIT=2, 256 connections): ${overload.ok} × 200, ${overload.busy} × 503 (Retry-After on all: ${overload.retryAfter}), other failures ${overload.other}, p50 ${f(overload.p50, 1)} ms, p99 ${f(overload.p99, 1)} ms; served again ${overload.recoveredMs === undefined ? 'not within 5 s' : `${f(overload.recoveredMs)} ms after the load stopped`}`,
   );
 }
 if (process.env.BENCH_JSON) {
   const config = Object.fromEntries(
     ['WORKERS', 'INLINE_MAX_ELEMENTS', 'RAW_BODY_MIN_BYTES', 'QUEUE_LIMIT'].filter((k) => process.env[k]).map((k) => [k, process.env[k]]),
   );
-  const run = { date: new Date().toISOString(), node: process.version, seconds: SECONDS, connections: CONNECTIONS, config, results, overload };
+  const run = { date: new Date().toISOString(), node: process.version, seconds: SECONDS, rounds: ROUNDS, connections: CONNECTIONS, config, results, overload };
   writeFileSync(process.env.BENCH_JSON, `${JSON.stringify(run, null, 2)}\n`);
 }

@@ -38,8 +38,6 @@ const source = Float64Array.from({ length: N }, (_, i) => Math.sin(i * 12.9898) 
 const upstream = Float64Array.from({ length: N }, (_, i) => Math.cos(i * 78.233));
 
 const copyTarget = new Float64Array(N);
-const copySeconds = measure(() => copyTarget.set(source));
-const copyRate = N / copySeconds;
 
 type TfOp = (x: tf.Tensor2D) => tf.Tensor;
 /** The same op in tfjs, where tfjs has it (default parameters). */
@@ -72,8 +70,13 @@ interface Row {
   pass: 'forward' | 'backward';
   dtype: Dtype;
   rate: number;
+  /** The copy baseline, measured just before this activation (the machine's speed drifts over a run). */
+  copyRate: number;
   tfRate?: number;
 }
+
+/** Piecewise-linear forwards, held to at least 0.15× the copy baseline (deterministic ones; rrelu and noisy_relu draw random numbers). */
+const PIECEWISE_LINEAR = new Set(['relu', 'leaky_relu', 'prelu', 'relu6', 'hardtanh', 'hardshrink', 'softshrink', 'threshold', 'step', 'identity', 'maxout', 'hardsigmoid']);
 
 function paramsFor(def: ActivationDefinition): unknown {
   const params = def.params.parse(def.example.params ?? {}) as Record<string, unknown>;
@@ -89,12 +92,26 @@ for (const def of activations.filter((a) => a.name.includes(FILTER))) {
   const tfOp = tfOps[def.name];
   const xTensor = tf.tensor2d(Float32Array.from(source), [ROWS, COLS]);
   const dyTensor = tf.tensor2d(Float32Array.from(upstream), [ROWS, COLS]);
+  // Buffers allocated once: the figures are the kernels' (and the float32 rounding's), not the allocator's
+  // page faults; each call refills its inputs by a copy (the inputs may be rounded in place), subtracted below.
+  const xBuf = new Float64Array(N);
+  const dyBuf = new Float64Array(ROWS * width);
+  const outBuf = new Float64Array(ROWS * width);
+  const dxBuf = new Float64Array(N);
+  const dy = upstream.subarray(0, ROWS * width);
+  const copySeconds = measure(() => copyTarget.set(source));
+  const copyRate = N / copySeconds;
   for (const dtype of ['float64', 'float32'] as const) {
-    const forward = measure(() => runForward(def, { x: source.slice(), rows: ROWS, cols: COLS, params, dtype }));
-    // The slice() copies are part of each call; subtract one copy so the figure is the kernel's.
+    const forward = measure(() => {
+      xBuf.set(source);
+      runForward(def, { x: xBuf, rows: ROWS, cols: COLS, params, dtype, out: outBuf });
+    });
     const fwdSeconds = Math.max(forward - copySeconds, 1e-9);
-    const dy = upstream.subarray(0, ROWS * width);
-    const backward = measure(() => runBackward(def, { x: source.slice(), dy: dy.slice(), rows: ROWS, cols: COLS, params, dtype }));
+    const backward = measure(() => {
+      xBuf.set(source);
+      dyBuf.set(dy);
+      runBackward(def, { x: xBuf, dy: dyBuf, rows: ROWS, cols: COLS, params, dtype, dx: dxBuf });
+    });
     const bwdSeconds = Math.max(backward - copySeconds * (1 + width / COLS), 1e-9);
     let tfForward: number | undefined;
     let tfBackward: number | undefined;
@@ -103,8 +120,8 @@ for (const def of activations.filter((a) => a.name.includes(FILTER))) {
       const grad = tf.grad((x: tf.Tensor) => tfOp(x as tf.Tensor2D));
       tfBackward = N / measure(() => tf.tidy(() => grad(xTensor, dyTensor).dataSync()));
     }
-    rows.push({ name: def.name, pass: 'forward', dtype, rate: N / fwdSeconds, tfRate: tfForward });
-    rows.push({ name: def.name, pass: 'backward', dtype, rate: N / bwdSeconds, tfRate: tfBackward });
+    rows.push({ name: def.name, pass: 'forward', dtype, rate: N / fwdSeconds, copyRate, tfRate: tfForward });
+    rows.push({ name: def.name, pass: 'backward', dtype, rate: N / bwdSeconds, copyRate, tfRate: tfBackward });
   }
   xTensor.dispose();
   dyTensor.dispose();
@@ -113,13 +130,19 @@ for (const def of activations.filter((a) => a.name.includes(FILTER))) {
 const fmt = (v: number) => (v >= 1e9 ? `${(v / 1e9).toFixed(2)}G` : `${(v / 1e6).toFixed(1)}M`);
 const ratio = (a: number, b?: number) => (b ? `${(a / b).toFixed(2)}×` : '–');
 console.log(`node ${process.version}, ${N} elements (${ROWS}×${COLS}), ${MS} ms per measurement`);
-console.log(`baseline Float64Array.set copy: ${fmt(copyRate)} elements/s\n`);
+const copies = rows.map((r) => r.copyRate).sort((a, b) => a - b);
+console.log(
+  `baseline Float64Array.set copy, measured before each activation: median ${fmt(copies[copies.length >> 1])} elements/s ` +
+    `(${fmt(copies[0])} to ${fmt(copies[copies.length - 1])})\n`,
+);
 console.log('| activation | pass | dtype | elements/s | vs copy | tfjs-cpu elements/s | vs tfjs |');
 console.log('|---|---|---|---|---|---|---|');
 for (const r of rows) {
   console.log(
-    `| ${r.name} | ${r.pass} | ${r.dtype} | ${fmt(r.rate)} | ${ratio(r.rate, copyRate)} | ${r.tfRate ? fmt(r.tfRate) : '–'} | ${ratio(r.rate, r.tfRate)} |`,
+    `| ${r.name} | ${r.pass} | ${r.dtype} | ${fmt(r.rate)} | ${ratio(r.rate, r.copyRate)} | ${r.tfRate ? fmt(r.tfRate) : '–'} | ${ratio(r.rate, r.tfRate)} |`,
   );
 }
 const slower = rows.filter((r) => r.tfRate && r.rate < r.tfRate);
 console.log(`\nslower than tfjs: ${slower.length ? slower.map((r) => `${r.name} ${r.pass} ${r.dtype}`).join(', ') : 'none'}`);
+const slowPiecewise = rows.filter((r) => r.pass === 'forward' && r.dtype === 'float64' && PIECEWISE_LINEAR.has(r.name) && r.rate < 0.15 * r.copyRate);
+console.log(`piecewise-linear float64 forwards below 0.15× copy: ${slowPiecewise.length ? slowPiecewise.map((r) => `${r.name} ${ratio(r.rate, r.copyRate)}`).join(', ') : 'none'}`);

@@ -15,10 +15,14 @@ export interface ForwardTask {
   readonly cols: number;
   readonly params: unknown;
   readonly dtype: Dtype;
+  /** Where to write the outputs (rows × output cols); a new array when absent. */
+  readonly out?: Float64Array;
 }
 
-export interface BackwardTask extends ForwardTask {
+export interface BackwardTask extends Omit<ForwardTask, 'out'> {
   readonly dy: Float64Array;
+  /** Where to write the gradients (rows × cols); a new array when absent. */
+  readonly dx?: Float64Array;
 }
 
 export interface ForwardResult {
@@ -52,7 +56,7 @@ export function runForward(def: ActivationDefinition, task: ForwardTask): Forwar
   const { x, rows, cols, params, dtype } = task;
   if (dtype === 'float32') roundToFloat32(x);
   const width = outputCols(def, cols, params);
-  const out = new Float64Array(rows * width);
+  const out = task.out?.subarray(0, rows * width) ?? new Float64Array(rows * width);
   def.forward({ x, rows, cols, params: params as never, out });
   if (dtype === 'float32') roundToFloat32(out);
   return { out, rows, cols: width };
@@ -65,7 +69,7 @@ export function runBackward(def: ActivationDefinition, task: BackwardTask): Back
     roundToFloat32(x);
     roundToFloat32(dy);
   }
-  const dx = new Float64Array(rows * cols);
+  const dx = task.dx?.subarray(0, rows * cols) ?? new Float64Array(rows * cols);
   const grads = def.backward({ x, dy, rows, cols, params: params as never, dx });
   if (dtype === 'float32') roundToFloat32(dx);
   if (!grads) return { dx };

@@ -91,6 +91,8 @@ export interface ComputeEngine {
   isReady(): boolean;
   /** Pooled tasks waiting for a worker. */
   queueDepth(): number;
+  /** Throws the 503 problem (Retry-After) when every worker and queue slot is taken. */
+  refuseWhenFull(): void;
   /** Pooled tasks on a worker now. */
   running(): number;
   /** Where a batch of this many numbers runs (the one rule, also used by the request log). */
@@ -228,6 +230,9 @@ async function computePlugin(app: FastifyInstance, options: ComputeOptions): Pro
     },
     queueDepth() {
       return Math.max(0, inFlight - config.WORKERS);
+    },
+    refuseWhenFull() {
+      if (inFlight >= capacity) throw queueFull(config);
     },
   };
 

@@ -63,10 +63,18 @@ async function metricsPlugin(app: FastifyInstance): Promise<void> {
 
   const engine = app.compute;
   const pool = engine.pool;
+  // Labelled children looked up once per label set: prom-client hashes the label object on every inc/observe otherwise.
+  const computeChildren = new Map<string, { computations: Counter.Internal; elements: Counter.Internal }>();
   engine.onComputed((c) => {
-    const labels = { activation: c.activation, operation: c.operation, placement: c.placement };
-    computations.inc(labels);
-    elements.inc(labels, c.elements);
+    const key = `${c.activation}\0${c.operation}\0${c.placement}`;
+    let child = computeChildren.get(key);
+    if (!child) {
+      const labels = { activation: c.activation, operation: c.operation, placement: c.placement };
+      child = { computations: computations.labels(labels), elements: elements.labels(labels) };
+      computeChildren.set(key, child);
+    }
+    child.computations.inc();
+    child.elements.inc(c.elements);
   });
 
   new Gauge({
@@ -122,16 +130,20 @@ async function metricsPlugin(app: FastifyInstance): Promise<void> {
 
   app.decorate('metrics', { registry });
 
-  app.addHook('onResponse', async (request, reply) => {
+  const httpChildren = new Map<string, { requests: Counter.Internal; duration: Histogram.Internal<string> }>();
+  app.addHook('onResponse', (request, reply, done) => {
     const info = describeRequest(request, reply, engine.placement);
-    const labels = {
-      method: request.method,
-      route: info.route,
-      activation: info.activation ?? '',
-      status: String(reply.statusCode),
-    };
-    requests.inc(labels);
-    duration.observe(labels, reply.elapsedTime / 1000);
+    const activation = info.activation ?? '';
+    const key = `${request.method}\0${info.route}\0${activation}\0${reply.statusCode}`;
+    let child = httpChildren.get(key);
+    if (!child) {
+      const labels = { method: request.method, route: info.route, activation, status: String(reply.statusCode) };
+      child = { requests: requests.labels(labels), duration: duration.labels(labels) };
+      httpChildren.set(key, child);
+    }
+    child.requests.inc();
+    child.duration.observe(reply.elapsedTime / 1000);
+    done();
   });
 
   app.addHook('onClose', async () => {

@@ -42,6 +42,11 @@ function rawAwareJsonParsing(app: FastifyInstance, config: Config): void {
     if (threshold > 0 && bytes.byteLength >= threshold) done(null, new RawJsonBody(bytes));
     else parseJson(request, bytes.toString('utf8'), done);
   });
+  // A body that will go to a worker, while every worker and queue slot is taken: 503 at once, before its
+  // bytes are read (under overload, waiting for megabytes only to refuse them made the 503s take seconds).
+  app.addHook('onRequest', async (request) => {
+    if (threshold > 0 && Number(request.headers['content-length']) >= threshold) app.compute.refuseWhenFull();
+  });
   // The zod validator for parsed bodies; a raw body passes through to the worker, which validates it with the same schema.
   app.setValidatorCompiler((route) => {
     const validate = validatorCompiler(route as Parameters<typeof validatorCompiler>[0]);
