@@ -130,6 +130,14 @@ describe('maxout with weights', () => {
     });
     fc.assert(
       fc.property(gen, ({ x, w, b, d }) => {
+        // Away from ties between the two best pieces: a step of h there can switch winners in several rows at once,
+        // and the switches can cancel, which the one-sided check below cannot see (seed 2065669641 found such a case).
+        for (const row of x) {
+          for (let j = 0; j < 2; j++) {
+            const z = w.map((piece, k) => piece.reduce((sum, col, c) => sum + row[c] * col[j], b[k][j])).sort((p, q) => q - p);
+            fc.pre(z[0] - z[1] > 1e-4);
+          }
+        }
         const dy = x.map((_, r) => [d[2 * r], d[2 * r + 1]]);
         const objective = (xx: number[][], ww: number[][][], bb: number[][]) =>
           forward(xx, { pieces: 3, weight: ww, bias: bb }).reduce((a, y, i) => a + y * dy.flat()[i], 0);
@@ -172,7 +180,8 @@ describe('maxout with weights', () => {
           }
         }
       }),
-      { numRuns: 50 },
+      // The failing case, replayed on every run, then 50 random ones.
+      { numRuns: 50, examples: [[{ x: [[0, 0, 0], [0, 0, 0], [0, 0, 0], [0, 0, 5e-324]], w: [[[0, 0], [0, 0], [0, 0]], [[0, 0], [0, 0], [0, 0]], [[0, 0], [0, 0], [0, 0.5000000074505807]]], b: [[0, 3.62595402317413e-286], [0, 0], [0, 3.62595402317413e-286]], d: [0, 1.9999999899999887, 0, 0, 0, 0, 0, -1.9999999799999786] }]] },
     );
   });
 
