@@ -15,12 +15,11 @@
  *   BENCH_JSON=results.json      also write the figures as JSON (for docs/bench-chart.ts)
  * The service's own settings (WORKERS, RAW_BODY_MIN_BYTES, ...) pass through the environment.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer, type AddressInfo } from 'node:net';
 import { Worker } from 'node:worker_threads';
 import { writeFileSync } from 'node:fs';
 import autocannon from 'autocannon';
+import { startServer, stopServer } from './server-process.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = 64;
@@ -28,47 +27,6 @@ const FILTER = process.env.BENCH_FILTER ?? '';
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 1);
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 5));
 const DIST = process.env.BENCH_DIST ?? new URL('../dist', import.meta.url).pathname;
-
-interface Server {
-  url: string;
-  child: ChildProcess;
-}
-
-/** A port free right now (the server binds it a moment later). */
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  probe.listen(0, '127.0.0.1');
-  await once(probe, 'listening');
-  const port = (probe.address() as AddressInfo).port;
-  await new Promise((r) => probe.close(r));
-  return port;
-}
-
-/** Starts a server process and waits until its /healthz answers (the service logs nothing at LOG_LEVEL=warn). */
-async function start(args: string[], env: Record<string, string> = {}): Promise<Server> {
-  const port = await freePort();
-  const child = spawn(process.execPath, args, {
-    env: { ...process.env, HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env, PORT: String(port) },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
-    const ok = await fetch(`${url}/healthz`).then((r) => r.ok, () => false);
-    if (ok) return { url, child };
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  child.kill('SIGKILL');
-  throw new Error(`server did not start: ${args.join(' ')}`);
-}
-
-async function stop(server: Server): Promise<void> {
-  if (server.child.exitCode !== null) return;
-  server.child.kill('SIGTERM');
-  await Promise.race([once(server.child, 'exit'), new Promise((r) => setTimeout(r, 10_000))]);
-  if (server.child.exitCode === null) server.child.kill('SIGKILL');
-}
 
 function batch(rows: number, cols: number): number[][] {
   return Array.from({ length: rows }, (_, r) => Array.from({ length: cols }, (_, c) => Math.sin(r * 131 + c * 7.7) * 6));
@@ -119,32 +77,35 @@ function pollHealthz(url: string): { stop(): Promise<number[]> } {
   };
 }
 
-async function load(
-  label: string,
-  url: string,
-  body: string | Buffer,
-  elements: number,
-  pollHealth?: string,
-  options: { headers?: Record<string, string>; floatBytes?: number; seconds?: number; warmup?: boolean; connections?: number } = {},
-): Promise<Result & { health: number[] }> {
-  const request = { url, method: 'POST' as const, headers: options.headers ?? { 'content-type': 'application/json' }, body };
+/** What a scenario sends: `numbers` per request, for the numbers/s and float MB/s figures. */
+interface Scenario {
+  label: string;
+  url: string;
+  body: string | Buffer;
+  numbers: number;
+  headers?: Record<string, string>;
+  /** Bytes per number on the wire (8 unless a binary FP32 scenario says 4). */
+  floatBytes?: number;
+  /** Poll this /healthz meanwhile. */
+  pollHealth?: string;
+  connections?: number;
+}
+
+/** One autocannon run of a scenario, `seconds` long (after an unmeasured warm-up when asked). */
+async function load(scenario: Scenario, seconds: number, warmup: boolean) {
+  const request = { url: scenario.url, method: 'POST' as const, headers: scenario.headers ?? { 'content-type': 'application/json' }, body: scenario.body };
+  const connections = scenario.connections ?? CONNECTIONS;
   // Unmeasured warm-up: the first second of a cold route is JIT compilation, not throughput.
-  const connections = options.connections ?? CONNECTIONS;
-  if (WARMUP > 0 && options.warmup !== false) await autocannon({ ...request, connections, duration: WARMUP });
-  const poller = pollHealth === undefined ? undefined : pollHealthz(pollHealth);
-  const result = await autocannon({ ...request, connections, duration: options.seconds ?? SECONDS });
-  const health = (await poller?.stop()) ?? [];
+  if (WARMUP > 0 && warmup) await autocannon({ ...request, connections, duration: WARMUP });
+  const poller = scenario.pollHealth === undefined ? undefined : pollHealthz(scenario.pollHealth);
+  const result = await autocannon({ ...request, connections, duration: seconds });
   return {
-    label,
     reqPerSec: result.requests.average,
     p50: result.latency.p50,
     p99: result.latency.p99,
-    floatsPerSec: result.requests.average * elements,
     errors: result.errors + result.timeouts,
     non2xx: result.non2xx,
-    healthP99: percentile99(health),
-    floatBytes: options.floatBytes,
-    health,
+    health: (await poller?.stop()) ?? [],
   };
 }
 
@@ -155,33 +116,30 @@ function percentile99(values: number[]): number | undefined {
 }
 
 /**
- * Runs the scenarios of one size in turns: ROUNDS rounds, each giving every
- * scenario SECONDS/ROUNDS seconds. Per scenario: the mean req/s over its
- * slices, the median of their p50s, the largest of their p99s (latency
- * histograms of separate runs do not merge), /healthz p99 over all polls.
+ * Runs the scenarios in turns: `rounds` rounds, each giving every scenario
+ * SECONDS/rounds seconds. Per scenario: the mean req/s over its slices, the
+ * median of their p50s, the largest of their p99s (latency histograms of
+ * separate runs do not merge), /healthz p99 over all polls.
  */
-async function interleaved(
-  scenarios: { label: string; run: (seconds: number, warmup: boolean) => ReturnType<typeof load> }[],
-  rounds = ROUNDS,
-): Promise<Result[]> {
+async function interleaved(scenarios: Scenario[], rounds = ROUNDS): Promise<Result[]> {
   const slices = scenarios.map(() => [] as Awaited<ReturnType<typeof load>>[]);
   for (let round = 0; round < rounds; round++) {
-    for (const [i, scenario] of scenarios.entries()) slices[i].push(await scenario.run(SECONDS / rounds, round === 0));
+    for (const [i, scenario] of scenarios.entries()) slices[i].push(await load(scenario, SECONDS / rounds, round === 0));
   }
   return scenarios.map((scenario, i) => {
     const parts = slices[i];
-    const mean = (pick: (r: Result) => number) => parts.reduce((sum, r) => sum + pick(r), 0) / parts.length;
+    const reqPerSec = parts.reduce((sum, r) => sum + r.reqPerSec, 0) / parts.length;
     const p50s = parts.map((r) => r.p50).sort((a, b) => a - b);
     return {
       label: scenario.label,
-      reqPerSec: mean((r) => r.reqPerSec),
+      reqPerSec,
       p50: p50s[p50s.length >> 1],
       p99: Math.max(...parts.map((r) => r.p99)),
-      floatsPerSec: mean((r) => r.floatsPerSec),
+      floatsPerSec: reqPerSec * scenario.numbers,
       errors: parts.reduce((sum, r) => sum + r.errors, 0),
       non2xx: parts.reduce((sum, r) => sum + r.non2xx, 0),
       healthP99: percentile99(parts.flatMap((r) => r.health)),
-      floatBytes: parts[0].floatBytes,
+      floatBytes: scenario.floatBytes,
     };
   });
 }
@@ -208,8 +166,8 @@ const sizes = [
 ];
 
 const results: Result[] = [];
-const echo = await start(['--import', 'tsx', new URL('./echo-server.ts', import.meta.url).pathname]);
-const service = await start([`${DIST}/server.js`]);
+const echo = await startServer(['--import', 'tsx', new URL('./echo-server.ts', import.meta.url).pathname]);
+const service = await startServer([`${DIST}/server.js`]);
 try {
   for (const size of sizes) {
     const inputs = batch(size.rows, size.cols);
@@ -217,16 +175,12 @@ try {
     const forwardBody = JSON.stringify({ inputs });
     const label = `${size.name} ${size.rows}×${size.cols}`;
     if (!`echo ${label}`.includes(FILTER) && !label.includes(FILTER)) continue;
-    const scenarios = [
-      { label: `echo ceiling ${label}`, run: (seconds: number, warmup: boolean) => load(`echo ceiling ${label}`, `${echo.url}/echo`, forwardBody, elements, undefined, { seconds, warmup }) },
-    ];
-    const poll = size.name === 'large' ? `${service.url}/healthz` : undefined;
+    const scenarios: Scenario[] = [{ label: `echo ceiling ${label}`, url: `${echo.url}/echo`, body: forwardBody, numbers: elements }];
+    const pollHealth = size.name === 'large' ? `${service.url}/healthz` : undefined;
     const backwardBody = JSON.stringify({ inputs, grad_outputs: inputs });
     for (const name of ['sigmoid', 'gelu']) {
       for (const [op, body, numbers] of [['forward', forwardBody, elements], ['backward', backwardBody, elements * 2]] as const) {
-        const l = `${name} ${op} ${label}`;
-        const url = `${service.url}/v1/activations/${name}/${op}`;
-        scenarios.push({ label: l, run: (seconds: number, warmup: boolean) => load(l, url, body, numbers, poll, { seconds, warmup }) });
+        scenarios.push({ label: `${name} ${op} ${label}`, url: `${service.url}/v1/activations/${name}/${op}`, body, numbers, pollHealth });
       }
     }
     // Large requests take seconds each at 64 connections: a short slice would end with most of them in flight, uncounted.
@@ -241,24 +195,28 @@ try {
       const label = `binary ${datatype} sigmoid forward ${rows}×${cols}${connections === CONNECTIONS ? '' : ` (${connections} connections)`}`;
       if (!label.includes(FILTER)) continue;
       const { body, headers } = binaryRequest(rows, cols, datatype);
-      const options = { headers, floatBytes: datatype === 'FP32' ? 4 : 8 };
-      const url = `${service.url}/v2/models/sigmoid/infer`;
-      results.push(
-        ...(await interleaved([
-          { label, run: (seconds, warmup) => load(label, url, body, rows * cols, `${service.url}/healthz`, { ...options, seconds, warmup, connections }) },
-        ], 1)),
-      );
+      const scenario: Scenario = {
+        label,
+        url: `${service.url}/v2/models/sigmoid/infer`,
+        body,
+        numbers: rows * cols,
+        headers,
+        floatBytes: datatype === 'FP32' ? 4 : 8,
+        pollHealth: `${service.url}/healthz`,
+        connections,
+      };
+      results.push(...(await interleaved([scenario], 1)));
     }
   }
 } finally {
-  await stop(service);
-  await stop(echo);
+  await stopServer(service);
+  await stopServer(echo);
 }
 
 // Overload: one worker, a queue of 2, every batch pooled, 256 connections.
 let overload: { ok: number; busy: number; retryAfter: boolean; other: number; p50: number; p99: number; recoveredMs?: number } | undefined;
 if ('overload'.includes(FILTER) || FILTER === '') {
-  const small = await start([`${DIST}/server.js`], {
+  const small = await startServer([`${DIST}/server.js`], {
     WORKERS: '1',
     QUEUE_LIMIT: '2',
     INLINE_MAX_ELEMENTS: '0',
@@ -308,7 +266,7 @@ if ('overload'.includes(FILTER) || FILTER === '') {
       recoveredMs,
     };
   } finally {
-    await stop(small);
+    await stopServer(small);
   }
 }
 

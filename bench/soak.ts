@@ -21,13 +21,11 @@
  *   SOAK_DIST=/path/dist   the built server to run (default dist/)
  * The service's own settings (WORKERS, ...) pass through the environment.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { createServer, type AddressInfo } from 'node:net';
 import { activations } from '../src/core/activations/index.js';
-import type { ActivationDefinition } from '../src/core/activation.js';
+import { exampleBodies } from '../src/schemas/compute.js';
+import { startServer, stopServer } from './server-process.js';
 
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 60);
 const CONNECTIONS = Number(process.env.SOAK_CONNECTIONS ?? 64);
@@ -37,45 +35,6 @@ const BODY_LIMIT = 256 * 1024;
 const MAX_ELEMENTS = 32_768;
 /** Past this, a request counts as timed out. */
 const TIMEOUT_MS = 10_000;
-
-interface Server {
-  url: string;
-  child: ChildProcess;
-}
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  probe.listen(0, '127.0.0.1');
-  await once(probe, 'listening');
-  const port = (probe.address() as AddressInfo).port;
-  await new Promise((r) => probe.close(r));
-  return port;
-}
-
-async function start(env: Record<string, string>): Promise<Server> {
-  const port = await freePort();
-  const child = spawn(process.execPath, [`${DIST}/server.js`], {
-    env: { ...process.env, HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env, PORT: String(port) },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
-    if (await fetch(`${url}/healthz`).then((r) => r.ok, () => false)) return { url, child };
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  child.kill('SIGKILL');
-  throw new Error('server did not start');
-}
-
-async function stop(server: Server): Promise<number | null> {
-  if (server.child.exitCode !== null) return server.child.exitCode;
-  server.child.kill('SIGTERM');
-  await Promise.race([once(server.child, 'exit'), new Promise((r) => setTimeout(r, 15_000))]);
-  if (server.child.exitCode === null) server.child.kill('SIGKILL');
-  return server.child.exitCode;
-}
 
 /** Resident memory of a process in MiB, from /proc/<pid>/status. */
 function rssMiB(pid: number): number {
@@ -91,19 +50,6 @@ interface Template {
   path: string;
   body: string;
   contentType: string;
-}
-
-function ones(rows: number, cols: number): number[][] {
-  return Array.from({ length: rows }, () => Array.from({ length: cols }, () => 1));
-}
-
-function exampleBodies(def: ActivationDefinition): { forward: Record<string, unknown>; backward: Record<string, unknown> } {
-  const { inputs } = def.example;
-  const params = def.example.params;
-  const parsed = def.params.parse(params ?? {});
-  const width = def.outputCols ? def.outputCols(inputs[0].length, parsed as never) : inputs[0].length;
-  const forward = { inputs, ...(params ? { params } : {}), ...def.example.body };
-  return { forward, backward: { ...forward, grad_outputs: ones(inputs.length, width) } };
 }
 
 /** The example's rows repeated to `rows` rows: large enough for the pool, same shape rules. */
@@ -174,7 +120,7 @@ const sent: Record<Kind, number> = { valid: 0, invalid: 0, oversized: 0 };
 const wrong: Record<Kind, Record<string, number>> = { valid: {}, invalid: {}, oversized: {} };
 const statuses: Record<string, number> = {};
 
-const server = await start({ BODY_LIMIT: String(BODY_LIMIT), MAX_ELEMENTS: String(MAX_ELEMENTS) });
+const server = await startServer([`${DIST}/server.js`], { BODY_LIMIT: String(BODY_LIMIT), MAX_ELEMENTS: String(MAX_ELEMENTS) });
 const pid = server.child.pid!;
 const rssBoot = rssMiB(pid);
 
@@ -271,7 +217,7 @@ const after = await fetch(`${server.url}/v1/activations/relu/forward`, {
   headers: { 'content-type': 'application/json' },
   body: '{"inputs":[[-1,0,2.5]]}',
 }).then(async (r) => ({ status: r.status, body: await r.text() }));
-const exitCode = await stop(server);
+const exitCode = await stopServer(server);
 
 const fivexx = Object.entries(statuses)
   .filter(([s]) => Number(s) >= 500)

@@ -157,10 +157,13 @@ async function computePlugin(app: FastifyInstance, options: ComputeOptions): Pro
   // Tasks submitted and not yet settled: running (at most WORKERS) plus waiting.
   let inFlight = 0;
   const capacity = config.WORKERS + config.QUEUE_LIMIT;
+  const refuseWhenFull = (): void => {
+    if (inFlight >= capacity) throw queueFull(config);
+  };
 
   const runInPool = async <T>(name: 'forward' | 'backward' | 'json', task: object, buffers: ArrayBuffer[]): Promise<T> => {
     // Refused before anything is transferred or started: a 503 leaves nothing half done.
-    if (inFlight >= capacity) throw queueFull(config);
+    refuseWhenFull();
     inFlight++;
     try {
       // The time limit runs from submission, so time spent waiting in the queue counts.
@@ -209,7 +212,7 @@ async function computePlugin(app: FastifyInstance, options: ComputeOptions): Pro
     },
     async json(def, operation, body) {
       // Admission before the bytes move: a 503 leaves the body where it was.
-      if (inFlight >= capacity) throw queueFull(config);
+      refuseWhenFull();
       const bytes = body.take();
       const task: JsonTask = { activation: def.name, operation, body: bytes, maxElements: config.MAX_ELEMENTS };
       const outcome = await runInPool<JsonOutcome>('json', task, [bytes]);
@@ -231,9 +234,7 @@ async function computePlugin(app: FastifyInstance, options: ComputeOptions): Pro
     queueDepth() {
       return Math.max(0, inFlight - config.WORKERS);
     },
-    refuseWhenFull() {
-      if (inFlight >= capacity) throw queueFull(config);
-    },
+    refuseWhenFull,
   };
 
   app.decorate('compute', engine);

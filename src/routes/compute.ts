@@ -42,15 +42,24 @@ function rawAwareJsonParsing(app: FastifyInstance, config: Config): void {
     if (threshold > 0 && bytes.byteLength >= threshold) done(null, new RawJsonBody(bytes));
     else parseJson(request, bytes.toString('utf8'), done);
   });
-  // A body that will go to a worker, while every worker and queue slot is taken: 503 at once, before its
-  // bytes are read (under overload, waiting for megabytes only to refuse them made the 503s take seconds).
-  app.addHook('onRequest', async (request) => {
-    if (threshold > 0 && Number(request.headers['content-length']) >= threshold) app.compute.refuseWhenFull();
-  });
   // The zod validator for parsed bodies; a raw body passes through to the worker, which validates it with the same schema.
   app.setValidatorCompiler((route) => {
     const validate = validatorCompiler(route as Parameters<typeof validatorCompiler>[0]);
     return (data: unknown) => (data instanceof RawJsonBody ? { value: data } : validate(data));
+  });
+}
+
+/**
+ * A body big enough to go to a worker as raw bytes, arriving while every
+ * worker and queue slot is taken: 503 from its headers, before its bytes are
+ * read (under overload, waiting for megabytes only to refuse them made the
+ * 503s take seconds).
+ */
+function refuseWorkerBodiesWhenFull(app: FastifyInstance, config: Config): void {
+  const threshold = config.RAW_BODY_MIN_BYTES;
+  if (threshold === 0) return;
+  app.addHook('onRequest', async (request) => {
+    if (Number(request.headers['content-length']) >= threshold) app.compute.refuseWhenFull();
   });
 }
 
@@ -62,6 +71,7 @@ function describeOperation(def: ActivationDefinition, op: 'forward' | 'backward'
 
 export default async function computeRoutes(app: FastifyInstance, { config }: { config: Config }): Promise<void> {
   rawAwareJsonParsing(app, config);
+  refuseWorkerBodiesWhenFull(app, config);
   const typed = app.withTypeProvider<ZodTypeProvider>();
   const preValidation = elementLimitHook(config);
   const errors = problemResponses(400, 413, 415, 500, 503, 504);

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import type { ActivationDefinition } from '../core/activation.js';
+import { outputCols } from '../core/batch.js';
 import { BatchSchema } from './numbers.js';
 
 export const DtypeSchema = z
@@ -42,15 +43,7 @@ export function computeSchemas(def: ActivationDefinition): ComputeSchemas {
       dtype: DtypeSchema,
       ...def.bodyFields,
     })
-    .meta({
-      id: `${id}ForwardRequest`,
-      example: {
-        inputs: def.example.inputs,
-        ...(def.example.params ? { params: def.example.params } : {}),
-        dtype: 'float64',
-        ...def.example.body,
-      },
-    });
+    .meta({ id: `${id}ForwardRequest`, example: exampleBodies(def).forward });
   const backwardBody = z
     .strictObject({
       inputs: BatchSchema,
@@ -62,16 +55,7 @@ export function computeSchemas(def: ActivationDefinition): ComputeSchemas {
       ...def.bodyFields,
       ...def.backwardBodyFields,
     })
-    .meta({
-      id: `${id}BackwardRequest`,
-      example: {
-        inputs: def.example.inputs,
-        grad_outputs: exampleGradOutputs(def),
-        ...(def.example.params ? { params: def.example.params } : {}),
-        dtype: 'float64',
-        ...def.example.body,
-      },
-    });
+    .meta({ id: `${id}BackwardRequest`, example: exampleBodies(def).backward });
   const learnable = def.learnable.length > 0;
   const forwardResponse = z
     .object({
@@ -116,12 +100,17 @@ function optionalLearnable(def: ActivationDefinition): boolean {
   });
 }
 
-function exampleGradOutputs(def: ActivationDefinition): number[][] {
-  const rows = def.example.inputs.length;
-  const cols = def.example.inputs[0].length;
-  const params = def.params.parse(def.example.params ?? {});
-  const width = def.outputCols ? def.outputCols(cols, params) : cols;
-  return Array.from({ length: rows }, () => Array.from({ length: width }, () => 1));
+/**
+ * The activation's example as request bodies: forward, and backward with ones
+ * as grad_outputs. The OpenAPI examples, and the soak and tests that send
+ * every activation's example, all use these.
+ */
+export function exampleBodies(def: ActivationDefinition): { forward: Record<string, unknown>; backward: Record<string, unknown> } {
+  const { inputs, params, body } = def.example;
+  const width = outputCols(def, inputs[0].length, def.params.parse(params ?? {}));
+  const gradOutputs = inputs.map(() => Array.from({ length: width }, () => 1));
+  const rest = { ...(params ? { params } : {}), dtype: 'float64', ...body };
+  return { forward: { inputs, ...rest }, backward: { inputs, grad_outputs: gradOutputs, ...rest } };
 }
 
 export interface ForwardBody {

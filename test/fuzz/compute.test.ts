@@ -19,6 +19,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { activations, getActivation } from '../../src/core/activations/index.js';
 import { runForward } from '../../src/core/batch.js';
+import { exampleBodies } from '../../src/schemas/compute.js';
 import { build } from '../helpers/app.js';
 import { bodyArbitrary, mutatedBodyArbitrary, toJsonText, type Op } from './arbitraries.js';
 import { checkComputeAnswer, checkProblem, injectWithin, short } from './oracle.js';
@@ -59,8 +60,7 @@ describe.each(ops)('fuzz %s', (op) => {
     it(`${def.name}: the example and random valid bodies answer the core kernel's numbers, bit for bit`, async () => {
       if (op === 'forward') {
         // The example itself, always first.
-        const example = { inputs: def.example.inputs, ...(def.example.params ? { params: def.example.params } : {}), ...def.example.body };
-        const exampleText = toJsonText(example);
+        const exampleText = toJsonText(exampleBodies(def).forward);
         const first = await post(false, def.name, 'forward', exampleText);
         expect(checkComputeAnswer(def, 'forward', exampleText, first), short(first.text)).toBe('ok');
       }

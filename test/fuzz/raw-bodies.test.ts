@@ -13,6 +13,7 @@ import { activations, getActivation } from '../../src/core/activations/index.js'
 import { build } from '../helpers/app.js';
 import { bodyArbitrary, toJsonText, type Op } from './arbitraries.js';
 import { checkComputeAnswer, checkProblem, injectWithin, parseSent } from './oracle.js';
+import { exampleBodies } from '../../src/schemas/compute.js';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 20);
 const SEED = process.env.FUZZ_SEED === undefined ? undefined : Number(process.env.FUZZ_SEED);
@@ -95,7 +96,8 @@ describe('request text', () => {
         const example = def.example.inputs.map((r) => [...r]);
         const cols = row.length;
         const inputs = example.map(() => Array.from({ length: cols }, (_, c) => c));
-        const rest = toJsonText({ ...(def.example.params ? { params: def.example.params } : {}), ...def.example.body }).slice(1, -1);
+        const { inputs: _exampleInputs, ...fields } = exampleBodies(def).forward;
+        const rest = toJsonText(fields).slice(1, -1);
         const grad = op === 'backward' && !def.gradOutputsOptional ? `,"grad_outputs":${toJsonText(inputs)}` : '';
         const text = `{"inputs":[${rowText}${inputs.slice(1).map((r) => `,${toJsonText(r)}`).join('')}]${grad}${rest ? `,${rest}` : ''}}`;
         checkComputeAnswer(def, op, text, await post(name, op, text));

@@ -13,6 +13,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { activations } from '../../src/core/activations/index.js';
 import { runForward } from '../../src/core/batch.js';
+import { exampleBodies } from '../../src/schemas/compute.js';
 import { build } from '../helpers/app.js';
 import { CRASH, SLEEP } from './faulty.worker.js';
 
@@ -56,13 +57,8 @@ async function longRunIsExact(): Promise<void> {
   for (let i = 0; i < jobs.length; i += 12) {
     const results = await Promise.all(
       jobs.slice(i, i + 12).map(async (def) => {
-        const { inputs } = def.example;
-        const params = def.example.params;
-        const res = await app!.inject({
-          method: 'POST',
-          url: `/v1/activations/${def.name}/forward`,
-          payload: { inputs, ...(params ? { params } : {}), ...def.example.body },
-        });
+        const { inputs, params } = def.example;
+        const res = await app!.inject({ method: 'POST', url: `/v1/activations/${def.name}/forward`, payload: exampleBodies(def).forward });
         const p = { ...(def.params.parse(params ?? {}) as object), ...def.example.body };
         const want = runForward(def, { x: Float64Array.from(inputs.flat()), rows: inputs.length, cols: inputs[0].length, params: p, dtype: 'float64' });
         return { def, status: res.statusCode, outputs: res.json().outputs, want };

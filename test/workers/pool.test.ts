@@ -3,6 +3,7 @@
  * task past its time (504), a worker that really exits (500 for that request
  * only), and the pool closing with the app.
  */
+import { connect, type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { testConfig } from '../../src/config.js';
@@ -88,6 +89,31 @@ describe('pool failures become problems', () => {
     expect((await app.inject('/readyz')).statusCode).toBe(200);
     const after = await postJson(app, '/v1/activations/relu/forward', { inputs: [[-1, 1]] });
     expect(after.body.outputs).toEqual([[0, 1]]);
+  });
+
+  it('with the pool full, a body bound for a worker gets its 503 from the headers, before its bytes arrive', async () => {
+    app = await build({ INLINE_MAX_ELEMENTS: 0, WORKERS: 1, QUEUE_LIMIT: 0, RAW_BODY_MIN_BYTES: 1024 }, { workerFile: faultyWorker });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const { port } = app.server.address() as AddressInfo;
+    const running = app.inject({ method: 'POST', url: '/v1/activations/relu/forward', payload: { inputs: [[SLEEP, 1500]] } });
+    await new Promise((r) => setTimeout(r, 200));
+    // Announce 100 000 bytes and send none of them: only a refusal from the headers can answer.
+    const socket = connect(port, '127.0.0.1');
+    socket.write('POST /v1/activations/relu/forward HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n');
+    let text = '';
+    socket.setEncoding('utf8');
+    const head = await new Promise<string>((resolve, reject) => {
+      socket.on('data', (chunk: string) => {
+        text += chunk;
+        if (text.includes('\r\n\r\n')) resolve(text);
+      });
+      socket.on('error', reject);
+      setTimeout(() => reject(new Error(`no answer before the body; got ${JSON.stringify(text)}`)), 1000);
+    });
+    socket.destroy();
+    expect(head).toMatch(/^HTTP\/1\.1 503 /);
+    expect(head.toLowerCase()).toContain('retry-after: 1');
+    expect((await running).json().outputs).toEqual([[SLEEP, 1500]]);
   });
 
   it('a task past TASK_TIMEOUT_MS answers 504, and the pool keeps serving', async () => {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineActivation } from '../activation.js';
+import { leakyForward } from '../leaky.js';
 
 /**
  * Leaky ReLU, x if x > 0 else slope·x.
@@ -48,23 +49,7 @@ export const leakyRelu = defineActivation({
   },
   example: { inputs: [[-2, -0.5, 0, 0.5, 2]], params: { negative_slope: 0.2 } },
   forward({ x, out, params }) {
-    const s = params.negative_slope;
-    const n = x.length;
-    let i = 0;
-    for (; i + 3 < n; i += 4) {
-      const a = x[i];
-      const b = x[i + 1];
-      const c = x[i + 2];
-      const d = x[i + 3];
-      out[i] = a * (a > 0 ? 1 : s);
-      out[i + 1] = b * (b > 0 ? 1 : s);
-      out[i + 2] = c * (c > 0 ? 1 : s);
-      out[i + 3] = d * (d > 0 ? 1 : s);
-    }
-    for (; i < n; i++) {
-      const a = x[i];
-      out[i] = a * (a > 0 ? 1 : s);
-    }
+    leakyForward(x, out, params.negative_slope);
   },
   backward({ x, dy, dx, params }) {
     const a = params.negative_slope;

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { defineActivation, type ShapeIssue } from '../activation.js';
 import { SPLIT_SAFE } from '../exact-linear.js';
 import { dd, twoProd, twoSum } from '../numeric/dd.js';
+import { leakyForward } from '../leaky.js';
 
 type Alpha = number | number[] | number[][];
 
@@ -120,22 +121,7 @@ export const prelu = defineActivation({
   forward({ x, out, rows, cols, params }) {
     const alpha = params.alpha;
     if (typeof alpha === 'number') {
-      const n = x.length;
-      let i = 0;
-      for (; i + 3 < n; i += 4) {
-        const a = x[i];
-        const b = x[i + 1];
-        const c = x[i + 2];
-        const d = x[i + 3];
-        out[i] = a * (a > 0 ? 1 : alpha);
-        out[i + 1] = b * (b > 0 ? 1 : alpha);
-        out[i + 2] = c * (c > 0 ? 1 : alpha);
-        out[i + 3] = d * (d > 0 ? 1 : alpha);
-      }
-      for (; i < n; i++) {
-        const a = x[i];
-        out[i] = a * (a > 0 ? 1 : alpha);
-      }
+      leakyForward(x, out, alpha);
       return;
     }
     if (!Array.isArray(alpha[0])) {
