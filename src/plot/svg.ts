@@ -4,7 +4,7 @@
  * viewer's sans-serif). d3-scale picks the domains and ticks, d3-shape draws
  * the paths; the rest is markup.
  */
-import { scaleLinear } from 'd3-scale';
+import { scaleLinear, type ScaleLinear } from 'd3-scale';
 import { line } from 'd3-shape';
 
 export interface Series {
@@ -41,24 +41,37 @@ function yDomain(series: readonly Series[]): [number, number] {
 
 const format = (v: number) => String(Number(v.toPrecision(6)));
 
+/**
+ * Whether d3 can place `count` ticks on the scale's domain: it works the step
+ * out as a power of ten, which is 0 for spans near the smallest subnormals
+ * (min=5e-324&max=1e-323), and then fails (as does nice(), on the same step).
+ */
+function tickable(scale: ScaleLinear<number, number>, count: number): boolean {
+  const [a, b] = scale.domain();
+  return Math.abs(b - a) / count > 1e-300;
+}
+
+/** d3's ticks, or the domain's two ends where there are none to place. */
+const ticksOf = (scale: ScaleLinear<number, number>, count: number): number[] => (tickable(scale, count) ? scale.ticks(count) : scale.domain());
+
 export function renderChart(spec: ChartSpec): string {
   const x = scaleLinear()
     .domain([spec.x[0], spec.x[spec.x.length - 1]])
     .range([MARGIN.left, WIDTH - MARGIN.right]);
   const y = scaleLinear()
     .domain(yDomain(spec.series))
-    .nice()
     .range([HEIGHT - MARGIN.bottom, MARGIN.top]);
+  if (tickable(y, 10)) y.nice();
   const [x0, x1] = x.range();
   const [y0, y1] = y.range();
 
   const grid: string[] = [];
-  for (const t of x.ticks(10)) {
+  for (const t of ticksOf(x, 10)) {
     const px = x(t).toFixed(2);
     grid.push(`<line x1="${px}" x2="${px}" y1="${y1}" y2="${y0}" class="grid"/>`);
     grid.push(`<text x="${px}" y="${y0 + 18}" text-anchor="middle">${format(t)}</text>`);
   }
-  for (const t of y.ticks(8)) {
+  for (const t of ticksOf(y, 8)) {
     const py = y(t).toFixed(2);
     grid.push(`<line x1="${x0}" x2="${x1}" y1="${py}" y2="${py}" class="grid"/>`);
     grid.push(`<text x="${x0 - 8}" y="${py}" text-anchor="end" dominant-baseline="middle">${format(t)}</text>`);

@@ -33,6 +33,18 @@ describe('plot.svg', () => {
     for (const d of paths) expect(pathPoints(d)).toHaveLength(401);
   });
 
+  it('an x range a few subnormals wide is drawn, its ends as the only ticks (d3 has no tick step that small)', async () => {
+    // Found by the plot fuzz test (seed -478395939): a 500 before.
+    const res = await app.inject('/v1/activations/celu/plot.svg?min=5e-324&max=1e-323&alpha=2');
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toBe('image/svg+xml; charset=utf-8');
+    expect(res.body).toContain('>5e-324</text>');
+    expect(res.body).toContain('>1e-323</text>');
+    const paths = [...res.body.matchAll(/<path d="([^"]+)"/g)].map((m) => pathPoints(m[1]));
+    expect(paths).toHaveLength(2);
+    for (const points of paths) for (const p of points) expect(p.every(Number.isFinite)).toBe(true);
+  });
+
   it('the curves go where the function goes: relu is flat, then rises', async () => {
     const svg = (await app.inject('/v1/activations/relu/plot.svg?min=-1&max=1')).body;
     const [f, df] = [...svg.matchAll(/<path d="([^"]+)"/g)].map((m) => pathPoints(m[1]));
