@@ -4,13 +4,20 @@
  *
  * float32 requests: inputs are rounded to float32, the kernel computes in
  * float64 and the results are rounded to float32 once (ACTIVATIONS.md).
+ * float32 data may also come packed, as a Float32Array (binary /v2 tensors):
+ * then it is widened here and the result comes back packed, so a worker does
+ * both passes and the main thread only moves bytes.
  */
 import type { ActivationDefinition, ParamGradients } from './activation.js';
 
 export type Dtype = 'float64' | 'float32';
 
-export interface ForwardTask {
-  readonly x: Float64Array;
+/** The arrays a batch travels in: float64, or float32 values packed (dtype float32 only). */
+export type Floats = Float64Array | Float32Array;
+
+export interface ForwardTask<A extends Floats = Float64Array> {
+  /** Row-major inputs; a Float32Array gets its outputs as a Float32Array too. */
+  readonly x: A;
   readonly rows: number;
   readonly cols: number;
   readonly params: unknown;
@@ -19,20 +26,21 @@ export interface ForwardTask {
   readonly out?: Float64Array;
 }
 
-export interface BackwardTask extends Omit<ForwardTask, 'out'> {
-  readonly dy: Float64Array;
+export interface BackwardTask<A extends Floats = Float64Array> extends Omit<ForwardTask<A>, 'out'> {
+  /** dL/dy; packed or not independently of x. */
+  readonly dy: Floats;
   /** Where to write the gradients (rows × cols); a new array when absent. */
   readonly dx?: Float64Array;
 }
 
-export interface ForwardResult {
-  readonly out: Float64Array;
+export interface ForwardResult<A extends Floats = Float64Array> {
+  readonly out: A;
   readonly rows: number;
   readonly cols: number;
 }
 
-export interface BackwardResult {
-  readonly dx: Float64Array;
+export interface BackwardResult<A extends Floats = Float64Array> {
+  readonly dx: A;
   readonly gradParams?: ParamGradients;
 }
 
@@ -51,27 +59,38 @@ export function outputCols(def: ActivationDefinition, cols: number, params: unkn
   return def.outputCols ? def.outputCols(cols, params as never) : cols;
 }
 
+/** float64 values the kernel may read: packed float32 widened (exact, nothing to round), float64 rounded in place if asked. */
+function kernelInput(values: Floats, dtype: Dtype): Float64Array {
+  if (values instanceof Float32Array) return new Float64Array(values);
+  if (dtype === 'float32') roundToFloat32(values);
+  return values;
+}
+
+/** Results rounded to float32 once: packed into a Float32Array when the inputs came packed, else in place. */
+function kernelOutput<A extends Floats>(values: Float64Array, like: A, dtype: Dtype): A {
+  if (like instanceof Float32Array) return new Float32Array(values) as A;
+  if (dtype === 'float32') roundToFloat32(values);
+  return values as A;
+}
+
 /** `task.x` may be rounded in place for float32; callers hand over ownership. */
-export function runForward(def: ActivationDefinition, task: ForwardTask): ForwardResult {
-  const { x, rows, cols, params, dtype } = task;
-  if (dtype === 'float32') roundToFloat32(x);
+export function runForward<A extends Floats>(def: ActivationDefinition, task: ForwardTask<A>): ForwardResult<A> {
+  const { rows, cols, params, dtype } = task;
+  const x = kernelInput(task.x, dtype);
   const width = outputCols(def, cols, params);
   const out = task.out?.subarray(0, rows * width) ?? new Float64Array(rows * width);
   def.forward({ x, rows, cols, params: params as never, out });
-  if (dtype === 'float32') roundToFloat32(out);
-  return { out, rows, cols: width };
+  return { out: kernelOutput(out, task.x, dtype), rows, cols: width };
 }
 
 /** `task.x` and `task.dy` may be rounded in place for float32. */
-export function runBackward(def: ActivationDefinition, task: BackwardTask): BackwardResult {
-  const { x, dy, rows, cols, params, dtype } = task;
-  if (dtype === 'float32') {
-    roundToFloat32(x);
-    roundToFloat32(dy);
-  }
+export function runBackward<A extends Floats>(def: ActivationDefinition, task: BackwardTask<A>): BackwardResult<A> {
+  const { rows, cols, params, dtype } = task;
+  const x = kernelInput(task.x, dtype);
+  const dy = kernelInput(task.dy, dtype);
   const dx = task.dx?.subarray(0, rows * cols) ?? new Float64Array(rows * cols);
   const grads = def.backward({ x, dy, rows, cols, params: params as never, dx });
-  if (dtype === 'float32') roundToFloat32(dx);
-  if (!grads) return { dx };
-  return { dx, gradParams: dtype === 'float32' ? roundParamGradients(grads) : grads };
+  const packed = kernelOutput(dx, task.x, dtype);
+  if (!grads) return { dx: packed };
+  return { dx: packed, gradParams: dtype === 'float32' ? roundParamGradients(grads) : grads };
 }

@@ -7,6 +7,7 @@
  * task past its time 504, a crashed worker 500 for that request only (Piscina
  * replaces the thread).
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import fp from 'fastify-plugin';
 import { errorCodes, type FastifyInstance } from 'fastify';
 import { Piscina } from 'piscina';
@@ -17,6 +18,7 @@ import {
   runForward,
   type BackwardResult,
   type BackwardTask,
+  type Floats,
   type ForwardResult,
   type ForwardTask,
 } from '../core/batch.js';
@@ -79,8 +81,9 @@ function failureToError(failure: JsonFailure): Error {
 }
 
 export interface ComputeEngine {
-  forward(def: ActivationDefinition, task: ForwardTask): Promise<ForwardResult>;
-  backward(def: ActivationDefinition, task: BackwardTask): Promise<BackwardResult>;
+  /** Packed float32 inputs (a Float32Array) get packed results, widened and narrowed where the batch runs. */
+  forward<A extends Floats>(def: ActivationDefinition, task: ForwardTask<A>): Promise<ForwardResult<A>>;
+  backward<A extends Floats>(def: ActivationDefinition, task: BackwardTask<A>): Promise<BackwardResult<A>>;
   /**
    * A whole request from its raw JSON body to the response JSON bytes, in a
    * worker. Failures reject with the error the inline path would have thrown.
@@ -193,7 +196,7 @@ async function computePlugin(app: FastifyInstance, options: ComputeOptions): Pro
       const result =
         where === 'inline'
           ? runForward(def, task)
-          : await runInPool<ForwardResult>('forward', { ...task, activation: def.name }, [task.x.buffer as ArrayBuffer]);
+          : await runInPool<ForwardResult<typeof task.x>>('forward', { ...task, activation: def.name }, [task.x.buffer as ArrayBuffer]);
       computed(def, 'forward', where, elements);
       return result;
     },
@@ -203,7 +206,7 @@ async function computePlugin(app: FastifyInstance, options: ComputeOptions): Pro
       const result =
         where === 'inline'
           ? runBackward(def, task)
-          : await runInPool<BackwardResult>('backward', { ...task, activation: def.name }, [
+          : await runInPool<BackwardResult<typeof task.x>>('backward', { ...task, activation: def.name }, [
               task.x.buffer as ArrayBuffer,
               task.dy.buffer as ArrayBuffer,
             ]);
@@ -239,7 +242,10 @@ async function computePlugin(app: FastifyInstance, options: ComputeOptions): Pro
 
   app.decorate('compute', engine);
   app.addHook('onClose', async () => {
-    // Not forced: tasks already accepted finish first.
+    // Tasks already accepted finish first, those of clients that have gone away too. Piscina's own close()
+    // waits for the running tasks but not reliably for the queued ones (it counts a worker done the first
+    // time it is idle) and then fails the rest; every task has its time limit, so this wait ends.
+    while (inFlight > 0) await sleep(10);
     await pool.close();
   });
 }

@@ -114,6 +114,19 @@ export function frameworkErrors(error: FastifyError, request: FastifyRequest, re
   sendProblem(reply, problem);
 }
 
+/**
+ * Logs an error no problem maps to. A client that closed its connection before
+ * its answer went out (a streamed answer then fails with "Premature close") is
+ * not a fault of ours: logged at info, not as an unhandled error.
+ */
+export function logUnexpected(request: FastifyRequest, error: FastifyError): void {
+  if (error.code === 'ERR_STREAM_PREMATURE_CLOSE' && request.raw.socket?.destroyed) {
+    request.log.info({ code: error.code }, 'client closed the connection before its answer was sent');
+    return;
+  }
+  request.log.error({ err: error }, isResponseSerializationError(error) ? 'response did not match its schema' : 'unhandled error');
+}
+
 export function sendProblem(reply: FastifyReply, problem: ProblemError): FastifyReply {
   answeredWith.set(reply.request, problem.code);
   if (problem.headers) reply.headers(problem.headers);
@@ -133,7 +146,7 @@ async function errorHandlerPlugin(app: FastifyInstance): Promise<void> {
 
     if (!problem) {
       // Anything else is ours to fix: log it whole, tell the client nothing internal.
-      request.log.error({ err: error }, isResponseSerializationError(error) ? 'response did not match its schema' : 'unhandled error');
+      logUnexpected(request, error);
       problem = new ProblemError('ACT_ERR_INTERNAL', 'The server failed to handle the request; the error has been logged.');
     } else if (problem.status >= 500) {
       request.log.warn({ code: problem.code }, problem.message);

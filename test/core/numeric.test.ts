@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { dd, twoSum, twoProd, mulDD, divDD, sqrtDD, ddFraction, mulRound } from '../../src/core/numeric/dd.js';
+import { dd, twoSum, twoProd, mulDD, divDD, invDD, sqrtDD, ddFraction, mulRound } from '../../src/core/numeric/dd.js';
 import { expX, expDD, expSplit, expSplitDD, scaleRound, pow2 } from '../../src/core/numeric/exp.js';
 import { cdfPiece, tailExponent, SQRT1_2_H, SQRT1_2_L, SQRT_2_OVER_PI_H, SQRT_2_OVER_PI_L } from '../../src/core/numeric/normal.js';
 import { GELU_ROOTS, ROOT_BAND, rootSeries } from '../../src/core/numeric/roots.js';
@@ -114,6 +114,21 @@ describe('error-free transformations', () => {
         const sl = dd.lo;
         const sq = mulDD(s, sl, s, sl);
         expect(relErr(sq, dd.lo, a, 0)).toBeLessThan(2 ** -100);
+      }),
+    );
+  });
+
+  it('invDD is 1/(dh + dl) to about 2^-100, as divDD with one division', () => {
+    fc.assert(
+      // a normalised double-double, as 1 + e^-x is (|dl| not so small that the exact sum below outgrows a double)
+      fc.property(finite(1, 2), finite(2 ** -30, 1), fc.boolean(), (dh, f, negative) => {
+        const dl = (negative ? -f : f) * 2 ** -53 * dh;
+        const q = invDD(dh, dl);
+        const ql = dd.lo;
+        // (dh + dl)·(q + ql) - 1, exactly
+        const [m, e] = exactSum([[dh, q], [dh, ql], [dl, q], [dl, ql], -1]);
+        expect(Math.abs(Number(m) * 2 ** e)).toBeLessThanOrEqual(2 ** -100);
+        expect(q).toBe(divDD(1, 0, dh, dl));
       }),
     );
   });

@@ -83,6 +83,27 @@ for (const def of activations) {
       );
     });
 
+    it('packed float32 batches (Float32Array, as binary /v2 sends them) give the float32 results of unpacked ones', () => {
+      const f32 = fc.double({ min: -20, max: 20, noNaN: true }).map(Math.fround);
+      fc.assert(
+        fc.property(fc.array(f32, { minLength: 8, maxLength: 8 }), fc.array(f32, { minLength: 8, maxLength: 8 }), (x, g) => {
+          const params = paramsOf(def);
+          const task = { rows: 2, cols: 4, params, dtype: 'float32' as const };
+          const width = outputCols(def, 4, params);
+          const dy = g.slice(0, 2 * width);
+          const packed = runForward(def, { ...task, x: Float32Array.from(x) });
+          expect(packed.out).toBeInstanceOf(Float32Array);
+          expect(Array.from(packed.out)).toEqual(Array.from(runForward(def, { ...task, x: Float64Array.from(x) }).out));
+          const back = runBackward(def, { ...task, x: Float32Array.from(x), dy: Float32Array.from(dy) });
+          const want = runBackward(def, { ...task, x: Float64Array.from(x), dy: Float64Array.from(dy) });
+          expect(back.dx).toBeInstanceOf(Float32Array);
+          expect(Array.from(back.dx)).toEqual(Array.from(want.dx));
+          expect(back.gradParams).toEqual(want.gradParams);
+        }),
+        { numRuns: 30 },
+      );
+    });
+
     it('propagates NaN', () => {
       const params = paramsOf(def);
       const cols = 4;

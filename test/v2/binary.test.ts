@@ -6,10 +6,10 @@
  * keeps serving, on the same connection too.
  */
 import { request as httpRequest } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { deflateSync, gzipSync } from 'node:zlib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { build, postJson } from '../helpers/app.js';
 import { binaryBody, bytesOf, inferBinary, inferJson, readAnswer } from './oip.js';
@@ -435,6 +435,38 @@ describe('what real clients send', () => {
       parameters: { training: true, seed: res.json.parameters.seed },
     });
     expect(again.outputs.output.values).toEqual(res.outputs.output.values);
+  });
+
+  it('clients that hang up before their large answers: no error is logged, the server serves on, and closes without failing their tasks', async () => {
+    const text: string[] = [];
+    const served = await build({ INLINE_MAX_ELEMENTS: 0, WORKERS: 2, LOG_LEVEL: 'info' }, { logStream: { write: (chunk: string) => void text.push(chunk) } });
+    const lines = () => text.join('').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as { level: number; msg: string });
+    try {
+      await served.listen({ port: 0, host: '127.0.0.1' });
+      const { port } = served.server.address() as AddressInfo;
+      const rows = 256;
+      const cols = 1024;
+      const values = Float64Array.from({ length: rows * cols }, (_, i) => Math.sin(i) * 8);
+      const body = binaryBody([{ name: 'input', shape: [rows, cols], datatype: 'FP64', values }], { parameters: { binary_data_output: true } });
+      const head = Object.entries({ ...body.headers, 'content-length': String(body.payload.length) }).map(([k, v]) => `${k}: ${v}\r\n`);
+      // Six requests on two workers (two run, four wait), their clients gone once all six are in the pool.
+      const hangUps = async () => {
+        const sockets = Array.from({ length: 6 }, () => connect(port, '127.0.0.1'));
+        for (const socket of sockets) socket.write(`POST /v2/models/gelu/infer HTTP/1.1\r\nhost: 127.0.0.1\r\n${head.join('')}\r\n`);
+        for (const socket of sockets) socket.write(body.payload);
+        await vi.waitFor(() => expect(served.compute.running() + served.compute.queueDepth()).toBe(6), { timeout: 20_000, interval: 5 });
+        for (const socket of sockets) socket.destroy();
+      };
+      await hangUps();
+      const res = await inferBinary(served, 'sigmoid', [{ name: 'input', shape: [2, 3], datatype: 'FP64', values: Float64Array.from(x6) }]);
+      expect(res.outputs.output.values).toEqual(await v1Sigmoid());
+      await hangUps();
+      await served.close(); // at once, four tasks still queued
+      expect(lines().filter((l) => l.level >= 40)).toEqual([]);
+      expect(lines().filter((l) => l.msg === 'client closed the connection before its answer was sent').length).toBeGreaterThan(0);
+    } finally {
+      await served.close();
+    }
   });
 
   it('a large binary answer (streamed in parts) through the pool', async () => {

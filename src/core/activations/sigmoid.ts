@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineActivation } from '../activation.js';
-import { dd, twoSum, fastTwoSum, mulDD, divDD, mulRound } from '../numeric/dd.js';
+import { dd, twoSum, fastTwoSum, mulDD, divDD, invDD, mulRound } from '../numeric/dd.js';
 import { expX, expSplit, scaleRound, scaleRoundMul } from '../numeric/exp.js';
 
 /**
@@ -58,7 +58,7 @@ export const sigmoid = defineActivation({
         const e = expX(-v, 0);
         const el = dd.lo;
         const dh = twoSum(1, e);
-        out[i] = divDD(1, 0, dh, dd.lo + el);
+        out[i] = invDD(dh, dd.lo + el);
       } else if (v > -1500) {
         // σ = e^x(1 - e^x + …) = e^x far beyond double precision; rounded once from
         // the unscaled mantissa, so subnormal results are right.

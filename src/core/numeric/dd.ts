@@ -83,6 +83,18 @@ export function divDD(nh: number, nl: number, dh: number, dl: number): number {
 }
 
 /**
+ * 1 / (dh + dl), as `divDD(1, 0, dh, dl)` with one division instead of two:
+ * the correction term is multiplied by q ≈ 1/dh (its own error is 2^-53 of a
+ * term already 2^-53 of q). Divisions are the slowest step of the sigmoid.
+ */
+export function invDD(dh: number, dl: number): number {
+  const q = 1 / dh;
+  const p = twoProd(q, dh);
+  const r = ((1 - p) - dd.lo - q * dl) * q;
+  return fastTwoSum(q, r);
+}
+
+/**
  * a · (bh + bl) rounded once. Falls back to a·bh where the exact product
  * overflows in Dekker's split (|a| > 2^996, ±Infinity), so IEEE results survive.
  */

@@ -17,10 +17,11 @@
  */
 import { Readable } from 'node:stream';
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
-import { isResponseSerializationError, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Config } from '../../config.js';
 import { ProblemError } from '../../errors.js';
+import { logUnexpected } from '../../plugins/error-handler.js';
 import { openapiInfo } from '../../openapi-info.js';
 import {
   BinaryBodySchema,
@@ -119,7 +120,7 @@ export default async function oipRoutes(app: FastifyInstance, { config }: { conf
     if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
       return sendError(reply, error.statusCode, error.message);
     }
-    request.log.error({ err: error }, isResponseSerializationError(error) ? 'response did not match its schema' : 'unhandled error');
+    logUnexpected(request, error);
     return sendError(reply, 500, 'The server failed to handle the request; the error has been logged.');
   });
 

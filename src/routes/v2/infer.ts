@@ -6,7 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodType } from 'zod';
 import type { Config } from '../../config.js';
-import { outputCols, type Dtype } from '../../core/batch.js';
+import { outputCols, type Dtype, type Floats } from '../../core/batch.js';
 import { ProblemError } from '../../errors.js';
 import type { InferHeader } from '../../schemas/oip.js';
 import { formatIssues, type InferBody } from './body.js';
@@ -137,7 +137,7 @@ export async function infer({ app, config, model, body }: InferOptions): Promise
     outputs = [{ name: 'output', shape: xShape.length === 2 ? [rows, width] : [width], values: result.out, binary: false }];
   } else {
     const dyIn = inputs.get('grad_output');
-    let dy: Float64Array;
+    let dy: Floats;
     if (dyIn) {
       checkDatatype(dyIn.input, FLOAT_DATATYPES);
       const s = dyIn.input.shape;

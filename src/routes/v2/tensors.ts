@@ -3,16 +3,16 @@
  * the Float64Array batches the kernels take; results become JSON `data` or
  * raw little-endian bytes.
  *
- * Copies, for a binary request: FP64 bytes land in their own Float64Array as
- * they arrive (body.ts) and are used as they are; FP32 bytes land in a
- * Float32Array and are widened once into a Float64Array. For the answer, an
- * FP64 result is written from its own bytes (a Buffer over the same memory);
- * an FP32 result takes one narrowing pass into a Float32Array. No JSON number
- * arrays on the way.
+ * Copies, for a binary request: the bytes land in their own Float64Array or
+ * Float32Array as they arrive (body.ts) and go to the compute engine as they
+ * are (a float32 batch is widened and its result narrowed where it runs, in a
+ * worker for large ones: core/batch.ts); the result is written from its own
+ * bytes (a Buffer over the same memory). No JSON number arrays on the way.
  */
 import { endianness } from 'node:os';
 import { ProblemError } from '../../errors.js';
 import { valueToJson } from '../../schemas/numbers.js';
+import type { Floats } from '../../core/batch.js';
 import type { BinaryValues } from './body.js';
 
 export type FloatDatatype = 'FP32' | 'FP64';
@@ -38,10 +38,11 @@ export function elementCount(shape: readonly number[]): number {
 }
 
 /**
- * The values of a tensor as float64, row-major. `binary` is its bytes from
- * the body (an owned typed array), or undefined when it came as JSON `data`.
+ * The values of a tensor, row-major: binary FP32 as the Float32Array it came
+ * in, everything else as float64. `binary` is its bytes from the body (an
+ * owned typed array), or undefined when it came as JSON `data`.
  */
-export function tensorValues(input: TensorInput, binary: BinaryValues | undefined, maxElements: number): Float64Array {
+export function tensorValues(input: TensorInput, binary: BinaryValues | undefined, maxElements: number): Floats {
   const name = JSON.stringify(input.name);
   const count = elementCount(input.shape);
   if (count > maxElements) {
@@ -54,7 +55,7 @@ export function tensorValues(input: TensorInput, binary: BinaryValues | undefine
           `but its binary_data_size is ${binary.byteLength}.`,
       );
     }
-    if (binary instanceof Float64Array) return binary;
+    if (binary instanceof Float64Array || binary instanceof Float32Array) return binary;
     if (binary instanceof BigInt64Array) {
       const out = new Float64Array(count);
       for (let i = 0; i < count; i++) {
@@ -64,7 +65,7 @@ export function tensorValues(input: TensorInput, binary: BinaryValues | undefine
       }
       return out;
     }
-    // FP32 widens (and INT32 converts) once, natively.
+    // INT32 converts once, natively.
     return new Float64Array(binary);
   }
   if (input.data === undefined) throw invalid(`Input ${name} has neither data nor parameters.binary_data_size.`);
@@ -105,7 +106,7 @@ function fillFromJson(list: unknown[], out: Float64Array, k: number, depth: numb
 }
 
 /** Row-major values as nested lists of the given shape (a number for shape []). */
-export function nest(values: Float64Array, shape: readonly number[]): unknown {
+export function nest(values: Floats, shape: readonly number[]): unknown {
   if (shape.length === 0) return values[0];
   const build = (offset: number, dim: number): unknown[] => {
     const size = shape[dim];
@@ -140,8 +141,8 @@ export function flattenValue(value: unknown): Float64Array {
 export interface OutputTensor {
   readonly name: string;
   readonly shape: readonly number[];
-  /** Already rounded to float32 for FP32 (core/batch.ts). */
-  readonly values: Float64Array;
+  /** Already rounded to float32 for FP32 (core/batch.ts), packed or not. */
+  readonly values: Floats;
   readonly binary: boolean;
 }
 
@@ -150,15 +151,16 @@ function numberToJson(v: number): string {
   return v !== v ? '"NaN"' : v > 0 ? '"Infinity"' : '"-Infinity"';
 }
 
-function flatToJson(values: Float64Array): string {
+function flatToJson(values: Floats): string {
   const parts = new Array<string>(values.length);
   for (let i = 0; i < values.length; i++) parts[i] = numberToJson(values[i]);
   return `[${parts.join(',')}]`;
 }
 
-/** The bytes of an output on the wire: FP64 its own memory, FP32 one narrowing pass. */
-function outputBytes(values: Float64Array, datatype: FloatDatatype): Buffer {
-  const typed = datatype === 'FP64' ? values : new Float32Array(values);
+/** The bytes of an output on the wire: its own memory when it is already of the datatype, else one conversion pass. */
+function outputBytes(values: Floats, datatype: FloatDatatype): Buffer {
+  const Wire = datatype === 'FP64' ? Float64Array : Float32Array;
+  const typed = values instanceof Wire ? values : new Wire(values);
   const bytes = Buffer.from(typed.buffer, typed.byteOffset, typed.byteLength);
   if (LITTLE_ENDIAN) return bytes;
   const copy = Buffer.from(bytes);
