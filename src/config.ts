@@ -28,6 +28,11 @@ export const ConfigSchema = z.object({
     .describe(
       'Compute request bodies of at least this many bytes skip the event loop: a worker parses, validates, computes and serializes them (0: never).',
     ),
+  WORKER_NICE: integer('WORKER_NICE', 0, 19)
+    .default(10)
+    .describe(
+      'How much nicer than the main thread the worker threads run (Linux): under load the event loop (I/O, health checks) gets the CPU first (0: the same).',
+    ),
   QUEUE_LIMIT: integer('QUEUE_LIMIT', 0)
     .default(256)
     .describe('Tasks that may wait for a worker; beyond it, 503 with Retry-After.'),

@@ -24,6 +24,7 @@ import {
 } from '../core/batch.js';
 import { ProblemError } from '../errors.js';
 import type { JsonFailure, JsonOutcome, JsonTask, Operation } from '../workers/compute-json.js';
+import type { KernelWorkerData } from '../workers/kernels.worker.js';
 
 /** Where a batch runs: on the main thread, or in the worker pool. */
 export type Placement = 'inline' | 'pool';
@@ -127,7 +128,7 @@ export function createPool(config: Config, workerFile: URL = defaultWorkerFile()
   return new Piscina({
     // A .ts worker cannot load by itself in a worker thread; the shim loads it through tsx.
     filename: isTs ? new URL('../workers/tsx-shim.mjs', import.meta.url).href : workerFile.href,
-    workerData: isTs ? { tsWorker: workerFile.href } : undefined,
+    workerData: { nice: config.WORKER_NICE, ...(isTs ? { tsWorker: workerFile.href } : {}) } satisfies KernelWorkerData,
     minThreads: config.WORKERS,
     maxThreads: config.WORKERS,
     // Admission is ours (see `admit` below): Piscina does not count tasks that carry an

@@ -4,7 +4,9 @@
  * bytes and answers the response bytes (workers/compute-json.ts). Typed
  * arrays and bytes arrive transferred and go back transferred, never cloned.
  */
-import { Piscina } from 'piscina';
+import { readlinkSync } from 'node:fs';
+import { getPriority, setPriority } from 'node:os';
+import { Piscina, workerData } from 'piscina';
 import { getActivation } from '../core/activations/index.js';
 import { runBackward, runForward, type BackwardTask, type ForwardTask } from '../core/batch.js';
 import { computeJson, type JsonTask } from './compute-json.js';
@@ -31,6 +33,31 @@ class Transferred<T> {
     return this.#value;
   }
 }
+
+export interface KernelWorkerData {
+  /** How much nicer than the main thread this thread runs (WORKER_NICE). */
+  readonly nice: number;
+  /** Under tsx: the .ts worker module the shim loads. */
+  readonly tsWorker?: string;
+}
+
+/**
+ * On Linux a thread is a task of its own with its own niceness: this one's id
+ * comes from /proc/thread-self. Raising niceness needs no privilege. With the
+ * workers nicer, a saturated pool takes only the CPU the event loop leaves, so
+ * health checks and small requests stay quick (docs/BENCHMARKS.md). Elsewhere,
+ * or where it fails, the thread keeps the main thread's priority.
+ */
+function lowerPriority(nice: number | undefined): void {
+  if (!nice || process.platform !== 'linux') return;
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    setPriority(tid, Math.min(19, getPriority(tid) + nice));
+  } catch {
+    // no procfs, or a sandbox that forbids it
+  }
+}
+lowerPriority((workerData as KernelWorkerData | undefined)?.nice);
 
 function lookup(name: string) {
   const def = getActivation(name);

@@ -3,8 +3,9 @@
  * task past its time (504), a worker that really exits (500 for that request
  * only), and the pool closing with the app.
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import { connect, type AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { testConfig } from '../../src/config.js';
 import { createPool } from '../../src/plugins/compute.js';
@@ -51,6 +52,27 @@ describe('typed arrays cross the thread boundary by transfer', () => {
       expect(seen).toEqual([0]);
     } finally {
       await app.close();
+    }
+  });
+});
+
+describe('worker priority', () => {
+  /** Niceness of each thread of this process, from /proc (field 19 of stat, after the parenthesised name). */
+  const niceness = () =>
+    readdirSync('/proc/self/task').map((tid) => Number(readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1].split(' ')[16]));
+
+  it.runIf(process.platform === 'linux')('workers run WORKER_NICE nicer than the main thread; the main thread keeps its own', async () => {
+    const main = Number(readFileSync('/proc/thread-self/stat', 'utf8').split(') ')[1].split(' ')[16]);
+    const nicer = Math.min(19, main + 7);
+    expect(niceness().filter((n) => n === nicer)).toEqual([]);
+    const pool = createPool(testConfig({ WORKERS: 2, WORKER_NICE: 7 }));
+    try {
+      // A task each makes sure both threads have loaded the worker module.
+      await Promise.all([0, 1].map(() => pool.run({ activation: 'relu', x: new Float64Array([1]), rows: 1, cols: 1, params: {}, dtype: 'float64' }, { name: 'forward' })));
+      await vi.waitFor(() => expect(niceness().filter((n) => n === nicer)).toHaveLength(2), { timeout: 10_000 });
+      expect(Number(readFileSync('/proc/thread-self/stat', 'utf8').split(') ')[1].split(' ')[16])).toBe(main);
+    } finally {
+      await pool.close();
     }
   });
 });
