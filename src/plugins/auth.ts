@@ -34,8 +34,8 @@ async function authPlugin(app: FastifyInstance, { apiKey }: { apiKey?: string })
   if (!apiKey) return;
   const expected = digest(apiKey);
 
-  app.addHook('onRequest', async (request) => {
-    if (!requiresKey(request)) return;
+  app.addHook('onRequest', (request, _reply, done) => {
+    if (!requiresKey(request)) return done();
     const header = request.headers.authorization;
     const match = typeof header === 'string' ? /^Bearer +([^\s]+) *$/i.exec(header) : null;
     if (!match) {
@@ -44,6 +44,7 @@ async function authPlugin(app: FastifyInstance, { apiKey }: { apiKey?: string })
     if (!timingSafeEqual(digest(match[1]), expected)) {
       throw unauthorized('The API key is not valid.', `Bearer realm="${REALM}", error="invalid_token"`);
     }
+    done();
   });
 }
 

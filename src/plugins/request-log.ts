@@ -12,7 +12,7 @@ import type { FastifyInstance } from 'fastify';
 import { describeRequest } from './request-info.js';
 
 async function requestLogPlugin(app: FastifyInstance): Promise<void> {
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     const info = describeRequest(request, reply, app.compute.placement);
     const status = reply.statusCode;
     const line = {
@@ -25,6 +25,7 @@ async function requestLogPlugin(app: FastifyInstance): Promise<void> {
     };
     if (status >= 500) request.log.warn(line, 'request failed');
     else request.log.info(line, 'request completed');
+    done();
   });
 }
 

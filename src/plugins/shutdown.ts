@@ -75,15 +75,17 @@ async function shutdownPlugin(app: FastifyInstance): Promise<void> {
   app.addHook('preClose', async () => {
     closing = true;
   });
-  app.addHook('onRequest', async () => {
+  app.addHook('onRequest', (_request, _reply, done) => {
     if (closing) {
       throw new ProblemError('ACT_ERR_SHUTTING_DOWN', 'This instance is shutting down; retry, and another instance will answer.', {
         headers: { 'retry-after': '1' },
       });
     }
+    done();
   });
-  app.addHook('onSend', async (_request, reply) => {
+  app.addHook('onSend', (_request, reply, _payload, done) => {
     if (closing) reply.header('connection', 'close');
+    done();
   });
 }
 

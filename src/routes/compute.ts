@@ -58,8 +58,9 @@ function rawAwareJsonParsing(app: FastifyInstance, config: Config): void {
 function refuseWorkerBodiesWhenFull(app: FastifyInstance, config: Config): void {
   const threshold = config.RAW_BODY_MIN_BYTES;
   if (threshold === 0) return;
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', (request, _reply, done) => {
     if (Number(request.headers['content-length']) >= threshold) app.compute.refuseWhenFull();
+    done();
   });
 }
 
