@@ -61,16 +61,20 @@ describe('worker priority', () => {
   const niceness = () =>
     readdirSync('/proc/self/task').map((tid) => Number(readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1].split(' ')[16]));
 
-  it.runIf(process.platform === 'linux')('workers run WORKER_NICE nicer than the main thread; the main thread keeps its own', async () => {
-    const main = Number(readFileSync('/proc/thread-self/stat', 'utf8').split(') ')[1].split(' ')[16]);
-    const nicer = Math.min(19, main + 7);
+  const ownNiceness = () => Number(readFileSync('/proc/thread-self/stat', 'utf8').split(') ')[1].split(' ')[16]);
+  // Where this process already runs at niceness 13 or more, 7 more would hit the ceiling of 19.
+  const canRenice = process.platform === 'linux' && ownNiceness() <= 12;
+
+  it.runIf(canRenice)('workers run WORKER_NICE nicer than the main thread; the main thread keeps its own', async () => {
+    const main = ownNiceness();
+    const nicer = main + 7;
     expect(niceness().filter((n) => n === nicer)).toEqual([]);
     const pool = createPool(testConfig({ WORKERS: 2, WORKER_NICE: 7 }));
     try {
       // A task each makes sure both threads have loaded the worker module.
       await Promise.all([0, 1].map(() => pool.run({ activation: 'relu', x: new Float64Array([1]), rows: 1, cols: 1, params: {}, dtype: 'float64' }, { name: 'forward' })));
       await vi.waitFor(() => expect(niceness().filter((n) => n === nicer)).toHaveLength(2), { timeout: 10_000 });
-      expect(Number(readFileSync('/proc/thread-self/stat', 'utf8').split(') ')[1].split(' ')[16])).toBe(main);
+      expect(ownNiceness()).toBe(main);
     } finally {
       await pool.close();
     }
