@@ -51,14 +51,14 @@ export const hardshrink = defineActivation({
       const b = x[i + 1];
       const c = x[i + 2];
       const d = x[i + 3];
-      out[i] = a * (Math.abs(a) > l ? 1 : 0) + 0;
-      out[i + 1] = b * (Math.abs(b) > l ? 1 : 0) + 0;
-      out[i + 2] = c * (Math.abs(c) > l ? 1 : 0) + 0;
-      out[i + 3] = d * (Math.abs(d) > l ? 1 : 0) + 0;
+      out[i] = a * +(Math.abs(a) > l) + 0;
+      out[i + 1] = b * +(Math.abs(b) > l) + 0;
+      out[i + 2] = c * +(Math.abs(c) > l) + 0;
+      out[i + 3] = d * +(Math.abs(d) > l) + 0;
     }
     for (; i < n; i++) {
       const a = x[i];
-      out[i] = a * (Math.abs(a) > l ? 1 : 0) + 0;
+      out[i] = a * +(Math.abs(a) > l) + 0;
     }
   },
   backward({ x, dy, dx, params }) {

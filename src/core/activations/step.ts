@@ -48,14 +48,14 @@ export const step = defineActivation({
       const b = x[i + 1];
       const c = x[i + 2];
       const d = x[i + 3];
-      out[i] = a > 0 ? 1 : a <= 0 ? 0 : a;
-      out[i + 1] = b > 0 ? 1 : b <= 0 ? 0 : b;
-      out[i + 2] = c > 0 ? 1 : c <= 0 ? 0 : c;
-      out[i + 3] = d > 0 ? 1 : d <= 0 ? 0 : d;
+      out[i] = a === a ? +(a > 0) : a;
+      out[i + 1] = b === b ? +(b > 0) : b;
+      out[i + 2] = c === c ? +(c > 0) : c;
+      out[i + 3] = d === d ? +(d > 0) : d;
     }
     for (; i < n; i++) {
       const a = x[i];
-      out[i] = a > 0 ? 1 : a <= 0 ? 0 : a;
+      out[i] = a === a ? +(a > 0) : a;
     }
   },
   backward({ x, dx }) {

@@ -50,20 +50,36 @@ export const threshold = defineActivation({
     const t = params.threshold;
     const fill = params.value;
     const n = x.length;
+    if (Object.is(fill, -0)) {
+      for (let i = 0; i < n; i++) out[i] = x[i] <= t ? fill : x[i];
+      return;
+    }
+    // Masks, not selects (see relu): x·[x > t] + value·[x ≤ t] is x or value exactly (the other term is ±0; value is
+    // not −0 here). ±0 inputs, infinities and NaN take the select.
     let i = 0;
     for (; i + 3 < n; i += 4) {
       const a = x[i];
       const b = x[i + 1];
       const c = x[i + 2];
       const d = x[i + 3];
-      out[i] = a <= t ? fill : a;
-      out[i + 1] = b <= t ? fill : b;
-      out[i + 2] = c <= t ? fill : c;
-      out[i + 3] = d <= t ? fill : d;
+      const ma = +(a > t);
+      const ra = a * ma + fill * (1 - ma);
+      out[i] = ra - ra === 0 && a !== 0 ? ra : a <= t ? fill : a;
+      const mb = +(b > t);
+      const rb = b * mb + fill * (1 - mb);
+      out[i + 1] = rb - rb === 0 && b !== 0 ? rb : b <= t ? fill : b;
+      const mc = +(c > t);
+      const rc = c * mc + fill * (1 - mc);
+      out[i + 2] = rc - rc === 0 && c !== 0 ? rc : c <= t ? fill : c;
+      const md = +(d > t);
+      const rd = d * md + fill * (1 - md);
+      out[i + 3] = rd - rd === 0 && d !== 0 ? rd : d <= t ? fill : d;
     }
     for (; i < n; i++) {
       const a = x[i];
-      out[i] = a <= t ? fill : a;
+      const ma = +(a > t);
+      const ra = a * ma + fill * (1 - ma);
+      out[i] = ra - ra === 0 && a !== 0 ? ra : a <= t ? fill : a;
     }
   },
   backward({ x, dy, dx, params }) {

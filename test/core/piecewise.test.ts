@@ -1,0 +1,64 @@
+/**
+ * The piecewise-linear forwards compute with masks ([x > t] as a number)
+ * instead of selects, for speed on random signs; each must give, bit for bit
+ * (−0, NaN and infinities included), what the plain select form of its
+ * definition gives. The oracles below are those select forms, one line each.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { getActivation } from '../../src/core/activations/index.js';
+
+type Oracle = (x: number, p: Record<string, number>) => number;
+
+const cases: [name: string, params: fc.Arbitrary<Record<string, number>>, oracle: Oracle][] = [
+  ['relu', fc.constant({}), (x) => (x <= 0 ? 0 : x)],
+  ['relu6', fc.constant({}), (x) => (x <= 0 ? 0 : x >= 6 ? 6 : x)],
+  ['step', fc.constant({}), (x) => (x > 0 ? 1 : x <= 0 ? 0 : x)],
+  [
+    'hardtanh',
+    fc.tuple(fc.double({ noNaN: true, noDefaultInfinity: true }), fc.double({ noNaN: true, noDefaultInfinity: true })).filter(([a, b]) => a < b).map(([min_val, max_val]) => ({ min_val, max_val })),
+    (x, p) => (p.min_val === 0 || p.max_val === 0 ? Math.min(Math.max(x, p.min_val), p.max_val) : x < p.min_val ? p.min_val : x > p.max_val ? p.max_val : x),
+  ],
+  [
+    'threshold',
+    fc.record({ threshold: fc.double({ noNaN: true, noDefaultInfinity: true }), value: fc.double({ noNaN: true, noDefaultInfinity: true }) }),
+    (x, p) => (x <= p.threshold ? p.value : x),
+  ],
+  ['hardshrink', fc.record({ lambd: fc.double({ min: 0, noNaN: true, noDefaultInfinity: true }) }), (x, p) => (Math.abs(x) > p.lambd ? x : x * 0 + 0)],
+  ['softshrink', fc.record({ lambd: fc.double({ min: 0, noNaN: true, noDefaultInfinity: true }) }), (x, p) => x - Math.min(Math.max(x, -p.lambd), p.lambd)],
+  ['leaky_relu', fc.record({ negative_slope: fc.double({ noNaN: true, noDefaultInfinity: true }) }), (x, p) => x * (x > 0 ? 1 : p.negative_slope)],
+  ['prelu', fc.record({ alpha: fc.double({ noNaN: true, noDefaultInfinity: true }) }), (x, p) => x * (x > 0 ? 1 : p.alpha)],
+];
+
+// Any double, with −0, NaN, ±Infinity, subnormals and the extremes drawn often; 13 per row so both the
+// unrolled loop and its tail run.
+const values = fc.array(fc.double(), { minLength: 13, maxLength: 13 });
+
+describe('piecewise forwards match their select form bit for bit', () => {
+  for (const [name, paramsArb, oracle] of cases) {
+    it(name, () => {
+      const def = getActivation(name)!;
+      fc.assert(
+        fc.property(values, paramsArb, (xs, raw) => {
+          const params = def.params.parse(raw) as Record<string, number>;
+          const out = new Float64Array(xs.length);
+          def.forward({ x: Float64Array.from(xs), out, rows: 1, cols: xs.length, params: params as never });
+          xs.forEach((x, i) => expect(Object.is(out[i], oracle(x, params)), `${name}(${x}) = ${out[i]}, want ${oracle(x, params)}`).toBe(true));
+        }),
+        { numRuns: 300 },
+      );
+    });
+  }
+
+  it('prelu with one slope per column, −0 among them', () => {
+    const def = getActivation('prelu')!;
+    const alpha = [0.25, -0, 0, -3, 1e-300];
+    const xs = [-2, -0, 0, 5e-324, -Infinity, NaN, 3, -1e308, Infinity, -5e-324];
+    const out = new Float64Array(xs.length);
+    def.forward({ x: Float64Array.from(xs), out, rows: 2, cols: 5, params: def.params.parse({ alpha }) as never });
+    xs.forEach((x, i) => expect(Object.is(out[i], x * (x > 0 ? 1 : alpha[i % 5]))).toBe(true));
+    const plain = [0.25, 2, 0.5, -3, 1e-300];
+    def.forward({ x: Float64Array.from(xs), out, rows: 2, cols: 5, params: def.params.parse({ alpha: plain }) as never });
+    xs.forEach((x, i) => expect(Object.is(out[i], x * (x > 0 ? 1 : plain[i % 5]))).toBe(true));
+  });
+});
