@@ -43,6 +43,8 @@ interface Result {
   healthP99?: number;
   /** Bytes per number on the wire, for float MB/s (8 unless a binary FP32 scenario says 4). */
   floatBytes?: number;
+  /** Label of the echo that parses and echoes the same body: the ceiling this scenario is set against. */
+  ceiling?: string;
 }
 
 /**
@@ -89,6 +91,8 @@ interface Scenario {
   /** Poll this /healthz meanwhile. */
   pollHealth?: string;
   connections?: number;
+  /** Label of the echo scenario with the same body. */
+  ceiling?: string;
 }
 
 /**
@@ -155,6 +159,7 @@ async function interleaved(scenarios: Scenario[], rounds = ROUNDS): Promise<Resu
       non2xx: parts.reduce((sum, r) => sum + r.non2xx, 0),
       healthP99: percentile99(parts.flatMap((r) => r.health)),
       floatBytes: scenario.floatBytes,
+      ceiling: scenario.ceiling,
     };
   });
 }
@@ -190,12 +195,18 @@ try {
     const forwardBody = JSON.stringify({ inputs });
     const label = `${size.name} ${size.rows}×${size.cols}`;
     if (!`echo ${label}`.includes(FILTER) && !label.includes(FILTER)) continue;
-    const scenarios: Scenario[] = [{ label: `echo ceiling ${label}`, url: `${echo.url}/echo`, body: forwardBody, numbers: elements }];
-    const pollHealth = size.name === 'large' ? `${service.url}/healthz` : undefined;
     const backwardBody = JSON.stringify({ inputs, grad_outputs: inputs });
+    // The ceiling parses and echoes the same JSON as the scenario it is set against: a backward body carries
+    // inputs and grad_outputs, twice the numbers, so it has an echo of its own.
+    const ceilings = { forward: `echo ceiling ${label}`, backward: `echo ceiling ${label} (backward body)` };
+    const scenarios: Scenario[] = [
+      { label: ceilings.forward, url: `${echo.url}/echo`, body: forwardBody, numbers: elements },
+      { label: ceilings.backward, url: `${echo.url}/echo`, body: backwardBody, numbers: elements * 2 },
+    ];
+    const pollHealth = size.name === 'large' ? `${service.url}/healthz` : undefined;
     for (const name of ['sigmoid', 'gelu']) {
       for (const [op, body, numbers] of [['forward', forwardBody, elements], ['backward', backwardBody, elements * 2]] as const) {
-        scenarios.push({ label: `${name} ${op} ${label}`, url: `${service.url}/v1/activations/${name}/${op}`, body, numbers, pollHealth });
+        scenarios.push({ label: `${name} ${op} ${label}`, url: `${service.url}/v1/activations/${name}/${op}`, body, numbers, pollHealth, ceiling: ceilings[op] });
       }
     }
     // Large requests take seconds each at 64 connections: a short slice would end with most of them in flight, uncounted.
@@ -293,11 +304,9 @@ console.log(`\nnode ${process.version}, ${CONNECTIONS} connections, ${SECONDS} s
 console.log('| scenario | req/s | req/s vs echo | numbers/s vs echo | p50 ms | p99 ms | float MB/s | errors | non-2xx | /healthz p99 ms |');
 console.log('|---|---|---|---|---|---|---|---|---|---|');
 for (const r of results) {
-  const size = r.label.replace(/^.* (tiny|medium|large)/, '$1');
-  const ceiling = results.find((e) => e.label === `echo ceiling ${size}`);
-  // Numbers per second against the echo's: backward carries twice the numbers in.
-  const vs = ceiling && !r.label.startsWith('echo') ? `${(r.floatsPerSec / ceiling.floatsPerSec).toFixed(2)}×` : '–';
-  const vsReq = ceiling && !r.label.startsWith('echo') ? `${(r.reqPerSec / ceiling.reqPerSec).toFixed(2)}×` : '–';
+  const ceiling = results.find((e) => e.label === r.ceiling);
+  const vs = ceiling ? `${(r.floatsPerSec / ceiling.floatsPerSec).toFixed(2)}×` : '–';
+  const vsReq = ceiling ? `${(r.reqPerSec / ceiling.reqPerSec).toFixed(2)}×` : '–';
   console.log(
     `| ${r.label} | ${f(r.reqPerSec)} | ${vsReq} | ${vs} | ${f(r.p50, 1)} | ${f(r.p99, 1)} | ${f((r.floatsPerSec * (r.floatBytes ?? 8)) / 1e6, 1)} | ${r.errors} | ${r.non2xx} | ${r.healthP99 === undefined ? '–' : f(r.healthP99, 1)} |`,
   );
