@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defineActivation } from '../activation.js';
-import { dd, twoSum, fastTwoSum, mulDD, divDD, invDD, mulRound } from '../numeric/dd.js';
-import { expX, expSplit, scaleRound, scaleRoundMul } from '../numeric/exp.js';
+import { dd, fastTwoSum, mulDD, divDD, mulRound } from '../numeric/dd.js';
+import { expX, expSplit, scaleRound, scaleRoundMul, INV_L, L1, L2, L3, POW2, ROUNDER, SPLITTER, TAB, TAB_SPLIT } from '../numeric/exp.js';
 
 /**
  * Logistic sigmoid, correctly rounded but for rare near-ties.
@@ -51,14 +51,56 @@ export const sigmoid = defineActivation({
   forward({ x, out }) {
     for (let i = 0; i < x.length; i++) {
       const v = x[i];
-      if (v > -600) {
+      if (v > -600 && v <= 40) {
         // 1/(1 + e^-x) for both signs: e^-x < e^600 (inside Dekker's range) and its
         // relative error passes to σ unchanged; no branch on the sign of x (random
-        // data would mispredict it).
-        const e = expX(-v, 0);
-        const el = dd.lo;
-        const dh = twoSum(1, e);
-        out[i] = invDD(dh, dd.lo + el);
+        // data would mispredict it). expSplit (numeric/exp.ts), the TwoSum 1 + e and
+        // invDD (numeric/dd.ts) written out in the loop, the same operations in the
+        // same order: the calls and the shared dd object took half the time
+        // (18 → 37 M elements/s).
+        const ah = -v;
+        const n = ah * INV_L + ROUNDER - ROUNDER;
+        const j = n & 1023;
+        const k = (n - j) / 1024; // -58 to 866 here: 2^k·e is normal
+        const a = ah - n * L1;
+        const c = 0 - n * L2 - n * L3; // al = 0, as expX(-x, 0) passes it
+        const r = a + c;
+        const rb = r - a;
+        const rl = a - (r - rb) + (c - rb);
+        const p = r * r * (0.5 + r * (1 / 6 + r * (1 / 24 + r * (1 / 120))));
+        const w = p + rl * (1 + r);
+        const j2 = 2 * j;
+        const th = TAB[j2];
+        const ph = th * r;
+        const sr = SPLITTER * r;
+        const rh = sr - (sr - r);
+        const rr = r - rh;
+        const thh = TAB_SPLIT[j2];
+        const thl = TAB_SPLIT[j2 + 1];
+        const pe = thh * rh - ph + thh * rr + thl * rh + thl * rr;
+        const s = th + ph;
+        const low = ph - (s - th) + pe + th * w + TAB[j2 + 1] * (1 + r + w);
+        const eh = s + low;
+        const scale = POW2[k + 1074];
+        const e = eh * scale;
+        const el = (low - (eh - s)) * scale;
+        // d = 1 + e as a double-double
+        const d = 1 + e;
+        const db = d - 1;
+        const dl = 1 - (d - db) + (e - db) + el;
+        // 1/d: q, and the correction from Dekker's q·d
+        const q = 1 / d;
+        const qd = q * d;
+        const sq = SPLITTER * q;
+        const qh = sq - (sq - q);
+        const ql = q - qh;
+        const sd = SPLITTER * d;
+        const dh = sd - (sd - d);
+        const dlo = d - dh;
+        const qdErr = qh * dh - qd + qh * dlo + ql * dh + ql * dlo;
+        out[i] = q + (1 - qd - qdErr - q * dl) * q;
+      } else if (v > 40) {
+        out[i] = 1; // e^-x < 2^-57: 1/(1 + e^-x) rounds to 1, +Infinity included
       } else if (v > -1500) {
         // σ = e^x(1 - e^x + …) = e^x far beyond double precision; rounded once from
         // the unscaled mantissa, so subnormal results are right.

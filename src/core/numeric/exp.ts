@@ -28,15 +28,17 @@
 import { dd, twoSum, fastTwoSum, twoProd, mulDD, mulDD1, sqrtDD } from './dd.js';
 
 /** ln2/1024 in three parts: L1 and L2 have 32 significant bits, so n·L1 and n·L2 are exact for |n| < 2^21. */
-const L1 = 0.0006769015433292225;
-const L2 = 1.8634911414483108e-13;
-const L3 = 4.1749761618629385e-23;
-const INV_L = 1477.3197218702985; // 1024/ln2; any nearby value works, it only picks n
+export const L1 = 0.0006769015433292225;
+export const L2 = 1.8634911414483108e-13;
+export const L3 = 4.1749761618629385e-23;
+export const INV_L = 1477.3197218702985; // 1024/ln2; any nearby value works, it only picks n
 
+// The tables and constants are exported, read-only, for kernels that write expSplit out inline in their own
+// loop (sigmoid's forward): a call per element and the shared `dd` result object cost half of such a loop.
 /** 2^(j/1024), j = 0..1023, as double-doubles: TAB[2j] + TAB[2j+1]. */
-const TAB = new Float64Array(2048);
+export const TAB = new Float64Array(2048);
 /** TAB[2j] split in 26-bit halves (Veltkamp), so T·r needs only r split. */
-const TAB_SPLIT = new Float64Array(2048);
+export const TAB_SPLIT = new Float64Array(2048);
 {
   // roots[b] = 2^(2^b / 1024): 2^(1/1024), …, 2^(1/2) by repeated square roots of 2.
   const rootsH = new Float64Array(10);
@@ -67,7 +69,7 @@ const TAB_SPLIT = new Float64Array(2048);
 }
 
 /** POW2[k + 1074] = 2^k for k = -1074..1023, all exact. */
-const POW2 = new Float64Array(2098);
+export const POW2 = new Float64Array(2098);
 {
   let v = 1;
   for (let k = 0; k <= 1023; k++, v *= 2) POW2[k + 1074] = v;
@@ -81,8 +83,8 @@ export function pow2(k: number): number {
 }
 
 /** 1.5·2^52: adding and subtracting it rounds to the nearest integer (|x| < 2^51). */
-const ROUNDER = 6755399441055744;
-const SPLITTER = 134217729;
+export const ROUNDER = 6755399441055744;
+export const SPLITTER = 134217729;
 
 /**
  * exp(ah + al) = (hi + dd.lo) · 2^dd.k with hi in about [0.9997, 2.0007],
