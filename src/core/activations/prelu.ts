@@ -135,8 +135,23 @@ export const prelu = defineActivation({
       }
       for (let r = 0; r < rows; r++) {
         const o = r * cols;
-        for (let c = 0; c < cols; c++) {
-          // m + α·(1 − m) is exactly 1 or α, without a branch (core/leaky.ts)
+        // m + α·(1 − m) is exactly 1 or α, without a branch (core/leaky.ts); unrolled by four
+        let c = 0;
+        for (; c + 3 < cols; c += 4) {
+          const a = x[o + c];
+          const b = x[o + c + 1];
+          const d = x[o + c + 2];
+          const e = x[o + c + 3];
+          const ma = +(a > 0);
+          const mb = +(b > 0);
+          const md = +(d > 0);
+          const me = +(e > 0);
+          out[o + c] = a * (ma + perColumn[c] * (1 - ma));
+          out[o + c + 1] = b * (mb + perColumn[c + 1] * (1 - mb));
+          out[o + c + 2] = d * (md + perColumn[c + 2] * (1 - md));
+          out[o + c + 3] = e * (me + perColumn[c + 3] * (1 - me));
+        }
+        for (; c < cols; c++) {
           const v = x[o + c];
           const m = +(v > 0);
           out[o + c] = v * (m + perColumn[c] * (1 - m));

