@@ -35,8 +35,10 @@ function yDomain(series: readonly Series[]): [number, number] {
   for (const s of series) for (const v of s.y) if (Number.isFinite(v)) (lo = Math.min(lo, v)), (hi = Math.max(hi, v));
   if (!Number.isFinite(lo)) return [-1, 1];
   if (lo === hi) return [lo - 1, hi + 1];
-  const pad = (hi - lo) * 0.06;
-  return [lo - pad, hi + pad];
+  // Halves first: hi − lo overflows when both ends are near ±1.8e308 (prelu with α = −1.8e308), and the
+  // padded ends are held to the finite range.
+  const pad = (hi / 2 - lo / 2) * 0.12;
+  return [Math.max(lo - pad, -Number.MAX_VALUE), Math.min(hi + pad, Number.MAX_VALUE)];
 }
 
 const format = (v: number) => String(Number(v.toPrecision(6)));
@@ -58,10 +60,18 @@ export function renderChart(spec: ChartSpec): string {
   const x = scaleLinear()
     .domain([spec.x[0], spec.x[spec.x.length - 1]])
     .range([MARGIN.left, WIDTH - MARGIN.right]);
+  const [ylo, yhi] = yDomain(spec.series);
+  // A y span past 1.8e308 (values of both signs near the ends of the range) has no double: the geometry is
+  // then worked out on the values divided by 4, exactly, and the tick labels multiplied back.
+  const yk = Number.isFinite(yhi - ylo) ? 1 : 0.25;
   const y = scaleLinear()
-    .domain(yDomain(spec.series))
+    .domain([ylo * yk, yhi * yk])
     .range([HEIGHT - MARGIN.bottom, MARGIN.top]);
-  if (tickable(y, 10)) y.nice();
+  if (tickable(y, 10)) {
+    const plain = y.domain();
+    // nice() rounds the ends outwards, past ±1.8e308 near the top of the range: then keep them as they were.
+    if (!y.nice().domain().every((d) => Number.isFinite(d / yk))) y.domain(plain);
+  }
   const [x0, x1] = x.range();
   const [y0, y1] = y.range();
 
@@ -74,7 +84,7 @@ export function renderChart(spec: ChartSpec): string {
   for (const t of ticksOf(y, 8)) {
     const py = y(t).toFixed(2);
     grid.push(`<line x1="${x0}" x2="${x1}" y1="${py}" y2="${py}" class="grid"/>`);
-    grid.push(`<text x="${x0 - 8}" y="${py}" text-anchor="end" dominant-baseline="middle">${format(t)}</text>`);
+    grid.push(`<text x="${x0 - 8}" y="${py}" text-anchor="end" dominant-baseline="middle">${format(t / yk)}</text>`);
   }
   const axes: string[] = [];
   const [dy0, dy1] = y.domain();
@@ -87,7 +97,7 @@ export function renderChart(spec: ChartSpec): string {
     const d = line()
       .defined(([, v]) => Number.isFinite(v))
       .x(([xv]) => x(xv))
-      .y(([, v]) => y(v))(points);
+      .y(([, v]) => y(v * yk))(points);
     return `<path d="${d ?? ''}" fill="none" stroke="${s.color}" stroke-width="2.25"${s.dash ? ` stroke-dasharray="${s.dash}"` : ''}/>`;
   });
 

@@ -45,6 +45,25 @@ describe('plot.svg', () => {
     for (const points of paths) for (const p of points) expect(p.every(Number.isFinite)).toBe(true);
   });
 
+  it('values of both signs near ±1.8e308 are drawn, with ticks labelled in range', async () => {
+    // Found by the plot fuzz test (seed 1146023034): y1="NaN" for the axis, then a 500 once padded.
+    for (const url of [
+      '/v1/activations/prelu/plot.svg?min=-1.7411910785082233e-141&max=-3.0175792799510896e-214&alpha=%5B-1.7976931348623157e%2B308%5D',
+      '/v1/activations/prelu/plot.svg?min=-1&max=1&alpha=%5B-1.7976931348623157e%2B308%5D',
+    ]) {
+      const res = await app.inject(url);
+      expect(res.statusCode).toBe(200);
+      expect(res.body).not.toMatch(/NaN|Infinity|undefined/);
+      const paths = [...res.body.matchAll(/<path d="([^"]+)"/g)].map((m) => pathPoints(m[1]));
+      expect(paths).toHaveLength(2);
+      for (const points of paths) for (const p of points) expect(p.every(Number.isFinite)).toBe(true);
+    }
+    // The derivative (−1.8e308 for x < 0) sits at the bottom edge, the forward's top end at the top edge.
+    const svg = (await app.inject('/v1/activations/prelu/plot.svg?min=-1&max=1&alpha=%5B-1.7976931348623157e%2B308%5D')).body;
+    const [f, df] = [...svg.matchAll(/<path d="([^"]+)"/g)].map((m) => pathPoints(m[1]));
+    expect(df[0][1]).toBeGreaterThan(f[0][1]);
+  });
+
   it('the curves go where the function goes: relu is flat, then rises', async () => {
     const svg = (await app.inject('/v1/activations/relu/plot.svg?min=-1&max=1')).body;
     const [f, df] = [...svg.matchAll(/<path d="([^"]+)"/g)].map((m) => pathPoints(m[1]));
