@@ -25,8 +25,8 @@ const run = JSON.parse(readFileSync(input, 'utf8')) as { date: string; node: str
 const bars = run.results.flatMap((r) => {
   const size = /(tiny|medium|large) \S+$/.exec(r.label);
   if (!size || r.label.startsWith('echo')) return [];
-  // The echo of the same body (bench/http.ts names it); older result files have only the forward body's.
-  const echo = run.results.find((e) => e.label === (r.ceiling ?? `echo ceiling ${size[0]}`));
+  // The echo of the same body, as bench/http.ts names it.
+  const echo = run.results.find((e) => e.label === r.ceiling);
   if (!echo) return [];
   const large = size[1] === 'large';
   return [

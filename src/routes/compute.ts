@@ -3,7 +3,7 @@
  * registered activation (each with its own params schema in the OpenAPI
  * document), and a catch-all pair that answers 404 for unknown names.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest, FastifySchemaValidationError } from 'fastify';
 import { validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Config } from '../config.js';
@@ -11,7 +11,15 @@ import { activations } from '../core/activations/index.js';
 import type { ActivationDefinition } from '../core/activation.js';
 import { RawJsonBody } from '../plugins/compute.js';
 import { computeSchemas, type BackwardBody, type ForwardBody } from '../schemas/compute.js';
-import { backwardJson, backwardTask, elementLimitProblem, forwardJson, forwardTask } from '../schemas/compute-io.js';
+import {
+  backwardJson,
+  backwardTask,
+  elementLimitProblem,
+  forwardJson,
+  forwardTask,
+  withPlainBatches,
+  type BodyValidator,
+} from '../schemas/compute-io.js';
 import { problemResponses } from '../schemas/problem.js';
 import { sendJson } from './send-json.js';
 import { unknownActivation } from './suggest.js';
@@ -44,7 +52,8 @@ function rawAwareJsonParsing(app: FastifyInstance, config: Config): void {
   });
   // The zod validator for parsed bodies; a raw body passes through to the worker, which validates it with the same schema.
   app.setValidatorCompiler((route) => {
-    const validate = validatorCompiler(route as Parameters<typeof validatorCompiler>[0]);
+    const compiled = validatorCompiler(route as Parameters<typeof validatorCompiler>[0]) as BodyValidator<FastifySchemaValidationError[]>;
+    const validate = route.httpPart === 'body' ? withPlainBatches(compiled) : compiled;
     return (data: unknown) => (data instanceof RawJsonBody ? { value: data } : validate(data));
   });
 }

@@ -19,7 +19,16 @@ import { getActivation } from '../core/activations/index.js';
 import { runBackward, runForward } from '../core/batch.js';
 import { ProblemError, type ErrorCode, type FieldError } from '../errors.js';
 import { computeSchemas, type BackwardBody, type ForwardBody } from '../schemas/compute.js';
-import { backwardJson, backwardTask, elementLimitProblem, forwardJson, forwardTask, shapeOfBody } from '../schemas/compute-io.js';
+import {
+  backwardJson,
+  backwardTask,
+  elementLimitProblem,
+  forwardJson,
+  forwardTask,
+  shapeOfBody,
+  withPlainBatches,
+  type BodyValidator,
+} from '../schemas/compute-io.js';
 
 /** The same parser Fastify's default JSON parser uses, resolved through Fastify so it is Fastify's own copy. */
 const secureJson = createRequire(createRequire(import.meta.url).resolve('fastify'))('secure-json-parse') as {
@@ -72,13 +81,7 @@ export function ownBuffer(bytes: Uint8Array): Uint8Array {
   return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
 }
 
-interface ValidatorResult {
-  value?: unknown;
-  error?: unknown;
-}
-type Validator = (data: unknown) => ValidatorResult;
-
-const validators = new Map<string, Validator>();
+const validators = new Map<string, BodyValidator>();
 
 function validatorFor(activation: string, operation: Operation) {
   const key = `${activation}/${operation}`;
@@ -89,53 +92,12 @@ function validatorFor(activation: string, operation: Operation) {
     if (!def) throw new Error(`unknown activation ${activation}`);
     const schemas = computeSchemas(def);
     const schema = operation === 'forward' ? schemas.forwardBody : schemas.backwardBody;
-    validate = validatorCompiler({ schema, method: 'POST', url: `/v1/activations/${activation}/${operation}`, httpPart: 'body' }) as Validator;
+    validate = withPlainBatches(
+      validatorCompiler({ schema, method: 'POST', url: `/v1/activations/${activation}/${operation}`, httpPart: 'body' }) as BodyValidator,
+    );
     validators.set(key, validate);
   }
   return validate;
-}
-
-/** The fields that hold batches (BatchSchema): the bulk of a large body. */
-const BATCH_FIELDS = ['inputs', 'grad_outputs'] as const;
-const PLACEHOLDER_BATCH = [[0]];
-
-/**
- * A batch BatchSchema accepts as it is: rows of numbers, non-empty, all of one
- * width (JSON.parse gives only finite numbers).
- */
-function isPlainBatch(value: unknown): value is number[][] {
-  if (!Array.isArray(value) || value.length === 0) return false;
-  const first: unknown = value[0];
-  if (!Array.isArray(first) || first.length === 0) return false;
-  const width = first.length;
-  for (const row of value as unknown[]) {
-    if (!Array.isArray(row) || row.length !== width) return false;
-    for (let i = 0; i < width; i++) if (typeof row[i] !== 'number') return false;
-  }
-  return true;
-}
-
-/**
- * The body's schema validation, with plain batches checked by the loop above
- * and stood in for by a one-number batch while zod checks the rest: zod's
- * per-number union and the arrays it copies were 9% of a worker's time on a
- * 64×1024 body. The answer is the same: a plain batch is one zod accepts
- * unchanged, and the body schemas relate no field to a batch's contents.
- * Anything else (NaN strings, ragged rows) goes through zod whole, for its
- * error messages.
- */
-function validateBody(validate: Validator, body: unknown): ValidatorResult {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) return validate(body);
-  const fields = body as Record<string, unknown>;
-  const plain = BATCH_FIELDS.filter((f) => isPlainBatch(fields[f]));
-  if (plain.length === 0) return validate(body);
-  const light = { ...fields };
-  for (const f of plain) light[f] = PLACEHOLDER_BATCH;
-  const checked = validate(light);
-  if (checked.error) return checked;
-  const value = { ...(checked.value as Record<string, unknown>) };
-  for (const f of plain) value[f] = fields[f];
-  return { value };
 }
 
 export function computeJson(task: JsonTask): JsonOutcome {
@@ -155,7 +117,7 @@ export function computeJson(task: JsonTask): JsonOutcome {
     const tooMany = elementLimitProblem(body, task.maxElements);
     if (tooMany) throw tooMany;
 
-    const checked = validateBody(validatorFor(task.activation, task.operation), body);
+    const checked = validatorFor(task.activation, task.operation)(body);
     if (checked.error) {
       const issues = (checked.error as ValidationIssue[]).map((i) => ({ instancePath: i.instancePath, message: i.message }));
       return { ok: false, failure: { kind: 'validation', issues }, shape };

@@ -50,6 +50,25 @@ describe('piecewise forwards match their select form bit for bit', () => {
     });
   }
 
+  it('prelu with one slope per element, −0 among them or not', () => {
+    const def = getActivation('prelu')!;
+    const xs = [-2, -0, 0, 5e-324, -Infinity, NaN, 3, -1e308, Infinity, -5e-324];
+    for (const alpha of [
+      [
+        [0.25, -0, 0, -3, 1e-300],
+        [2, 0.5, -0, 7, -1],
+      ],
+      [
+        [0.25, 2, 0.5, -3, 1e-300],
+        [2, 0.5, 0.125, 7, -1],
+      ],
+    ]) {
+      const out = new Float64Array(xs.length);
+      def.forward({ x: Float64Array.from(xs), out, rows: 2, cols: 5, params: def.params.parse({ alpha }) as never });
+      xs.forEach((x, i) => expect(Object.is(out[i], x * (x > 0 ? 1 : alpha[Math.floor(i / 5)][i % 5]))).toBe(true));
+    }
+  });
+
   it('prelu with one slope per column, −0 among them', () => {
     const def = getActivation('prelu')!;
     const alpha = [0.25, -0, 0, -3, 1e-300];

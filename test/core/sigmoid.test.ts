@@ -5,6 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { sigmoid } from '../../src/core/activations/sigmoid.js';
+import { dd, invDD, twoSum } from '../../src/core/numeric/dd.js';
+import { expX } from '../../src/core/numeric/exp.js';
 import { ulpError } from '../helpers/golden.js';
 
 function fwd(...xs: number[]): Float64Array {
@@ -23,6 +25,28 @@ function bwd(xs: number[], dys: number[]): Float64Array {
 
 const f = (v: number) => fwd(v)[0];
 const g = (v: number) => bwd([v], [1])[0];
+
+describe('the forward written out in its loop', () => {
+  // The kernel inlines expX, TwoSum and invDD for speed; it must stay those operations, bit for bit.
+  const composed = (v: number) => {
+    const e = expX(-v, 0);
+    const el = dd.lo;
+    const d = twoSum(1, e);
+    return invDD(d, dd.lo + el);
+  };
+
+  it('equals expX(-x), 1 + e and invDD composed, from -600 to 40', () => {
+    const anywhere = fc.double({ min: -600, minExcluded: true, max: 40, noNaN: true });
+    const nearZero = fc.double({ min: -40, max: 40, noNaN: true });
+    fc.assert(
+      fc.property(fc.array(fc.oneof(anywhere, nearZero), { minLength: 1, maxLength: 64 }), (xs) => {
+        const out = fwd(...xs);
+        xs.forEach((v, i) => expect(Object.is(out[i], composed(v)), `σ(${v})`).toBe(true));
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
 
 describe('sigmoid special values', () => {
   it('NaN propagates, forward and backward', () => {

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { defineActivation, type ShapeIssue } from '../activation.js';
 import { SPLIT_SAFE } from '../exact-linear.js';
 import { dd, twoProd, twoSum } from '../numeric/dd.js';
-import { leakyForward } from '../leaky.js';
+import { leakyForward, leakyForwardSlopes } from '../leaky.js';
 
 type Alpha = number | number[] | number[][];
 
@@ -127,48 +127,10 @@ export const prelu = defineActivation({
     if (!Array.isArray(alpha[0])) {
       const issue = alphaIssue(alpha, rows, cols);
       if (issue) throw new RangeError(`prelu ${issue.path}: ${issue.message}`);
-      const perColumn = Float64Array.from(alpha as number[]);
-      if (perColumn.some((s) => Object.is(s, -0))) {
-        // m + α·(1 − m) gives +0 for α = −0 (see core/leaky.ts): the select, then.
-        for (let i = 0; i < x.length; i++) out[i] = x[i] * (x[i] > 0 ? 1 : perColumn[i % cols]);
-        return;
-      }
-      for (let r = 0; r < rows; r++) {
-        const o = r * cols;
-        // m + α·(1 − m) is exactly 1 or α, without a branch (core/leaky.ts); unrolled by four
-        let c = 0;
-        for (; c + 3 < cols; c += 4) {
-          const a = x[o + c];
-          const b = x[o + c + 1];
-          const d = x[o + c + 2];
-          const e = x[o + c + 3];
-          const ma = +(a > 0);
-          const mb = +(b > 0);
-          const md = +(d > 0);
-          const me = +(e > 0);
-          out[o + c] = a * (ma + perColumn[c] * (1 - ma));
-          out[o + c + 1] = b * (mb + perColumn[c + 1] * (1 - mb));
-          out[o + c + 2] = d * (md + perColumn[c + 2] * (1 - md));
-          out[o + c + 3] = e * (me + perColumn[c + 3] * (1 - me));
-        }
-        for (; c < cols; c++) {
-          const v = x[o + c];
-          const m = +(v > 0);
-          out[o + c] = v * (m + perColumn[c] * (1 - m));
-        }
-      }
+      leakyForwardSlopes(x, out, Float64Array.from(alpha as number[]));
       return;
     }
-    const a = slopes(alpha, rows, cols);
-    if (a.some((s) => Object.is(s, -0))) {
-      for (let i = 0; i < x.length; i++) out[i] = x[i] * (x[i] > 0 ? 1 : a[i]);
-      return;
-    }
-    for (let i = 0; i < x.length; i++) {
-      const v = x[i];
-      const m = +(v > 0);
-      out[i] = v * (m + a[i] * (1 - m));
-    }
+    leakyForwardSlopes(x, out, slopes(alpha, rows, cols));
   },
   backward({ x, dy, dx, rows, cols, params }) {
     const alpha = params.alpha;
