@@ -1,8 +1,9 @@
 /**
- * The piecewise-linear forwards compute with masks ([x > t] as a number)
- * instead of selects, for speed on random signs; each must give, bit for bit
- * (−0, NaN and infinities included), what the plain select form of its
- * definition gives. The oracles below are those select forms, one line each.
+ * The piecewise-linear forwards compute without branches, for speed on random
+ * signs: with masks ([x > t] as a number) or selects through a table indexed
+ * by such flags; each must give, bit for bit (−0, NaN and infinities
+ * included), what the plain select form of its definition gives. The oracles
+ * below are those select forms, one line each.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -49,6 +50,26 @@ describe('piecewise forwards match their select form bit for bit', () => {
       );
     });
   }
+
+  it('maxout without weights: the first of the greatest, or the first NaN, of each group', () => {
+    const def = getActivation('maxout')!;
+    // The select form of the definition: a later piece wins only when strictly greater, or NaN. Ties of ±0 and
+    // NaNs drawn often (fc.double alone rarely puts two in one group).
+    const oracle = (group: number[]) => group.reduce((best, v) => (best !== best ? best : v > best || v !== v ? v : best));
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 3 }), fc.infiniteStream(fc.oneof(fc.constantFrom(-0, 0, NaN, 1, -1, Infinity, -Infinity), fc.double())), (k, units, rows, stream) => {
+        const cols = k * units;
+        const xs = [...stream.take(rows * cols)];
+        const out = new Float64Array(rows * units);
+        def.forward({ x: Float64Array.from(xs), out, rows, cols, params: def.params.parse({ pieces: k }) as never });
+        for (let u = 0; u < rows * units; u++) {
+          const want = oracle(xs.slice(u * k, u * k + k));
+          expect(Object.is(out[u], want), `maxout k=${k} group ${xs.slice(u * k, u * k + k)} = ${out[u]}, want ${want}`).toBe(true);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
 
   it('prelu with one slope per element, −0 among them or not', () => {
     const def = getActivation('prelu')!;

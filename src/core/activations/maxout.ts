@@ -18,6 +18,62 @@ const ParamsSchema = z.strictObject({
 
 type Params = z.output<typeof ParamsSchema>;
 
+/**
+ * out[u] = the maximum of x[u·k … u·k + k − 1], the first NaN if any (the
+ * groups are consecutive: rows are whole groups). Each step is a select through
+ * a table (see hardtanh): [best, v] at [v > best] | [v is NaN], flags and no
+ * branch; once best is NaN neither flag can pick a number again. Pairs, the
+ * common case, take four groups a step.
+ */
+function maxOfGroups(x: Float64Array, k: number, out: Float64Array): void {
+  const units = Math.floor(x.length / k);
+  const t = new Float64Array(8);
+  if (k === 2) {
+    let u = 0;
+    for (; u + 3 < units; u += 4) {
+      const g = 2 * u;
+      const a0 = x[g];
+      const a1 = x[g + 1];
+      const b0 = x[g + 2];
+      const b1 = x[g + 3];
+      const c0 = x[g + 4];
+      const c1 = x[g + 5];
+      const d0 = x[g + 6];
+      const d1 = x[g + 7];
+      t[0] = a0;
+      t[1] = a1;
+      t[2] = b0;
+      t[3] = b1;
+      t[4] = c0;
+      t[5] = c1;
+      t[6] = d0;
+      t[7] = d1;
+      out[u] = t[+(a1 > a0) | +(a1 !== a1)];
+      out[u + 1] = t[2 + (+(b1 > b0) | +(b1 !== b1))];
+      out[u + 2] = t[4 + (+(c1 > c0) | +(c1 !== c1))];
+      out[u + 3] = t[6 + (+(d1 > d0) | +(d1 !== d1))];
+    }
+    for (; u < units; u++) {
+      const a0 = x[2 * u];
+      const a1 = x[2 * u + 1];
+      t[0] = a0;
+      t[1] = a1;
+      out[u] = t[+(a1 > a0) | +(a1 !== a1)];
+    }
+    return;
+  }
+  for (let u = 0; u < units; u++) {
+    const g = u * k;
+    t[0] = x[g];
+    for (let i = 1; i < k; i++) {
+      const v = x[g + i];
+      t[1] = v;
+      t[0] = t[+(v > t[0]) | +(v !== v)];
+    }
+    out[u] = t[0];
+  }
+}
+
 function checkWeights(p: Params, cols: number): ShapeIssue | undefined {
   const { weight, bias, pieces } = p;
   if (!weight) {
@@ -101,20 +157,7 @@ export const maxout = defineActivation({
       maxoutWeightedForward(x, rows, cols, packWeights(params.weight, params.bias, cols), out);
       return;
     }
-    const k = params.pieces;
-    const units = Math.floor(cols / k);
-    for (let r = 0; r < rows; r++) {
-      const o = r * cols;
-      for (let j = 0; j < units; j++) {
-        const g = o + j * k;
-        let best = x[g];
-        for (let i = 1; i < k && best === best; i++) {
-          const v = x[g + i];
-          if (v > best || v !== v) best = v;
-        }
-        out[r * units + j] = best;
-      }
-    }
+    maxOfGroups(x, params.pieces, out);
   },
   backward({ x, dy, rows, cols, params, dx }) {
     if (params.weight) {

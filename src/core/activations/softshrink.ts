@@ -7,9 +7,9 @@ import { defineActivation } from '../activation.js';
  * Forward is x − clamp(x, −λ, λ): one subtraction, so rounded once; inside
  * [−λ, λ] it is x − x = +0 exactly; ±Infinity stay infinite and NaN
  * propagates. For λ > 0 the clamp is the select `x < −λ ? −λ : x > λ ? λ : x`
- * (the same bits as Math.min/Math.max then), unrolled four ways, which V8
- * runs faster; λ = 0 keeps Math.min/Math.max for their signed-zero rules. Backward passes
- * dy where |x| > λ and gives 0 at |x| = λ; a NaN input gives NaN.
+ * (the same bits as Math.min/Math.max then), taken without a branch (see
+ * forward). Backward passes dy where |x| > λ and gives 0 at |x| = λ; a NaN
+ * input gives NaN.
  */
 export const softshrink = defineActivation({
   name: 'softshrink',
@@ -49,35 +49,33 @@ export const softshrink = defineActivation({
     const l = params.lambd;
     const m = -l;
     const n = x.length;
-    if (l === 0) {
-      for (let i = 0; i < n; i++) {
-        const v = x[i];
-        out[i] = v - Math.min(Math.max(v, m), l);
-      }
-      return;
+    // x − clamp(x, −λ, λ), the clamp a select through a table (see hardtanh): a lane holds x, −λ and λ, and
+    // [x < −λ] + 2·[x > λ] picks one without a branch (for λ = ±0 as well: the clamp of a nonzero x is then a zero,
+    // which the subtraction loses, and ±0 − ±0 is +0 as with Math.min/max's clamp). Four lanes, unrolled.
+    const t = new Float64Array(16);
+    for (let lane = 0; lane < 16; lane += 4) {
+      t[lane + 1] = m;
+      t[lane + 2] = l;
     }
-    // Masks, not selects (see relu): (x − λ)·[x > λ] + (x + λ)·[x < −λ] + 0 is x − λ, x + λ or +0 exactly (the
-    // terms times 0 are ±0, and x ∓ λ is not 0 where it is kept). Infinities and NaN take the select, which gives
-    // +0 inside (a − a) and NaN for NaN, as the clamp form does.
     let i = 0;
     for (; i + 3 < n; i += 4) {
       const a = x[i];
       const b = x[i + 1];
       const c = x[i + 2];
       const d = x[i + 3];
-      const ra = (a - l) * +(a > l) + (a - m) * +(a < m) + 0;
-      out[i] = ra - ra === 0 ? ra : a > l ? a - l : a < m ? a - m : a - a;
-      const rb = (b - l) * +(b > l) + (b - m) * +(b < m) + 0;
-      out[i + 1] = rb - rb === 0 ? rb : b > l ? b - l : b < m ? b - m : b - b;
-      const rc = (c - l) * +(c > l) + (c - m) * +(c < m) + 0;
-      out[i + 2] = rc - rc === 0 ? rc : c > l ? c - l : c < m ? c - m : c - c;
-      const rd = (d - l) * +(d > l) + (d - m) * +(d < m) + 0;
-      out[i + 3] = rd - rd === 0 ? rd : d > l ? d - l : d < m ? d - m : d - d;
+      t[0] = a;
+      t[4] = b;
+      t[8] = c;
+      t[12] = d;
+      out[i] = a - t[+(a < m) + 2 * +(a > l)];
+      out[i + 1] = b - t[4 + +(b < m) + 2 * +(b > l)];
+      out[i + 2] = c - t[8 + +(c < m) + 2 * +(c > l)];
+      out[i + 3] = d - t[12 + +(d < m) + 2 * +(d > l)];
     }
     for (; i < n; i++) {
       const a = x[i];
-      const ra = (a - l) * +(a > l) + (a - m) * +(a < m) + 0;
-      out[i] = ra - ra === 0 ? ra : a > l ? a - l : a < m ? a - m : a - a;
+      t[0] = a;
+      out[i] = a - t[+(a < m) + 2 * +(a > l)];
     }
   },
   backward({ x, dy, dx, params }) {
