@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defineActivation } from '../activation.js';
 import { SPLIT_SAFE } from '../exact-linear.js';
-import { addDD, dd, divDD, twoProd } from '../numeric/dd.js';
+import { addDD, dd, twoProd, twoSum } from '../numeric/dd.js';
 
 /**
  * α·x + β as an exact ratio N/q, N = n·x + q·β. The default α = 1/6 is n = 1,
@@ -43,6 +43,246 @@ function exactNumerator(a: Affine, v: number): number {
   if (!(rough - slack <= 1 && rough + slack >= 0 && Math.abs(v) < SPLIT_SAFE && a.safe)) return NaN;
   const ph = twoProd(a.n, v);
   return addDD(ph, dd.lo, a.bh, a.bl);
+}
+
+/**
+ * The forward, in blocks of BLOCK elements and two passes, so that no branch
+ * depends on the sign of the data (random signs made the per-element form
+ * mispredict) and the exact arithmetic runs only where it can matter:
+ *
+ * 1. sortOut writes [rough ≥ ½] (0 or 1) everywhere, and lists the elements
+ *    whose rough value is not beyond the cuts (or is NaN). Beyond the cuts
+ *    exactNumerator is certainly outside its window (see cutsOf), so the
+ *    per-element form clamps the rough value: 0 or 1, the same.
+ * 2. A refine loop redoes the listed elements as the per-element form does:
+ *    the window test, then exactNumerator and divDD inlined (the same
+ *    floating-point operations in the same order, hence the same bits; no
+ *    calls, no low word through `dd.lo`), or the rough value, then the same
+ *    Math.max/Math.min clamp (so even a NaN keeps the bits V8 gave it). Its
+ *    branches are on rare cases (near 0 and 1, NaN, |x| ≥ 2^995), so they are
+ *    predicted.
+ *
+ * Dropped from the inlined operations, because they can only change the sign
+ * of a zero, and a zero of either sign is clamped to +0: the terms multiplied
+ * by an exact 0 (divDD's q·0, and twoProd's ah·0 and al·0 for the factor 6),
+ * and additions of an exact +0.
+ *
+ * The loops take the parameters as numbers, not the Affine object: its map
+ * changes as V8 widens field representations (n = 1, then 0.2), which
+ * deoptimised them. `p * 1` makes a raw double of an argument once, before the
+ * loop; V8 otherwise unboxes it on every iteration.
+ */
+const BLOCK = 1024;
+/** Per block: where the listed elements are, and their x (read back from here, so `out` may alias `x`). */
+const listedAt = new Int32Array(BLOCK);
+const listedX = new Float64Array(BLOCK);
+/** Veltkamp's constant (dd.ts). */
+const SPLITTER = 134217729;
+
+/** Which refine loop: α ≠ 1/6; α = 1/6 with 6β a double not below 2^-897 (the default β = ½); α = 1/6 otherwise. */
+type Refinement = 'slope' | 'sixth-plain' | 'sixth';
+
+function refinementOf(a: Affine): Refinement {
+  return a.q === 1 ? 'slope' : a.bl === 0 && Math.abs(a.bh) >= 2 ** -897 ? 'sixth-plain' : 'sixth';
+}
+
+function forwardBlocks(x: Float64Array, out: Float64Array, refinement: Refinement, alpha: number, beta: number, bh: number, bl: number): void {
+  const { hi, lo } = cutsOf(beta);
+  for (let start = 0; start < x.length; start += BLOCK) {
+    const count = sortOut(x, out, start, Math.min(x.length, start + BLOCK), alpha, beta, hi, lo);
+    if (refinement === 'slope') refineSlope(out, count, alpha, beta);
+    else if (refinement === 'sixth-plain') refineSixthPlain(out, count, alpha, beta, bh);
+    else refineSixth(out, count, alpha, beta, bh, bl);
+  }
+}
+
+/**
+ * Cuts on the rough value r = fl(fl(α·x) + β): r > hi implies fl(r − slack) > 1,
+ * and r < lo implies fl(r + slack) < 0, so exactNumerator is outside its window.
+ * From r = fl(α·x + β), |α·x| ≤ |r|·(1 + 2^-52) + |β|, so slack ≤ 2^-50·(|r| + 2|β|)
+ * up to a factor 1 + 2^-51 (plus 2^-1074 if it underflows); the margin
+ * 2^-44·(1 + |β|) leaves r ∓ slack beyond 1 + 2^-45 or below −2^-45, which
+ * rounding cannot bring back to 1 or 0. r = ±∞ is outside too (r ∓ slack is
+ * ±∞ or NaN); r = NaN fails both comparisons and is listed.
+ */
+function cutsOf(beta: number): { hi: number; lo: number } {
+  const margin = (1 + Math.abs(beta)) * 2 ** -44;
+  return { hi: 1 + margin, lo: -margin };
+}
+
+/** Pass 1 over [start, end): out = [rough ≥ ½]; lists the rest; returns how many (unrolled by 4, no branch per element). */
+function sortOut(x: Float64Array, out: Float64Array, start: number, end: number, alphaArg: number, betaArg: number, hiArg: number, loArg: number): number {
+  const alpha = alphaArg * 1;
+  const beta = betaArg * 1;
+  const hi = hiArg * 1;
+  const lo = loArg * 1;
+  const at = listedAt;
+  const xs = listedX;
+  let k = 0;
+  let i = start;
+  for (; i + 3 < end; i += 4) {
+    const va = x[i];
+    const vb = x[i + 1];
+    const vc = x[i + 2];
+    const vd = x[i + 3];
+    const ra = alpha * va + beta;
+    const rb = alpha * vb + beta;
+    const rc = alpha * vc + beta;
+    const rd = alpha * vd + beta;
+    out[i] = +(ra >= 0.5);
+    out[i + 1] = +(rb >= 0.5);
+    out[i + 2] = +(rc >= 0.5);
+    out[i + 3] = +(rd >= 0.5);
+    // Listed unless beyond a cut: 1 − [r > hi or r < lo], so NaN is listed.
+    at[k] = i;
+    xs[k] = va;
+    k += 1 - (+(ra > hi) | +(ra < lo));
+    at[k] = i + 1;
+    xs[k] = vb;
+    k += 1 - (+(rb > hi) | +(rb < lo));
+    at[k] = i + 2;
+    xs[k] = vc;
+    k += 1 - (+(rc > hi) | +(rc < lo));
+    at[k] = i + 3;
+    xs[k] = vd;
+    k += 1 - (+(rd > hi) | +(rd < lo));
+  }
+  for (; i < end; i++) {
+    const v = x[i];
+    const r = alpha * v + beta;
+    out[i] = +(r >= 0.5);
+    at[k] = i;
+    xs[k] = v;
+    k += 1 - (+(r > hi) | +(r < lo));
+  }
+  return k;
+}
+
+/** exactNumerator's window test, in full; the refine loops call it only where 0 < rough < 1 does not settle it. */
+function inWindow(v: number, ax: number, rough: number, absBeta: number): boolean {
+  const slack = (Math.abs(ax) + absBeta) * 2 ** -50;
+  return rough - slack <= 1 && rough + slack >= 0 && Math.abs(v) < SPLIT_SAFE;
+}
+
+/**
+ * Whether every listed x is below 2^995, so that 0 < rough < 1 alone passes
+ * the window test (rough − slack ≤ rough < 1 and rough + slack ≥ rough > 0,
+ * rounding being monotone). If |α|·2^995 ≥ 4·(1 + |β|) (a product by a power
+ * of two, exact or ∞), |x| ≥ 2^995 gives |rough| ≥ 4 + 3|β| up to roundings,
+ * beyond both cuts, so x is not listed.
+ */
+function listedBelowSplit(alpha: number, beta: number): boolean {
+  return Math.abs(alpha) * SPLIT_SAFE >= 4 * (1 + Math.abs(beta));
+}
+
+/**
+ * Pass 2, α = 1/6 when 6β is a double (bl = 0) of at least 2^-897, as for the
+ * default β = ½: divDD(x + 6β, 6) with two steps fewer, the same bits.
+ * - addDD(x, 0, bh, 0) is twoSum(x, bh) = s + e, as fl(s + e) = s leaves its
+ *   renormalisations unchanged.
+ * - divDD's residual s − p − pl, with p + pl = 6·qh by Dekker's product, is
+ *   s − 6·qh exactly (a multiple of ulp(qh) of at most 3 ulps); so is
+ *   (s − 4qh) − 2qh, both subtractions exact by Sterbenz (4qh ≈ 2s/3,
+ *   2qh ≈ s − 4qh ≈ s/3). Dekker's product is exact for |qh| ≥ 2^-972, and a
+ *   nonzero s = fl(x + bh) is at least |bh|·2^-54 (x and bh are multiples of
+ *   ulp(bh)/2 unless |x| < |bh|/2), so |qh| ≥ 2^-954.
+ */
+function refineSixthPlain(out: Float64Array, count: number, alphaArg: number, betaArg: number, bhArg: number): void {
+  const alpha = alphaArg * 1;
+  const beta = betaArg * 1;
+  const bh = bhArg * 1;
+  const absBeta = Math.abs(beta);
+  const belowSplit = listedBelowSplit(alpha, beta);
+  for (let m = 0; m < count; m++) {
+    const v = listedX[m];
+    const ax = alpha * v;
+    let y = ax + beta;
+    if ((y > 0 && y < 1 && (belowSplit || Math.abs(v) < SPLIT_SAFE)) || inWindow(v, ax, y, absBeta)) {
+      const s = v + bh;
+      const sb = s - v;
+      const e = v - (s - sb) + (bh - sb);
+      const qh = s / 6;
+      y = qh + (s - 4 * qh - 2 * qh + e) / 6;
+    }
+    out[listedAt[m]] = Math.max(0, Math.min(1, y));
+  }
+}
+
+/** Pass 2, α = 1/6 and any other β: N = x + 6β by addDD (twoProd(1, x) is x with low word +0), then divDD(N, 6), as they are. */
+function refineSixth(out: Float64Array, count: number, alphaArg: number, betaArg: number, bhArg: number, bl: number): void {
+  const alpha = alphaArg * 1;
+  const beta = betaArg * 1;
+  const bh = bhArg * 1;
+  const absBeta = Math.abs(beta);
+  const belowSplit = listedBelowSplit(alpha, beta);
+  // addDD's twoSum of the low words, x·1's +0 and bl: the same for every element.
+  const t0 = twoSum(0, bl);
+  const f0 = dd.lo;
+  for (let m = 0; m < count; m++) {
+    const v = listedX[m];
+    const ax = alpha * v;
+    let y = ax + beta;
+    if ((y > 0 && y < 1 && (belowSplit || Math.abs(v) < SPLIT_SAFE)) || inWindow(v, ax, y, absBeta)) {
+      // addDD(v, 0, bh, bl)
+      const s = v + bh;
+      const sb = s - v;
+      const e = v - (s - sb) + (bh - sb);
+      const g = e + t0;
+      const u = s + g;
+      const h = g - (u - s) + f0;
+      const nh = u + h;
+      const nl = h - (nh - u);
+      // divDD(nh, nl, 6, 0)
+      const qh = nh / 6;
+      const p = qh * 6;
+      const sq = SPLITTER * qh;
+      const qhh = sq - (sq - qh);
+      const qhl = qh - qhh;
+      const pl = qhh * 6 - p + qhl * 6;
+      y = qh + (nh - p - pl + nl) / 6;
+    }
+    out[listedAt[m]] = Math.max(0, Math.min(1, y));
+  }
+}
+
+/**
+ * Pass 2, any other α (n = α, q = 1, so bh = β and bl = +0: twoProd(1, β) has
+ * low word (βh − β) + βl = 0, rounding being symmetric): twoProd(α, x), then
+ * addDD with β, its high word.
+ */
+function refineSlope(out: Float64Array, count: number, alphaArg: number, betaArg: number): void {
+  const alpha = alphaArg * 1;
+  const beta = betaArg * 1;
+  const absBeta = Math.abs(beta);
+  const belowSplit = listedBelowSplit(alpha, beta);
+  const sa = SPLITTER * alpha;
+  const ah = sa - (sa - alpha);
+  const al = alpha - ah;
+  for (let m = 0; m < count; m++) {
+    const v = listedX[m];
+    const ax = alpha * v;
+    let y = ax + beta;
+    if ((y > 0 && y < 1 && (belowSplit || Math.abs(v) < SPLIT_SAFE)) || inWindow(v, ax, y, absBeta)) {
+      // twoProd(α, v): its high word is ax
+      const sv = SPLITTER * v;
+      const vh = sv - (sv - v);
+      const vl = v - vh;
+      const pl = ah * vh - ax + ah * vl + al * vh + al * vl;
+      // addDD(ax, pl, β, 0): twoSum(pl, 0) is pl with low word +0
+      const s = ax + beta;
+      const sb = s - ax;
+      const e = ax - (s - sb) + (beta - sb);
+      const g = e + pl;
+      const u = s + g;
+      y = u + (g - (u - s));
+    }
+    out[listedAt[m]] = Math.max(0, Math.min(1, y));
+  }
+}
+
+/** Parameters beyond 2^995: the rough value everywhere (exactNumerator is never inside), as before; too rare to tune. */
+function roughForward(x: Float64Array, out: Float64Array, alpha: number, beta: number): void {
+  for (let i = 0; i < x.length; i++) out[i] = Math.max(0, Math.min(1, alpha * x[i] + beta));
 }
 
 /**
@@ -103,13 +343,8 @@ export const hardsigmoid = defineActivation({
   example: { inputs: [[-4, -3, 0, 1.5, 4]] },
   forward({ x, out, params }) {
     const a = affineOf(params.alpha, params.beta);
-    const q = a.q;
-    for (let i = 0; i < x.length; i++) {
-      const v = x[i];
-      const nh = exactNumerator(a, v);
-      const y = nh === nh ? (q === 1 ? nh : divDD(nh, dd.lo, q, 0)) : a.alpha * v + a.beta;
-      out[i] = Math.max(0, Math.min(1, y));
-    }
+    if (!a.safe) return roughForward(x, out, a.alpha, a.beta);
+    forwardBlocks(x, out, refinementOf(a), a.alpha, a.beta, a.bh, a.bl);
   },
   backward({ x, dy, dx, params }) {
     const a = affineOf(params.alpha, params.beta);
