@@ -3,7 +3,8 @@
  * signs: with masks ([x > t] as a number) or selects through a table indexed
  * by such flags; each must give, bit for bit (−0, NaN and infinities
  * included), what the plain select form of its definition gives. The oracles
- * below are those select forms, one line each.
+ * below are those select forms, one line each; the same for the backwards,
+ * which read dy, 0 or NaN through a table.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -45,6 +46,35 @@ describe('piecewise forwards match their select form bit for bit', () => {
           const out = new Float64Array(xs.length);
           def.forward({ x: Float64Array.from(xs), out, rows: 1, cols: xs.length, params: params as never });
           xs.forEach((x, i) => expect(Object.is(out[i], oracle(x, params)), `${name}(${x}) = ${out[i]}, want ${oracle(x, params)}`).toBe(true));
+        }),
+        { numRuns: 300 },
+      );
+    });
+  }
+
+  // Backwards: dy where the function's slope is taken as nonzero, the exact 0 elsewhere, NaN for a NaN input.
+  const gated = (pass: (x: number, p: Record<string, number>) => boolean) => (x: number, dy: number, p: Record<string, number>) => (pass(x, p) ? dy : x === x ? 0 : NaN);
+  const backwardCases: [name: string, params: fc.Arbitrary<Record<string, number>>, oracle: (x: number, dy: number, p: Record<string, number>) => number][] = [
+    ['relu', fc.constant({}), gated((x) => x > 0)],
+    ['relu6', fc.constant({}), gated((x) => x > 0 && x < 6)],
+    ['hardtanh', cases.find(([n]) => n === 'hardtanh')![1], gated((x, p) => x > p.min_val && x < p.max_val)],
+    ['threshold', cases.find(([n]) => n === 'threshold')![1], gated((x, p) => x > p.threshold)],
+    ['hardshrink', cases.find(([n]) => n === 'hardshrink')![1], gated((x, p) => Math.abs(x) > p.lambd)],
+    ['softshrink', cases.find(([n]) => n === 'softshrink')![1], gated((x, p) => Math.abs(x) > p.lambd)],
+    ['leaky_relu', cases.find(([n]) => n === 'leaky_relu')![1], (x, dy, p) => (x === x ? dy * (x > 0 ? 1 : p.negative_slope) : NaN)],
+  ];
+  for (const [name, paramsArb, oracle] of backwardCases) {
+    it(`${name} backward`, () => {
+      const def = getActivation(name)!;
+      fc.assert(
+        fc.property(values, values, paramsArb, (xs, dys, raw) => {
+          const params = def.params.parse(raw) as Record<string, number>;
+          const dx = new Float64Array(xs.length);
+          def.backward({ x: Float64Array.from(xs), dy: Float64Array.from(dys), dx, rows: 1, cols: xs.length, params: params as never });
+          xs.forEach((x, i) => {
+            const want = oracle(x, dys[i], params);
+            expect(Object.is(dx[i], want), `${name}'(${x}) with dy ${dys[i]} = ${dx[i]}, want ${want}`).toBe(true);
+          });
         }),
         { numRuns: 300 },
       );

@@ -53,9 +53,16 @@ export const leakyRelu = defineActivation({
   },
   backward({ x, dy, dx, params }) {
     const a = params.negative_slope;
+    // dy·(x > 0 ? 1 : slope), NaN for a NaN input: the factor read from a table [slope, 1, NaN, NaN] at
+    // [x > 0] | 2·[x is NaN], flags and no branch (see leakyForward).
+    const factor = new Float64Array(4);
+    factor[0] = a;
+    factor[1] = 1;
+    factor[2] = NaN;
+    factor[3] = NaN;
     for (let i = 0; i < x.length; i++) {
       const v = x[i];
-      dx[i] = v === v ? dy[i] * (v > 0 ? 1 : a) : NaN;
+      dx[i] = dy[i] * factor[+(v > 0) | (+(v !== v) << 1)];
     }
     return undefined;
   },
