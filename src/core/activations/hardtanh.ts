@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineActivation } from '../activation.js';
+import { clampForward, gradientInside } from '../piecewise.js';
 
 /**
  * HardTanh, clamp(x, min_val, max_val).
@@ -7,7 +8,7 @@ import { defineActivation } from '../activation.js';
  * Forward is `Math.min(Math.max(x, min), max)`: exact, NaN propagates. When
  * neither bound is a zero it is the select `x < min ? min : x > max ? max : x`,
  * the same bits (a zero x is strictly inside then, and keeps its sign as
- * Math.max/min would), taken without a branch (see forward); with a zero
+ * Math.max/min would), taken without a branch (core/piecewise.ts); with a zero
  * bound the signs of zeros need Math.max/min's rules, so that loop stays.
  * Backward passes dy only strictly between the bounds, so the derivative is 0
  * at both kinks (as PyTorch; JAX and tfjs give 1); a NaN input gives NaN.
@@ -56,49 +57,11 @@ export const hardtanh = defineActivation({
       for (let i = 0; i < n; i++) out[i] = Math.min(Math.max(x[i], lo), hi);
       return;
     }
-    // A select through a table, not a ternary (V8 compiles that to a branch, mispredicted half the time on random
-    // signs) nor masks (two masks against a parameter compiled slowly): slot 0 of a lane holds x, 1 min_val and 2
-    // max_val, and [x < lo] + 2·[x > hi], flags and no branch, picks one; NaN picks x. Exactly the select above,
-    // 4× faster. Four lanes, unrolled.
-    const t = new Float64Array(16);
-    for (let lane = 0; lane < 16; lane += 4) {
-      t[lane + 1] = lo;
-      t[lane + 2] = hi;
-    }
-    let i = 0;
-    for (; i + 3 < n; i += 4) {
-      const a = x[i];
-      const b = x[i + 1];
-      const c = x[i + 2];
-      const d = x[i + 3];
-      t[0] = a;
-      t[4] = b;
-      t[8] = c;
-      t[12] = d;
-      out[i] = t[+(a < lo) + 2 * +(a > hi)];
-      out[i + 1] = t[4 + +(b < lo) + 2 * +(b > hi)];
-      out[i + 2] = t[8 + +(c < lo) + 2 * +(c > hi)];
-      out[i + 3] = t[12 + +(d < lo) + 2 * +(d > hi)];
-    }
-    for (; i < n; i++) {
-      const a = x[i];
-      t[0] = a;
-      out[i] = t[+(a < lo) + 2 * +(a > hi)];
-    }
+    // Branch-free (core/piecewise.ts); with nonzero bounds its x <= lo and x >= hi pick the same values as the select.
+    clampForward(x, out, lo, hi);
   },
   backward({ x, dy, dx, params }) {
-    const lo = params.min_val;
-    const hi = params.max_val;
-    // dy where min_val < x < max_val, +0 elsewhere, NaN for a NaN input: a select through a table (see forward) read at
-    // [x > lo]·[x < hi] | 2·[x is NaN], flags and no branch; the ternary form was 3× slower on random signs.
-    const t = new Float64Array(4);
-    t[2] = NaN;
-    t[3] = NaN;
-    for (let i = 0; i < x.length; i++) {
-      const v = x[i];
-      t[1] = dy[i];
-      dx[i] = t[(+(v > lo) & +(v < hi)) | (+(v !== v) << 1)];
-    }
+    gradientInside(x, dy, dx, params.min_val, params.max_val);
     return undefined;
   },
 });

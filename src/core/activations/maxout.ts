@@ -21,7 +21,7 @@ type Params = z.output<typeof ParamsSchema>;
 /**
  * out[u] = the maximum of x[u·k … u·k + k − 1], the first NaN if any (the
  * groups are consecutive: rows are whole groups). Each step is a select through
- * a table (see hardtanh): [best, v] at [v > best] | [v is NaN], flags and no
+ * a table (core/piecewise.ts): [best, v] at [v > best] | [v is NaN], flags and no
  * branch; once best is NaN neither flag can pick a number again. Pairs, the
  * common case, take four groups a step.
  */

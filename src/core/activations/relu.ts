@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineActivation } from '../activation.js';
+import { gradientOutside } from '../piecewise.js';
 
 /**
  * ReLU, max(0, x).
@@ -68,16 +69,7 @@ export const relu = defineActivation({
     }
   },
   backward({ x, dy, dx }) {
-    // dy where x > 0, +0 elsewhere, NaN for a NaN input: a select through a table (see hardtanh) read at
-    // [x > 0] | 2·[x is NaN], flags and no branch; the ternary form was 3× slower on random signs.
-    const t = new Float64Array(4);
-    t[2] = NaN;
-    t[3] = NaN;
-    for (let i = 0; i < x.length; i++) {
-      const v = x[i];
-      t[1] = dy[i];
-      dx[i] = t[+(v > 0) | (+(v !== v) << 1)];
-    }
+    gradientOutside(x, dy, dx, -Infinity, 0);
     return undefined;
   },
 });

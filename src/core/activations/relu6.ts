@@ -1,12 +1,13 @@
 import { z } from 'zod';
 import { defineActivation } from '../activation.js';
+import { clampForward, gradientInside } from '../piecewise.js';
 
 /**
  * ReLU6, min(max(0, x), 6).
  *
  * Forward is the select `x <= 0 ? 0 : x >= 6 ? 6 : x`, the same bits as
  * `Math.min(Math.max(0, x), 6)` (−0 becomes +0; NaN fails both comparisons and
- * propagates), taken without a branch (see forward). Backward passes dy only
+ * propagates), taken without a branch (core/piecewise.ts). Backward passes dy only
  * strictly inside (0, 6), so the derivative is 0 at both kinks (as PyTorch); a
  * NaN input gives NaN.
  */
@@ -44,43 +45,10 @@ export const relu6 = defineActivation({
   },
   example: { inputs: [[-2, 0, 3, 6, 8]] },
   forward({ x, out }) {
-    const n = x.length;
-    // A select through a table (see hardtanh): slot 0 of a lane holds x, 1 holds +0 and 2 holds 6, and
-    // [x ≤ 0] + 2·[x ≥ 6] picks one without a branch. Four lanes, unrolled.
-    const t = new Float64Array(16);
-    for (let lane = 0; lane < 16; lane += 4) t[lane + 2] = 6;
-    let i = 0;
-    for (; i + 3 < n; i += 4) {
-      const a = x[i];
-      const b = x[i + 1];
-      const c = x[i + 2];
-      const d = x[i + 3];
-      t[0] = a;
-      t[4] = b;
-      t[8] = c;
-      t[12] = d;
-      out[i] = t[+(a <= 0) + 2 * +(a >= 6)];
-      out[i + 1] = t[4 + +(b <= 0) + 2 * +(b >= 6)];
-      out[i + 2] = t[8 + +(c <= 0) + 2 * +(c >= 6)];
-      out[i + 3] = t[12 + +(d <= 0) + 2 * +(d >= 6)];
-    }
-    for (; i < n; i++) {
-      const a = x[i];
-      t[0] = a;
-      out[i] = t[+(a <= 0) + 2 * +(a >= 6)];
-    }
+    clampForward(x, out, 0, 6);
   },
   backward({ x, dy, dx }) {
-    // dy where 0 < x < 6, +0 elsewhere, NaN for a NaN input: a select through a table (see hardtanh) read at
-    // [x > 0]·[x < 6] | 2·[x is NaN], flags and no branch; the ternary form was 3× slower on random signs.
-    const t = new Float64Array(4);
-    t[2] = NaN;
-    t[3] = NaN;
-    for (let i = 0; i < x.length; i++) {
-      const v = x[i];
-      t[1] = dy[i];
-      dx[i] = t[(+(v > 0) & +(v < 6)) | (+(v !== v) << 1)];
-    }
+    gradientInside(x, dy, dx, 0, 6);
     return undefined;
   },
 });

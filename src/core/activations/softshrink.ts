@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineActivation } from '../activation.js';
+import { gradientOutside } from '../piecewise.js';
 
 /**
  * Soft shrinkage, x − λ if x > λ, x + λ if x < −λ, else 0.
@@ -49,7 +50,8 @@ export const softshrink = defineActivation({
     const l = params.lambd;
     const m = -l;
     const n = x.length;
-    // x − clamp(x, −λ, λ), the clamp a select through a table (see hardtanh): a lane holds x, −λ and λ, and
+    // x − clamp(x, −λ, λ), the clamp a select through a table (as core/piecewise.ts's clampForward, with
+    // x − … fused in): a lane holds x, −λ and λ, and
     // [x < −λ] + 2·[x > λ] picks one without a branch (for λ = ±0 as well: the clamp of a nonzero x is then a zero,
     // which the subtraction loses, and ±0 − ±0 is +0 as with Math.min/max's clamp). Four lanes, unrolled.
     const t = new Float64Array(16);
@@ -79,17 +81,7 @@ export const softshrink = defineActivation({
     }
   },
   backward({ x, dy, dx, params }) {
-    const l = params.lambd;
-    // dy where |x| > λ, +0 elsewhere, NaN for a NaN input: a select through a table (see hardtanh) read at
-    // [|x| > λ] | 2·[x is NaN], flags and no branch; the ternary form was 3× slower on random signs.
-    const t = new Float64Array(4);
-    t[2] = NaN;
-    t[3] = NaN;
-    for (let i = 0; i < x.length; i++) {
-      const v = x[i];
-      t[1] = dy[i];
-      dx[i] = t[+(Math.abs(v) > l) | (+(v !== v) << 1)];
-    }
+    gradientOutside(x, dy, dx, -params.lambd, params.lambd);
     return undefined;
   },
 });

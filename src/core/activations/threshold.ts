@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineActivation } from '../activation.js';
+import { gradientOutside } from '../piecewise.js';
 
 /**
  * Threshold, x if x > threshold else value (as PyTorch's nn.Threshold; with
@@ -47,46 +48,35 @@ export const threshold = defineActivation({
   },
   example: { inputs: [[-2, 0.5, 1, 1.5, 3]], params: { threshold: 1, value: 0 } },
   forward({ x, out, params }) {
-    const t = params.threshold;
-    const fill = params.value;
+    const threshold = params.threshold;
     const n = x.length;
-    // A select through a table (see hardtanh): slot 0 of a lane holds x, 1 holds value, and [x ≤ threshold]
-    // picks one without a branch. Four lanes, unrolled.
-    const v = new Float64Array(8);
-    for (let lane = 0; lane < 8; lane += 2) v[lane + 1] = fill;
+    // A select through a table (core/piecewise.ts): slot 0 of a lane holds x, 1 holds value, and
+    // [x ≤ threshold] picks one without a branch. Four lanes, unrolled.
+    const t = new Float64Array(8);
+    for (let lane = 0; lane < 8; lane += 2) t[lane + 1] = params.value;
     let i = 0;
     for (; i + 3 < n; i += 4) {
       const a = x[i];
       const b = x[i + 1];
       const c = x[i + 2];
       const d = x[i + 3];
-      v[0] = a;
-      v[2] = b;
-      v[4] = c;
-      v[6] = d;
-      out[i] = v[+(a <= t)];
-      out[i + 1] = v[2 + +(b <= t)];
-      out[i + 2] = v[4 + +(c <= t)];
-      out[i + 3] = v[6 + +(d <= t)];
+      t[0] = a;
+      t[2] = b;
+      t[4] = c;
+      t[6] = d;
+      out[i] = t[+(a <= threshold)];
+      out[i + 1] = t[2 + +(b <= threshold)];
+      out[i + 2] = t[4 + +(c <= threshold)];
+      out[i + 3] = t[6 + +(d <= threshold)];
     }
     for (; i < n; i++) {
       const a = x[i];
-      v[0] = a;
-      out[i] = v[+(a <= t)];
+      t[0] = a;
+      out[i] = t[+(a <= threshold)];
     }
   },
   backward({ x, dy, dx, params }) {
-    const threshold = params.threshold;
-    // dy where x > threshold, +0 elsewhere, NaN for a NaN input: a select through a table (see hardtanh) read at
-    // [x > threshold] | 2·[x is NaN], flags and no branch; the ternary form was 3× slower on random signs.
-    const t = new Float64Array(4);
-    t[2] = NaN;
-    t[3] = NaN;
-    for (let i = 0; i < x.length; i++) {
-      const v = x[i];
-      t[1] = dy[i];
-      dx[i] = t[+(v > threshold) | (+(v !== v) << 1)];
-    }
+    gradientOutside(x, dy, dx, -Infinity, params.threshold);
     return undefined;
   },
 });
