@@ -91,3 +91,12 @@ export class ProblemError extends Error {
     };
   }
 }
+
+/**
+ * A pooled task dropped before it started because its client closed the
+ * connection while it waited for a worker. Not in the catalogue: nobody is
+ * left to answer; the error handlers log it and send nothing.
+ */
+export class ClientClosedError extends Error {
+  override name = 'ClientClosedError';
+}

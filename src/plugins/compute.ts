@@ -5,11 +5,12 @@
  * parses, validates, computes and serializes (workers/compute-json.ts), and
  * answers bytes. Pool failures become problems: a full queue 503 at once, a
  * task past its time 504, a crashed worker 500 for that request only (Piscina
- * replaces the thread).
+ * replaces the thread). A task whose client closes the connection while it
+ * waits for a worker is dropped before it starts.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import fp from 'fastify-plugin';
-import { errorCodes, type FastifyInstance } from 'fastify';
+import { errorCodes, type FastifyInstance, type FastifyReply } from 'fastify';
 import { Piscina } from 'piscina';
 import type { Config } from '../config.js';
 import type { ActivationDefinition } from '../core/activation.js';
@@ -22,7 +23,7 @@ import {
   type ForwardResult,
   type ForwardTask,
 } from '../core/batch.js';
-import { ProblemError } from '../errors.js';
+import { ClientClosedError, ProblemError } from '../errors.js';
 import type { JsonFailure, JsonOutcome, JsonTask, Operation } from '../workers/compute-json.js';
 import type { KernelWorkerData } from '../workers/kernels.worker.js';
 
@@ -81,15 +82,22 @@ function failureToError(failure: JsonFailure): Error {
   }
 }
 
+/**
+ * The reply a computation is for. A pooled task whose client closes the
+ * connection while the task waits for a worker is dropped: it rejects with
+ * ClientClosedError and never runs.
+ */
+export type ForReply = Pick<FastifyReply, 'raw' | 'log'>;
+
 export interface ComputeEngine {
   /** Packed float32 inputs (a Float32Array) get packed results, widened and narrowed where the batch runs. */
-  forward<A extends Floats>(def: ActivationDefinition, task: ForwardTask<A>): Promise<ForwardResult<A>>;
-  backward<A extends Floats>(def: ActivationDefinition, task: BackwardTask<A>): Promise<BackwardResult<A>>;
+  forward<A extends Floats>(def: ActivationDefinition, task: ForwardTask<A>, reply?: ForReply): Promise<ForwardResult<A>>;
+  backward<A extends Floats>(def: ActivationDefinition, task: BackwardTask<A>, reply?: ForReply): Promise<BackwardResult<A>>;
   /**
    * A whole request from its raw JSON body to the response JSON bytes, in a
    * worker. Failures reject with the error the inline path would have thrown.
    */
-  json(def: ActivationDefinition, operation: Operation, body: RawJsonBody): Promise<Buffer>;
+  json(def: ActivationDefinition, operation: Operation, body: RawJsonBody, reply?: ForReply): Promise<Buffer>;
   readonly pool: Piscina;
   /** True while the pool is up and can take another task. */
   isReady(): boolean;
@@ -99,6 +107,8 @@ export interface ComputeEngine {
   refuseWhenFull(): void;
   /** Pooled tasks on a worker now. */
   running(): number;
+  /** Pooled tasks dropped before they started because their client had gone, since the pool started. */
+  dropped(): number;
   /** Where a batch of this many numbers runs (the one rule, also used by the request log). */
   placement(elements: number): Placement;
   /** Calls `listener` after every successful computation. */
@@ -144,11 +154,13 @@ function queueFull(config: Config): ProblemError {
   );
 }
 
+function timedOut(config: Config): ProblemError {
+  return new ProblemError('ACT_ERR_TIMEOUT', `The computation ran past its time limit of ${config.TASK_TIMEOUT_MS} ms.`);
+}
+
 function toProblem(error: unknown, config: Config): ProblemError {
   const err = error as Error;
-  if (err?.name === 'AbortError') {
-    return new ProblemError('ACT_ERR_TIMEOUT', `The computation ran past its time limit of ${config.TASK_TIMEOUT_MS} ms.`);
-  }
+  if (err?.name === 'AbortError') return timedOut(config);
   return new ProblemError('ACT_ERR_WORKER_FAILED', 'The computation failed in a worker; the worker has been replaced. Retrying is safe.');
 }
 
@@ -165,14 +177,78 @@ async function computePlugin(app: FastifyInstance, options: ComputeOptions): Pro
     if (inFlight >= capacity) throw queueFull(config);
   };
 
-  const runInPool = async <T>(name: 'forward' | 'backward' | 'json', task: object, buffers: ArrayBuffer[]): Promise<T> => {
+  // Tasks wait for a worker here, not in Piscina's queue, so that a task whose client has gone can be
+  // dropped before it starts. Piscina could abort a task in its queue, but aborting one that has started
+  // terminates its worker, and Piscina does not tell which of the two a task is. Piscina hands a worker its
+  // next task from the main thread as well, so queueing here costs no idle time.
+  const waiting: (() => void)[] = [];
+  let started = 0;
+  let dropped = 0;
+
+  /** Resolves when a worker is free for this task; rejects when its time runs out or its client goes first. */
+  const workerSlot = (deadline: AbortSignal, reply: ForReply | undefined): Promise<void> => {
+    if (started < config.WORKERS) {
+      started++;
+      return Promise.resolve();
+    }
+    return new Promise((resolve, reject) => {
+      const res = reply?.raw;
+      const settle = () => {
+        deadline.removeEventListener('abort', onTimeout);
+        res?.off('close', onClose);
+      };
+      const start = () => {
+        settle();
+        started++;
+        resolve();
+      };
+      const leave = (error: Error) => {
+        waiting.splice(waiting.indexOf(start), 1);
+        settle();
+        reject(error);
+      };
+      const onTimeout = () => leave(timedOut(config));
+      // 'close' before 'finish': the connection closed with no answer sent.
+      const onClose = () => {
+        if (!res!.writableFinished) leave(new ClientClosedError('the client closed the connection'));
+      };
+      if (res?.destroyed) return reject(new ClientClosedError('the client closed the connection'));
+      deadline.addEventListener('abort', onTimeout, { once: true });
+      res?.once('close', onClose);
+      waiting.push(start);
+    });
+  };
+  const releaseSlot = (): void => {
+    started--;
+    waiting.shift()?.();
+  };
+
+  const runInPool = async <T>(
+    name: 'forward' | 'backward' | 'json',
+    task: { activation: string; operation?: Operation },
+    buffers: ArrayBuffer[],
+    reply?: ForReply,
+  ): Promise<T> => {
     // Refused before anything is transferred or started: a 503 leaves nothing half done.
     refuseWhenFull();
     inFlight++;
+    // The time limit runs from submission, so time spent waiting for a worker counts.
+    const deadline = AbortSignal.timeout(config.TASK_TIMEOUT_MS);
     try {
-      // The time limit runs from submission, so time spent waiting in the queue counts.
-      return (await pool.run(task, { name, transferList: buffers, signal: AbortSignal.timeout(config.TASK_TIMEOUT_MS) })) as T;
+      await workerSlot(deadline, reply);
+      try {
+        return (await pool.run(task, { name, transferList: buffers, signal: deadline })) as T;
+      } finally {
+        releaseSlot();
+      }
     } catch (error) {
+      if (error instanceof ClientClosedError) {
+        dropped++;
+        const operation = task.operation ?? name;
+        reply?.log.info({ activation: task.activation, operation }, 'client closed the connection; its task was dropped before it started');
+        throw error;
+      }
+      if (error instanceof ProblemError) throw error;
       const problem = toProblem(error, config);
       if (problem.code === 'ACT_ERR_WORKER_FAILED') app.log.error({ err: error }, 'worker task failed');
       throw problem;
@@ -190,36 +266,38 @@ async function computePlugin(app: FastifyInstance, options: ComputeOptions): Pro
 
   const engine: ComputeEngine = {
     pool,
-    async forward(def, task) {
+    async forward(def, task, reply) {
       // Read before the pool detaches the buffer.
       const elements = task.x.length;
       const where = placement(elements);
       const result =
         where === 'inline'
           ? runForward(def, task)
-          : await runInPool<ForwardResult<typeof task.x>>('forward', { ...task, activation: def.name }, [task.x.buffer as ArrayBuffer]);
+          : await runInPool<ForwardResult<typeof task.x>>('forward', { ...task, activation: def.name }, [task.x.buffer as ArrayBuffer], reply);
       computed(def, 'forward', where, elements);
       return result;
     },
-    async backward(def, task) {
+    async backward(def, task, reply) {
       const elements = task.x.length;
       const where = placement(elements);
       const result =
         where === 'inline'
           ? runBackward(def, task)
-          : await runInPool<BackwardResult<typeof task.x>>('backward', { ...task, activation: def.name }, [
-              task.x.buffer as ArrayBuffer,
-              task.dy.buffer as ArrayBuffer,
-            ]);
+          : await runInPool<BackwardResult<typeof task.x>>(
+              'backward',
+              { ...task, activation: def.name },
+              [task.x.buffer as ArrayBuffer, task.dy.buffer as ArrayBuffer],
+              reply,
+            );
       computed(def, 'backward', where, elements);
       return result;
     },
-    async json(def, operation, body) {
+    async json(def, operation, body, reply) {
       // Admission before the bytes move: a 503 leaves the body where it was.
       refuseWhenFull();
       const bytes = body.take();
       const task: JsonTask = { activation: def.name, operation, body: bytes, maxElements: config.MAX_ELEMENTS };
-      const outcome = await runInPool<JsonOutcome>('json', task, [bytes]);
+      const outcome = await runInPool<JsonOutcome>('json', task, [bytes], reply);
       body.shape = outcome.shape;
       if (!outcome.ok) throw failureToError(outcome.failure);
       computed(def, operation, 'pool', outcome.elements);
@@ -230,13 +308,16 @@ async function computePlugin(app: FastifyInstance, options: ComputeOptions): Pro
       listeners.push(listener);
     },
     running() {
-      return Math.min(inFlight, config.WORKERS);
+      return started;
+    },
+    dropped() {
+      return dropped;
     },
     isReady() {
       return pool.threads.length > 0 && inFlight < capacity;
     },
     queueDepth() {
-      return Math.max(0, inFlight - config.WORKERS);
+      return waiting.length;
     },
     refuseWhenFull,
   };

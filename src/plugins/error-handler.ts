@@ -8,7 +8,7 @@ import type { Socket } from 'node:net';
 import fp from 'fastify-plugin';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isResponseSerializationError } from 'fastify-type-provider-zod';
-import { PROBLEM_CONTENT_TYPE, ProblemError, type FieldError } from '../errors.js';
+import { ClientClosedError, PROBLEM_CONTENT_TYPE, ProblemError, type FieldError } from '../errors.js';
 
 function fromValidation(error: FastifyError): ProblemError {
   const where = error.validationContext ?? 'body';
@@ -127,6 +127,17 @@ export function logUnexpected(request: FastifyRequest, error: FastifyError): voi
   request.log.error({ err: error }, isResponseSerializationError(error) ? 'response did not match its schema' : 'unhandled error');
 }
 
+/**
+ * A task dropped because its client had gone (plugins/compute.ts logs it):
+ * nobody is left to answer, so nothing is sent. True when it was one.
+ */
+export function droppedForClosedClient(error: unknown, reply: FastifyReply): boolean {
+  if (!(error instanceof ClientClosedError)) return false;
+  reply.hijack();
+  reply.raw.destroy();
+  return true;
+}
+
 export function sendProblem(reply: FastifyReply, problem: ProblemError): FastifyReply {
   answeredWith.set(reply.request, problem.code);
   if (problem.headers) reply.headers(problem.headers);
@@ -135,6 +146,7 @@ export function sendProblem(reply: FastifyReply, problem: ProblemError): Fastify
 
 async function errorHandlerPlugin(app: FastifyInstance): Promise<void> {
   app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (droppedForClosedClient(error, reply)) return;
     let problem: ProblemError | undefined;
     try {
       if (error instanceof ProblemError) problem = error;

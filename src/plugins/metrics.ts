@@ -119,6 +119,16 @@ async function metricsPlugin(app: FastifyInstance): Promise<void> {
       if (completed > 0) this.inc(completed);
     },
   });
+  new Counter({
+    name: 'activation_pool_tasks_dropped_total',
+    help: 'Pooled tasks dropped before they started because their client had closed the connection.',
+    registers,
+    collect() {
+      const dropped = engine.dropped();
+      this.reset();
+      if (dropped > 0) this.inc(dropped);
+    },
+  });
   new Gauge({
     name: 'activation_overloaded',
     help: '1 while requests are shed because the event-loop delay or the heap is over its limit, else 0.',

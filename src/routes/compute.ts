@@ -104,9 +104,9 @@ export default async function computeRoutes(app: FastifyInstance, { config }: { 
       },
       async (request, reply) => {
         const raw: unknown = request.body;
-        if (raw instanceof RawJsonBody) return sendJson(reply, await app.compute.json(def, 'forward', raw));
+        if (raw instanceof RawJsonBody) return sendJson(reply, await app.compute.json(def, 'forward', raw, reply));
         const { task, params } = forwardTask(def, raw as ForwardBody);
-        return sendJson(reply, forwardJson(def, task.dtype, await app.compute.forward(def, task), params));
+        return sendJson(reply, forwardJson(def, task.dtype, await app.compute.forward(def, task, reply), params));
       },
     );
 
@@ -125,9 +125,9 @@ export default async function computeRoutes(app: FastifyInstance, { config }: { 
       },
       async (request, reply) => {
         const raw: unknown = request.body;
-        if (raw instanceof RawJsonBody) return sendJson(reply, await app.compute.json(def, 'backward', raw));
+        if (raw instanceof RawJsonBody) return sendJson(reply, await app.compute.json(def, 'backward', raw, reply));
         const { task, params } = backwardTask(def, raw as BackwardBody);
-        return sendJson(reply, backwardJson(def, task, await app.compute.backward(def, task), params));
+        return sendJson(reply, backwardJson(def, task, await app.compute.backward(def, task, reply), params));
       },
     );
   }

@@ -4,6 +4,7 @@
  * only), and the pool closing with the app.
  */
 import { readdirSync, readFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { FastifyInstance } from 'fastify';
@@ -182,6 +183,93 @@ describe('pool failures become problems', () => {
       expect(next.body.outputs).toEqual([[0.5, 0.5]]);
     }
   });
+
+  it('a task waiting for a worker answers 504 at its own time limit, even while the worker stays busy', async () => {
+    app = await build({ INLINE_MAX_ELEMENTS: 0, WORKERS: 1, TASK_TIMEOUT_MS: 300 });
+    // A worker that never answers and ignores its abort: only the queue's own deadline can end the second task.
+    let release!: () => void;
+    const stuck = new Promise<never>((_, reject) => {
+      release = () => reject(new Error('released'));
+    });
+    const calls: string[] = [];
+    app.compute.pool.run = ((task: { activation: string }) => {
+      calls.push(task.activation);
+      return stuck;
+    }) as unknown as typeof app.compute.pool.run;
+    const first = app.inject({ method: 'POST', url: '/v1/activations/relu/forward', payload: { inputs: [[1]] } });
+    const started = Date.now();
+    const waiting = await postJson(app, '/v1/activations/sigmoid/forward', { inputs: [[1]] });
+    expect(waiting.status).toBe(504);
+    expect(waiting.body.code).toBe('ACT_ERR_TIMEOUT');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+    // It never reached the pool, and nothing waits any more.
+    expect(calls).toEqual(['relu']);
+    expect(app.compute.queueDepth()).toBe(0);
+    release();
+    expect((await first).statusCode).toBe(500);
+  });
+
+  const leavers = [
+    { label: '/v1', url: '/v1/activations/relu/forward', leaving: [-5, 5, 7] },
+    // A body big enough to go to a worker unparsed (RAW_BODY_MIN_BYTES below).
+    { label: '/v1, a raw JSON body', url: '/v1/activations/relu/forward', leaving: Array.from({ length: 400 }, (_, i) => i - 200) },
+    { label: '/v2', url: '/v2/models/relu/infer', leaving: [-5, 5, 7] },
+  ];
+  for (const { label, url, leaving: leavingInputs } of leavers) {
+    it(`${label}: a task whose client closes the connection while it waits for a worker is dropped before it starts`, async () => {
+      const lines: Record<string, unknown>[] = [];
+      app = await build(
+        { INLINE_MAX_ELEMENTS: 0, WORKERS: 1, LOG_LEVEL: 'info', RAW_BODY_MIN_BYTES: 1024 },
+        { workerFile: faultyWorker, logStream: { write: (line: string) => void lines.push(JSON.parse(line)) } },
+      );
+      await app.listen({ host: '127.0.0.1', port: 0 });
+      const { port } = app.server.address() as AddressInfo;
+      const ran: number[][] = [];
+      const original = app.compute.pool.run.bind(app.compute.pool);
+      app.compute.pool.run = ((task: { x: Float64Array }, options: object) => {
+        ran.push([...task.x]);
+        return original(task, options);
+      }) as typeof app.compute.pool.run;
+      const waitFor = async (what: string, condition: () => boolean) => {
+        const deadline = Date.now() + 10_000;
+        while (!condition()) {
+          if (Date.now() > deadline) throw new Error(`timed out waiting: ${what}`);
+          await new Promise((r) => setTimeout(r, 10));
+        }
+      };
+      const body = url.startsWith('/v2')
+        ? (x: number[]) => ({ inputs: [{ name: 'input', shape: [1, x.length], datatype: 'FP64', data: x }] })
+        : (x: number[]) => ({ inputs: [x] });
+
+      const busy = app.inject({ method: 'POST', url, payload: body([SLEEP, 600]) });
+      await waitFor('the first task on the worker', () => app!.compute.running() === 1);
+      // A real connection, so that it can really close: its request waits behind the busy worker.
+      const leaving = httpRequest({ host: '127.0.0.1', port, method: 'POST', path: url, headers: { 'content-type': 'application/json' } });
+      leaving.on('error', () => {});
+      leaving.end(JSON.stringify(body(leavingInputs)));
+      await waitFor('the second task to queue', () => app!.compute.queueDepth() === 1);
+      leaving.destroy();
+      await waitFor('the task to be dropped', () => app!.compute.dropped() === 1);
+      expect(app.compute.queueDepth()).toBe(0);
+
+      // The busy request and the next one are served; the dropped task never reached a worker.
+      expect((await busy).statusCode).toBe(200);
+      const next = await app.inject({ method: 'POST', url, payload: body([-2, 2]) });
+      expect(next.statusCode).toBe(200);
+      expect(ran).toEqual([
+        [SLEEP, 600],
+        [-2, 2],
+      ]);
+      const metrics = (await app.inject('/metrics')).body;
+      expect(metrics).toMatch(/^activation_pool_tasks_dropped_total 1$/m);
+      const dropped = lines.filter((l) => l.msg === 'client closed the connection; its task was dropped before it started');
+      expect(dropped).toHaveLength(1);
+      expect(dropped[0]).toMatchObject({ level: 30, activation: 'relu', operation: 'forward' });
+      expect(typeof dropped[0].reqId).toBe('string');
+      // Nothing was answered or logged as an error for it.
+      expect(lines.filter((l) => (l.level as number) >= 40)).toEqual([]);
+    });
+  }
 
   it('the pool closes with the app', async () => {
     app = await build({ INLINE_MAX_ELEMENTS: 0, WORKERS: 2 });

@@ -21,7 +21,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Config } from '../../config.js';
 import { ProblemError } from '../../errors.js';
-import { logUnexpected } from '../../plugins/error-handler.js';
+import { droppedForClosedClient, logUnexpected } from '../../plugins/error-handler.js';
 import { openapiInfo } from '../../openapi-info.js';
 import {
   BinaryBodySchema,
@@ -108,6 +108,7 @@ export default async function oipRoutes(app: FastifyInstance, { config }: { conf
   app.addContentTypeParser('*', inferBodyParser({ bodyLimit: config.BODY_LIMIT, maxElements: config.MAX_ELEMENTS }));
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (droppedForClosedClient(error, reply)) return;
     if (error instanceof ProblemError) {
       if (error.status >= 500) request.log.warn({ code: error.code }, error.message);
       return sendError(reply, error.status, error.message, error.headers);
@@ -239,7 +240,7 @@ export default async function oipRoutes(app: FastifyInstance, { config }: { conf
         const body = request.body as unknown as InferBody | RejectedBody | undefined;
         if (body instanceof RejectedBody) throw body.problem;
         if (!body) throw new ProblemError('ACT_ERR_VALIDATION', 'The body is empty; an inference request is JSON, optionally followed by binary tensors.');
-        const answer = await infer({ app, config, model, body });
+        const answer = await infer({ app, config, model, body, reply });
         if (answer.binary.length === 0) return sendJson(reply, answer.json);
         const header = Buffer.from(answer.json, 'utf8');
         let length = header.length;

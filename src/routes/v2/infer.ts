@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodType } from 'zod';
 import type { Config } from '../../config.js';
 import { outputCols, type Dtype, type Floats } from '../../core/batch.js';
+import type { ForReply } from '../../plugins/compute.js';
 import { ProblemError } from '../../errors.js';
 import type { InferHeader } from '../../schemas/oip.js';
 import { formatIssues, type InferBody } from './body.js';
@@ -80,9 +81,11 @@ export interface InferOptions {
   readonly config: Config;
   readonly model: Model;
   readonly body: InferBody;
+  /** The reply it is for: a pooled task whose client has gone is dropped before it starts. */
+  readonly reply?: ForReply;
 }
 
-export async function infer({ app, config, model, body }: InferOptions): Promise<InferAnswer> {
+export async function infer({ app, config, model, body, reply }: InferOptions): Promise<InferAnswer> {
   const { def } = model;
   const { header, binary } = body;
   const inputs = inputsByName(model, header);
@@ -133,7 +136,7 @@ export async function infer({ app, config, model, body }: InferOptions): Promise
 
   let outputs: OutputTensor[];
   if (model.operation === 'forward') {
-    const result = await app.compute.forward(def, { x, rows, cols, params, dtype });
+    const result = await app.compute.forward(def, { x, rows, cols, params, dtype }, reply);
     outputs = [{ name: 'output', shape: xShape.length === 2 ? [rows, width] : [width], values: result.out, binary: false }];
   } else {
     const dyIn = inputs.get('grad_output');
@@ -150,7 +153,7 @@ export async function infer({ app, config, model, body }: InferOptions): Promise
     } else {
       dy = new Float64Array(rows * width).fill(1);
     }
-    const result = await app.compute.backward(def, { x, dy, rows, cols, params, dtype });
+    const result = await app.compute.backward(def, { x, dy, rows, cols, params, dtype }, reply);
     outputs = [{ name: 'grad_input', shape: [...xShape], values: result.dx, binary: false }];
     for (const [p, grad] of Object.entries(result.gradParams ?? {})) {
       outputs.push({ name: `grad_${p}`, shape: shapeOfValue(grad), values: flattenValue(grad), binary: false });
