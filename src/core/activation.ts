@@ -106,6 +106,12 @@ export interface ActivationDefinition<S extends z.ZodObject = z.ZodObject> {
     values(params: z.output<S>): Record<string, unknown>;
   };
   forward(io: ForwardIO<z.output<S>>): void;
+  /**
+   * Optional, for float32 requests: `x` holds float32 values, and `out` gets
+   * exactly `Math.fround` of what `forward` writes, bit for bit (a faster way
+   * to the same float32 results where forward's extra precision rarely decides).
+   */
+  forwardFloat32?(io: ForwardIO<z.output<S>>): void;
   /** Writes dx; returns the gradients of learnable parameters, if any. */
   backward(io: BackwardIO<z.output<S>>): ParamGradients | undefined;
 }

@@ -79,7 +79,13 @@ export function runForward<A extends Floats>(def: ActivationDefinition, task: Fo
   const x = kernelInput(task.x, dtype);
   const width = outputCols(def, cols, params);
   const out = task.out?.subarray(0, rows * width) ?? new Float64Array(rows * width);
-  def.forward({ x, rows, cols, params: params as never, out });
+  const io = { x, rows, cols, params: params as never, out };
+  if (dtype === 'float32' && def.forwardFloat32) {
+    // Already float32 values: only a packed batch needs its results narrowed into a Float32Array.
+    def.forwardFloat32(io);
+    return { out: (task.x instanceof Float32Array ? new Float32Array(out) : out) as A, rows, cols: width };
+  }
+  def.forward(io);
   return { out: kernelOutput(out, task.x, dtype), rows, cols: width };
 }
 
