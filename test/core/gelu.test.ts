@@ -6,6 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { gelu } from '../../src/core/activations/gelu.js';
+import { dd, fastTwoSum, mulRound, twoSum } from '../../src/core/numeric/dd.js';
+import { cdfPiece, PIECES_END } from '../../src/core/numeric/normal.js';
 import { GELU_ROOTS, ROOT_BAND, rootSeries } from '../../src/core/numeric/roots.js';
 import { ulpError } from '../helpers/golden.js';
 
@@ -25,6 +27,36 @@ function bwd(form: Form, xs: number[], dys: number[]): Float64Array {
   gelu.backward({ x, dy: Float64Array.from(dys), rows: 1, cols: x.length, params: { approximate: form }, dx });
   return dx;
 }
+
+describe('gelu none: the forward written out in its loop', () => {
+  // For |x| <= 4.25 the kernel inlines cdfPiece, the sign fold of cdfNear and mulRound for speed; it must stay those
+  // operations, bit for bit: x·Φ(x) with Φ(x) = m + (1 - 2m)·Φ(-|x|), m = [x > 0].
+  const composed = (v: number) => {
+    const ph = cdfPiece(-Math.abs(v));
+    const pl = dd.lo;
+    const m = +(v > 0);
+    const sg = 1 - 2 * m;
+    const ch = twoSum(m, sg * ph);
+    const c = fastTwoSum(ch, dd.lo + sg * pl);
+    return mulRound(v, c, dd.lo);
+  };
+  const expectComposed = (xs: number[]) => {
+    const got = fwd('none', ...xs);
+    for (let i = 0; i < xs.length; i++) if (!Object.is(got[i], composed(xs[i]))) expect([xs[i], got[i]]).toEqual([xs[i], composed(xs[i])]);
+  };
+
+  it('equals cdfPiece, the sign fold and mulRound composed, for |x| <= 4.25', () => {
+    const near = fc.double({ min: -PIECES_END, max: PIECES_END, noNaN: true });
+    const tiny = fc.double({ min: -1e-300, max: 1e-300, noNaN: true });
+    fc.assert(fc.property(fc.array(fc.oneof(near, tiny), { minLength: 1, maxLength: 50 }), expectComposed), { numRuns: 1000 });
+  });
+
+  it('equals them on a dense sweep, piece edges and ±4.25 included', () => {
+    const xs: number[] = [];
+    for (let k = -34 * 64; k <= 34 * 64; k++) xs.push(k / 512, k / 512 + 2 ** -40, k / 512 - 2 ** -40);
+    expectComposed(xs.filter((v) => Math.abs(v) <= PIECES_END));
+  });
+});
 
 describe.each(FORMS)('gelu %s: special values', (form) => {
   const f = (v: number) => fwd(form, v)[0];

@@ -88,10 +88,11 @@ function hermiteOverFactorial(c: number, n: number): Float64Array {
 
 /** Φ from pieces on [-PIECES_END, 0]. */
 export const PIECES_END = 4.25;
-const PIECES = 34; // width 1/8
-const DEG = 14; // Taylor remainder below 2^-66 of the result on every piece (mpmath estimate)
-const STRIDE = 6 + DEG - 2; // a0h a0l a1h a1l a2h a2l a3..aDEG
-const PHI = new Float64Array(PIECES * STRIDE);
+// Exported read-only for gelu's forward, which writes cdfPiece out in its own loop.
+export const PIECES = 34; // width 1/8
+export const DEG = 14; // Taylor remainder below 2^-66 of the result on every piece (mpmath estimate)
+export const STRIDE = 6 + DEG - 2; // a0h a0l a1h a1l a2h a2l a3..aDEG
+export const PHI = new Float64Array(PIECES * STRIDE);
 for (let j = 0; j < PIECES; j++) {
   const c = -(2 * j + 1) / 16;
   const o = j * STRIDE;
