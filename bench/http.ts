@@ -11,6 +11,8 @@
  *                                round, so that a drift in the machine's speed (a shared host) falls on all alike
  *   BENCH_FILTER=large           only scenarios whose label contains it
  *   BENCH_WARMUP=1 (default)     unmeasured seconds before each scenario
+ * Every slice (and warm-up) starts once both servers are idle again: a server goes on working off its
+ * backlog after the load stops, and that work would fall into the next slice (server-process.ts, settle).
  *   BENCH_DIST=/path/to/dist     the built server to run (default dist/)
  *   BENCH_JSON=results.json      also write the figures as JSON (for docs/bench-chart.ts)
  * The service's own settings (WORKERS, RAW_BODY_MIN_BYTES, ...) pass through the environment.
@@ -19,7 +21,7 @@ import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import { writeFileSync } from 'node:fs';
 import autocannon from 'autocannon';
-import { startServer, stopServer } from './server-process.js';
+import { settle, startServer, stopServer, type ServerProcess } from './server-process.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = 64;
@@ -104,7 +106,10 @@ function skipBodyDecoding(client: unknown): void {
   (client as { pipelinedRequests: { addBody(data: unknown): void } }).pipelinedRequests.addBody = () => {};
 }
 
-/** One autocannon run of a scenario, `seconds` long (after an unmeasured warm-up when asked). */
+/** Every server process of the run, for `settle` between slices. */
+const running: ServerProcess[] = [];
+
+/** One autocannon run of a scenario, `seconds` long (after an unmeasured warm-up when asked), on idle servers. */
 async function load(scenario: Scenario, seconds: number, warmup: boolean) {
   const request = {
     url: scenario.url,
@@ -114,8 +119,12 @@ async function load(scenario: Scenario, seconds: number, warmup: boolean) {
     setupClient: skipBodyDecoding,
   };
   const connections = scenario.connections ?? CONNECTIONS;
+  await settle(running);
   // Unmeasured warm-up: the first second of a cold route is JIT compilation, not throughput.
-  if (WARMUP > 0 && warmup) await autocannon({ ...request, connections, duration: WARMUP });
+  if (WARMUP > 0 && warmup) {
+    await autocannon({ ...request, connections, duration: WARMUP });
+    await settle(running);
+  }
   const poller = scenario.pollHealth === undefined ? undefined : pollHealthz(scenario.pollHealth);
   const result = await autocannon({ ...request, connections, duration: seconds });
   return {
@@ -188,6 +197,7 @@ const sizes = [
 const results: Result[] = [];
 const echo = await startServer(['--import', 'tsx', new URL('./echo-server.ts', import.meta.url).pathname]);
 const service = await startServer([`${DIST}/server.js`]);
+running.push(echo, service);
 try {
   for (const size of sizes) {
     const inputs = batch(size.rows, size.cols);
@@ -269,7 +279,8 @@ if ('overload'.includes(FILTER) || FILTER === '') {
         },
       ],
     });
-    // Recovery: the tasks accepted before the load stopped still run (their clients are gone); then the next request is served.
+    // Recovery: the tasks running when the load stopped finish (those still waiting are dropped, their clients
+    // gone); then the next request is served.
     const stoppedAt = performance.now();
     let recoveredMs: number | undefined;
     while (performance.now() - stoppedAt < 5000) {

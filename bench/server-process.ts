@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 
 export interface ServerProcess {
@@ -46,4 +47,37 @@ export async function stopServer(server: ServerProcess): Promise<number | null> 
   await Promise.race([once(server.child, 'exit'), new Promise((r) => setTimeout(r, 15_000))]);
   if (server.child.exitCode === null) server.child.kill('SIGKILL');
   return server.child.exitCode;
+}
+
+/** CPU time (user + system, ms) a process has used so far, from /proc; undefined where there is none. */
+function cpuMs(pid: number | undefined): number | undefined {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10; // clock ticks of 10 ms
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Waits until the servers are idle: under 5% of a core each over 200 ms, at
+ * most `limitMs`. A server keeps working after its load generator stops (the
+ * echo spent 1.8 s of a full core on its backlog after a large scenario), and
+ * that work would fall into the next scenario's time, on the same two cores.
+ * Resolves to the milliseconds waited. Without /proc, a fixed 2 s.
+ */
+export async function settle(servers: ServerProcess[], limitMs = 15_000): Promise<number> {
+  const started = performance.now();
+  let before = servers.map((s) => cpuMs(s.child.pid));
+  if (before.some((v) => v === undefined)) {
+    await new Promise((r) => setTimeout(r, 2000));
+    return performance.now() - started;
+  }
+  while (performance.now() - started < limitMs) {
+    await new Promise((r) => setTimeout(r, 200));
+    const now = servers.map((s) => cpuMs(s.child.pid));
+    if (now.every((v, i) => v !== undefined && v - before[i]! <= 10)) break;
+    before = now;
+  }
+  return performance.now() - started;
 }
