@@ -4,9 +4,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { dd, twoSum, twoProd, mulDD, divDD, invDD, sqrtDD, ddFraction, mulRound } from '../../src/core/numeric/dd.js';
+import { dd, twoSum, twoProd, mulDD, addDD, divDD, invDD, sqrtDD, ddFraction, mulRound } from '../../src/core/numeric/dd.js';
 import { expX, expDD, expSplit, expSplitDD, scaleRound, pow2 } from '../../src/core/numeric/exp.js';
-import { cdfPiece, tailExponent, SQRT1_2_H, SQRT1_2_L, SQRT_2_OVER_PI_H, SQRT_2_OVER_PI_L } from '../../src/core/numeric/normal.js';
+import { cdfPiece, tailExponent, tailShift, SQRT1_2_H, SQRT1_2_L, SQRT_2_OVER_PI_H, SQRT_2_OVER_PI_L } from '../../src/core/numeric/normal.js';
 import { GELU_ROOTS, ROOT_BAND, rootSeries } from '../../src/core/numeric/roots.js';
 
 // ------------------------------------------------------------ exact oracle
@@ -298,6 +298,31 @@ describe('normal CDF', () => {
       expect(below).toBeLessThan(at);
       expect(at).toBeLessThan(above);
     }
+  });
+});
+
+describe('tailExponent written out', () => {
+  // It inlines tailShift, twoProd(w, w) and addDD for speed; it must stay those operations, bit for bit, hi and lo.
+  const composed = (w: number): [number, number] => {
+    const f = tailShift(w);
+    const fl = dd.lo;
+    const w2 = twoProd(w, w);
+    const hi = addDD(-0.5 * w2, -0.5 * dd.lo, f, fl);
+    return [hi, dd.lo];
+  };
+  const flat = (w: number): [number, number] => {
+    const hi = tailExponent(w);
+    return [hi, dd.lo];
+  };
+
+  it('equals tailShift, twoProd and addDD composed, from 4.25 to 60', () => {
+    fc.assert(
+      fc.property(fc.double({ min: 4.25, max: 60, noNaN: true }), (w) => {
+        expect(flat(w)).toEqual(composed(w));
+      }),
+      { numRuns: 20_000 },
+    );
+    for (let w = 4.25; w <= 60; w += 1 / 1024) expect(flat(w)).toEqual(composed(w));
   });
 });
 

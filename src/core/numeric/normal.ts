@@ -27,6 +27,9 @@
 import { dd, twoSum, fastTwoSum, twoProd, mulDD, addDD, divDD, sqrtDD } from './dd.js';
 import { expDD } from './exp.js';
 
+/** 2^27 + 1, Veltkamp's splitter (dd.ts), for the products written out in tailExponent. */
+const SPLITTER = 134217729;
+
 // π as a double-double; the other constants are derived from it.
 const PI_H = 3.141592653589793;
 const PI_L = 1.2246467991473532e-16;
@@ -175,10 +178,67 @@ export function tailShift(w: number): number {
   return addDD(-0.5625, 0, f, dd.lo);
 }
 
-/** For w ≥ 4.25: the exponent A = -w²/2 + tailShift(w) with Φ(-w) = (1/√2)·exp(A)/w, as hi + dd.lo. */
+/**
+ * For w ≥ 4.25: the exponent A = -w²/2 + tailShift(w) with Φ(-w) = (1/√2)·exp(A)/w, as hi + dd.lo.
+ *
+ * tailShift, twoProd(w, w) and the two addDDs written out with locals, the same
+ * operations in the same order (test/core/numeric.test.ts holds it to them, bit
+ * for bit, hi and lo): the nested calls and their writes to the shared `dd`
+ * object took half of its time (92 → 47 ns a call in a scratch harness;
+ * gelu's tails, forward, 20 to 35% faster).
+ */
 export function tailExponent(w: number): number {
-  const f = tailShift(w);
-  const fl = dd.lo;
-  const w2 = twoProd(w, w);
-  return addDD(-0.5 * w2, -0.5 * dd.lo, f, fl);
+  // tailShift(w)
+  const s = 2 / (w * w);
+  const pr = s * (RB1 + s * (RB2 + s * (RB3 + s * (RB4 + s * (RB5 + s * RB6)))));
+  const rh = RB0 + pr; // twoSum(RB0, pr)
+  const rb = rh - RB0;
+  const rl = RB0 - (rh - rb) + (pr - rb);
+  const ps = s * (SB1 + s * (SB2 + s * (SB3 + s * (SB4 + s * (SB5 + s * (SB6 + s * SB7))))));
+  const qh = 1 + ps; // fastTwoSum(1, ps)
+  const ql = ps - (qh - 1);
+  // divDD(rh, rl, qh, ql): q, twoProd(q, qh), the correction, fastTwoSum
+  const q = rh / qh;
+  const p = q * qh;
+  const sq = SPLITTER * q;
+  const qhi = sq - (sq - q);
+  const qlo = q - qhi;
+  const sd = SPLITTER * qh;
+  const dhi = sd - (sd - qh);
+  const dlo = qh - dhi;
+  const pl = qhi * dhi - p + qhi * dlo + qlo * dhi + qlo * dlo;
+  const r = (rh - p - pl + rl - q * ql) / qh;
+  const fh = q + r;
+  const fl = r - (fh - q);
+  // addDD(-0.5625, 0, fh, fl)
+  const a1 = -0.5625 + fh;
+  const a1b = a1 - -0.5625;
+  const e1 = -0.5625 - (a1 - a1b) + (fh - a1b);
+  const t1 = 0 + fl;
+  const t1b = t1 - 0;
+  const f1 = 0 - (t1 - t1b) + (fl - t1b);
+  const u1 = a1 + (e1 + t1);
+  const u1l = e1 + t1 - (u1 - a1);
+  const f = u1 + (u1l + f1);
+  const fLo = u1l + f1 - (f - u1);
+  // twoProd(w, w)
+  const w2 = w * w;
+  const sw = SPLITTER * w;
+  const whi = sw - (sw - w);
+  const wlo = w - whi;
+  const w2l = whi * whi - w2 + whi * wlo + wlo * whi + wlo * wlo;
+  // addDD(-0.5·w2, -0.5·w2l, f, fLo)
+  const ah = -0.5 * w2;
+  const al = -0.5 * w2l;
+  const a2 = ah + f;
+  const a2b = a2 - ah;
+  const e2 = ah - (a2 - a2b) + (f - a2b);
+  const t2 = al + fLo;
+  const t2b = t2 - al;
+  const f2 = al - (t2 - t2b) + (fLo - t2b);
+  const u2 = a2 + (e2 + t2);
+  const u2l = e2 + t2 - (u2 - a2);
+  const hi = u2 + (u2l + f2);
+  dd.lo = u2l + f2 - (hi - u2);
+  return hi;
 }
