@@ -12,6 +12,7 @@ import { deflateSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { build, postJson } from '../helpers/app.js';
+import { SLEEP } from '../workers/faulty.worker.js';
 import { binaryBody, bytesOf, inferBinary, inferJson, readAnswer } from './oip.js';
 
 let app: FastifyInstance;
@@ -439,7 +440,12 @@ describe('what real clients send', () => {
 
   it('clients that hang up before their large answers: no error is logged, the server serves on, and closes without failing their tasks', async () => {
     const text: string[] = [];
-    const served = await build({ INLINE_MAX_ELEMENTS: 0, WORKERS: 2, LOG_LEVEL: 'info' }, { logStream: { write: (chunk: string) => void text.push(chunk) } });
+    // The worker that sleeps first on a SLEEP input: every task lasts, so all six are in the pool at once (with the
+    // real kernels alone, fast ones could finish before the last body had arrived).
+    const served = await build(
+      { INLINE_MAX_ELEMENTS: 0, WORKERS: 2, LOG_LEVEL: 'info' },
+      { workerFile: new URL('../workers/faulty.worker.ts', import.meta.url), logStream: { write: (chunk: string) => void text.push(chunk) } },
+    );
     const lines = () => text.join('').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as { level: number; msg: string });
     try {
       await served.listen({ port: 0, host: '127.0.0.1' });
@@ -447,9 +453,12 @@ describe('what real clients send', () => {
       const rows = 256;
       const cols = 1024;
       const values = Float64Array.from({ length: rows * cols }, (_, i) => Math.sin(i) * 8);
+      values[0] = SLEEP;
+      values[1] = 300;
       const body = binaryBody([{ name: 'input', shape: [rows, cols], datatype: 'FP64', values }], { parameters: { binary_data_output: true } });
       const head = Object.entries({ ...body.headers, 'content-length': String(body.payload.length) }).map(([k, v]) => `${k}: ${v}\r\n`);
-      // Six requests on two workers (two run, four wait), their clients gone once all six are in the pool.
+      // Six requests on two workers (two run, four wait), their clients gone once all six are in the pool: the
+      // two running finish into closed sockets, the four waiting are dropped before they start.
       const hangUps = async () => {
         const sockets = Array.from({ length: 6 }, () => connect(port, '127.0.0.1'));
         for (const socket of sockets) socket.write(`POST /v2/models/gelu/infer HTTP/1.1\r\nhost: 127.0.0.1\r\n${head.join('')}\r\n`);
@@ -462,6 +471,8 @@ describe('what real clients send', () => {
       expect(res.outputs.output.values).toEqual(await v1Sigmoid());
       await hangUps();
       await served.close(); // at once, four tasks still queued
+      // Each time, the four that waited were dropped, not run.
+      expect(served.compute.dropped()).toBe(8);
       expect(lines().filter((l) => l.level >= 40)).toEqual([]);
       expect(lines().filter((l) => l.msg === 'client closed the connection before its answer was sent').length).toBeGreaterThan(0);
     } finally {
