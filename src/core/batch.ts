@@ -66,10 +66,14 @@ function kernelInput(values: Floats, dtype: Dtype): Float64Array {
   return values;
 }
 
-/** Results rounded to float32 once: packed into a Float32Array when the inputs came packed, else in place. */
-function kernelOutput<A extends Floats>(values: Float64Array, like: A, dtype: Dtype): A {
+/**
+ * Results as the inputs came: packed into a Float32Array when they came packed
+ * (narrowing is the one rounding), else rounded to float32 in place when
+ * `round` (float32 values not rounded yet).
+ */
+function kernelOutput<A extends Floats>(values: Float64Array, like: A, round: boolean): A {
   if (like instanceof Float32Array) return new Float32Array(values) as A;
-  if (dtype === 'float32') roundToFloat32(values);
+  if (round) roundToFloat32(values);
   return values as A;
 }
 
@@ -81,12 +85,12 @@ export function runForward<A extends Floats>(def: ActivationDefinition, task: Fo
   const out = task.out?.subarray(0, rows * width) ?? new Float64Array(rows * width);
   const io = { x, rows, cols, params: params as never, out };
   if (dtype === 'float32' && def.forwardFloat32) {
-    // Already float32 values: only a packed batch needs its results narrowed into a Float32Array.
     def.forwardFloat32(io);
-    return { out: (task.x instanceof Float32Array ? new Float32Array(out) : out) as A, rows, cols: width };
+    // float32 values already: nothing left to round.
+    return { out: kernelOutput(out, task.x, false), rows, cols: width };
   }
   def.forward(io);
-  return { out: kernelOutput(out, task.x, dtype), rows, cols: width };
+  return { out: kernelOutput(out, task.x, dtype === 'float32'), rows, cols: width };
 }
 
 /** `task.x` and `task.dy` may be rounded in place for float32. */
@@ -96,7 +100,7 @@ export function runBackward<A extends Floats>(def: ActivationDefinition, task: B
   const dy = kernelInput(task.dy, dtype);
   const dx = task.dx?.subarray(0, rows * cols) ?? new Float64Array(rows * cols);
   const grads = def.backward({ x, dy, rows, cols, params: params as never, dx });
-  const packed = kernelOutput(dx, task.x, dtype);
+  const packed = kernelOutput(dx, task.x, dtype === 'float32');
   if (!grads) return { dx: packed };
   return { dx: packed, gradParams: dtype === 'float32' ? roundParamGradients(grads) : grads };
 }

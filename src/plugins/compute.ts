@@ -170,20 +170,20 @@ async function computePlugin(app: FastifyInstance, options: ComputeOptions): Pro
   // A worker that dies is replaced by Piscina; without a listener its 'error' would crash the process.
   pool.on('error', (error: unknown) => app.log.error({ err: error }, 'worker thread error'));
 
-  // Tasks submitted and not yet settled: running (at most WORKERS) plus waiting.
-  let inFlight = 0;
-  const capacity = config.WORKERS + config.QUEUE_LIMIT;
-  const refuseWhenFull = (): void => {
-    if (inFlight >= capacity) throw queueFull(config);
-  };
-
   // Tasks wait for a worker here, not in Piscina's queue, so that a task whose client has gone can be
   // dropped before it starts. Piscina could abort a task in its queue, but aborting one that has started
   // terminates its worker, and Piscina does not tell which of the two a task is. Piscina hands a worker its
   // next task from the main thread as well, so queueing here costs no idle time.
   const waiting: (() => void)[] = [];
+  /** Tasks handed to Piscina and not yet settled: at most WORKERS. */
   let started = 0;
   let dropped = 0;
+  /** Tasks accepted and not yet settled: on a worker, or waiting for one. */
+  const inFlight = (): number => started + waiting.length;
+  const capacity = config.WORKERS + config.QUEUE_LIMIT;
+  const refuseWhenFull = (): void => {
+    if (inFlight() >= capacity) throw queueFull(config);
+  };
 
   /** Resolves when a worker is free for this task; rejects when its time runs out or its client goes first. */
   const workerSlot = (deadline: AbortSignal, reply: ForReply | undefined): Promise<void> => {
@@ -231,7 +231,6 @@ async function computePlugin(app: FastifyInstance, options: ComputeOptions): Pro
   ): Promise<T> => {
     // Refused before anything is transferred or started: a 503 leaves nothing half done.
     refuseWhenFull();
-    inFlight++;
     // The time limit runs from submission, so time spent waiting for a worker counts.
     const deadline = AbortSignal.timeout(config.TASK_TIMEOUT_MS);
     try {
@@ -252,8 +251,6 @@ async function computePlugin(app: FastifyInstance, options: ComputeOptions): Pro
       const problem = toProblem(error, config);
       if (problem.code === 'ACT_ERR_WORKER_FAILED') app.log.error({ err: error }, 'worker task failed');
       throw problem;
-    } finally {
-      inFlight--;
     }
   };
 
@@ -314,7 +311,7 @@ async function computePlugin(app: FastifyInstance, options: ComputeOptions): Pro
       return dropped;
     },
     isReady() {
-      return pool.threads.length > 0 && inFlight < capacity;
+      return pool.threads.length > 0 && inFlight() < capacity;
     },
     queueDepth() {
       return waiting.length;
@@ -327,7 +324,7 @@ async function computePlugin(app: FastifyInstance, options: ComputeOptions): Pro
     // Tasks already accepted finish first, those of clients that have gone away too. Piscina's own close()
     // waits for the running tasks but not reliably for the queued ones (it counts a worker done the first
     // time it is idle) and then fails the rest; every task has its time limit, so this wait ends.
-    while (inFlight > 0) await sleep(10);
+    while (inFlight() > 0) await sleep(10);
     await pool.close();
   });
 }
