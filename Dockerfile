@@ -48,4 +48,7 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
 # Worker threads are threads, not child processes: there are no zombies to
 # reap, so tini adds nothing here.
 STOPSIGNAL SIGTERM
-CMD ["node", "dist/server.js"]
+# The same command as `npm start` (a test holds them equal). The initial old
+# space: with large bodies in flight, V8 otherwise starts a full marking of
+# the main thread's small heap every 40-100 ms (docs/BENCHMARKS.md).
+CMD ["node", "--initial-old-space-size=128", "dist/server.js"]

@@ -21,7 +21,7 @@ import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import { writeFileSync } from 'node:fs';
 import autocannon from 'autocannon';
-import { settle, startServer, stopServer, type ServerProcess } from './server-process.js';
+import { settle, startOptions, startServer, stopServer, type ServerProcess } from './server-process.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = 64;
@@ -196,7 +196,7 @@ const sizes = [
 
 const results: Result[] = [];
 const echo = await startServer(['--import', 'tsx', new URL('./echo-server.ts', import.meta.url).pathname]);
-const service = await startServer([`${DIST}/server.js`]);
+const service = await startServer([...startOptions(), `${DIST}/server.js`]);
 running.push(echo, service);
 try {
   for (const size of sizes) {
@@ -255,7 +255,7 @@ try {
 // Overload: one worker, a queue of 2, every batch pooled, 256 connections.
 let overload: { ok: number; busy: number; retryAfter: boolean; other: number; p50: number; p99: number; recoveredMs?: number } | undefined;
 if ('overload'.includes(FILTER) || FILTER === '') {
-  const small = await startServer([`${DIST}/server.js`], {
+  const small = await startServer([...startOptions(), `${DIST}/server.js`], {
     WORKERS: '1',
     QUEUE_LIMIT: '2',
     INLINE_MAX_ELEMENTS: '0',

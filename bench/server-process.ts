@@ -12,6 +12,17 @@ export interface ServerProcess {
   child: ChildProcess;
 }
 
+/**
+ * The node options of `npm start` (package.json's start script, `node <options> dist/server.js`),
+ * so that the benchmarks run the server as it is deployed.
+ */
+export function startOptions(): string[] {
+  const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { scripts: { start: string } };
+  const argv = manifest.scripts.start.split(' ');
+  if (argv[0] !== 'node' || argv.at(-1) !== 'dist/server.js') throw new Error(`unexpected start script: ${manifest.scripts.start}`);
+  return argv.slice(1, -1);
+}
+
 /** A port free right now (the server binds it a moment later). */
 async function freePort(): Promise<number> {
   const probe = createServer();

@@ -25,7 +25,7 @@ import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { activations } from '../src/core/activations/index.js';
 import { exampleBodies } from '../src/schemas/compute.js';
-import { startServer, stopServer } from './server-process.js';
+import { startOptions, startServer, stopServer } from './server-process.js';
 
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 60);
 const CONNECTIONS = Number(process.env.SOAK_CONNECTIONS ?? 64);
@@ -120,7 +120,7 @@ const sent: Record<Kind, number> = { valid: 0, invalid: 0, oversized: 0 };
 const wrong: Record<Kind, Record<string, number>> = { valid: {}, invalid: {}, oversized: {} };
 const statuses: Record<string, number> = {};
 
-const server = await startServer([`${DIST}/server.js`], { BODY_LIMIT: String(BODY_LIMIT), MAX_ELEMENTS: String(MAX_ELEMENTS) });
+const server = await startServer([...startOptions(), `${DIST}/server.js`], { BODY_LIMIT: String(BODY_LIMIT), MAX_ELEMENTS: String(MAX_ELEMENTS) });
 const pid = server.child.pid!;
 const rssBoot = rssMiB(pid);
 

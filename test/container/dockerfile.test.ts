@@ -46,6 +46,7 @@ const dockerfileText = readFileSync(join(root, 'Dockerfile'), 'utf8');
 const dockerignoreText = readFileSync(join(root, '.dockerignore'), 'utf8');
 const dockerfile = parseDockerfile(dockerfileText);
 const finalStage = dockerfile.stages[dockerfile.stages.length - 1];
+const startScript = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
 const buildStages = dockerfile.stages.slice(0, -1);
 
 /** LSP DiagnosticSeverity.Error. */
@@ -138,11 +139,12 @@ describe('Dockerfile: lint and structure', () => {
     }
   });
 
-  it('starts with CMD ["node", "dist/server.js"] in exec form', () => {
+  it('starts in exec form with the command `npm start` runs', () => {
     const cmd = last(finalStage, 'CMD');
     expect(cmd).toBeDefined();
     expect(cmd!.args.trim().startsWith('[')).toBe(true);
-    expect(commandArgv(cmd!.args)).toEqual(['node', 'dist/server.js']);
+    expect(commandArgv(cmd!.args)).toEqual(startScript.split(' '));
+    expect(commandArgv(cmd!.args).at(-1)).toBe('dist/server.js');
     expect(only(finalStage, 'ENTRYPOINT')).toEqual([]);
   });
 
