@@ -111,6 +111,10 @@ describe('a large invalid body gives the same problem as the main-thread path', 
     ['not an object', 'relu/forward', text(big)],
     ['prototype poisoning', 'relu/forward', `{"inputs":${text(big)},"__proto__":{"polluted":true}}`],
     ['constructor poisoning', 'relu/forward', `{"inputs":${text(big)},"constructor":{"prototype":{"polluted":true}}}`],
+    // The worker skips secure-json-parse's scans when no key could match them, and reads ASCII bodies as latin1.
+    ['prototype poisoning, the key escaped', 'relu/forward', `{"inputs":${text(big)},"\\u005f_proto__":{"polluted":true}}`],
+    ['constructor poisoning, the key escaped', 'relu/forward', `{"inputs":${text(big)},"\\u0063onstructor":{"prototype":{"polluted":true}}}`],
+    ['a key that is not ASCII', 'relu/forward', text({ inputs: big, grüße: 1 })],
     ['more numbers than MAX_ELEMENTS', 'relu/forward', text({ inputs: batch(1100, 96) })],
     ['grad_outputs over MAX_ELEMENTS', 'sigmoid/backward', text({ inputs: big, grad_outputs: batch(1100, 96) })],
   ];
