@@ -6,8 +6,9 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { gelu } from '../../src/core/activations/gelu.js';
-import { dd, fastTwoSum, mulRound, twoSum } from '../../src/core/numeric/dd.js';
-import { cdfPiece, PIECES_END } from '../../src/core/numeric/normal.js';
+import { addDD, dd, fastTwoSum, mulDD, mulDD1, mulRound, twoProd, twoSum } from '../../src/core/numeric/dd.js';
+import { expX } from '../../src/core/numeric/exp.js';
+import { cdfPiece, INV_SQRT_2PI_H, INV_SQRT_2PI_L, PIECES_END } from '../../src/core/numeric/normal.js';
 import { GELU_ROOTS, ROOT_BAND, rootSeries } from '../../src/core/numeric/roots.js';
 import { ulpError } from '../helpers/golden.js';
 
@@ -55,6 +56,53 @@ describe('gelu none: the forward written out in its loop', () => {
     const xs: number[] = [];
     for (let k = -34 * 64; k <= 34 * 64; k++) xs.push(k / 512, k / 512 + 2 ** -40, k / 512 - 2 ** -40);
     expectComposed(xs.filter((v) => Math.abs(v) <= PIECES_END));
+  });
+});
+
+describe('gelu none: the backward written out in its loop', () => {
+  // For |x| <= 4.25 outside the root band the kernel inlines cdfNear, twoProd, expX, mulDD, mulDD1, addDD and
+  // mulRound; it must stay those operations, bit for bit: dy·(Φ(x) + xφ(x)).
+  const composed = (v: number, d: number) => {
+    const ph = cdfPiece(-Math.abs(v));
+    const pl = dd.lo;
+    const m = +(v > 0);
+    const sg = 1 - 2 * m;
+    const c0 = twoSum(m, sg * ph);
+    const ch = fastTwoSum(c0, dd.lo + sg * pl);
+    const cl = dd.lo;
+    const q = twoProd(v, v);
+    const e = expX(-0.5 * q, -0.5 * dd.lo);
+    let xh = mulDD(e, dd.lo, INV_SQRT_2PI_H, INV_SQRT_2PI_L);
+    xh = mulDD1(xh, dd.lo, v);
+    const gh = addDD(ch, cl, xh, dd.lo);
+    return mulRound(d, gh, dd.lo);
+  };
+  const root = GELU_ROOTS.none[0];
+  const written = (v: number) => Math.abs(v) <= PIECES_END && Math.abs(v - root) > ROOT_BAND;
+  const expectComposed = (pairs: [number, number][]) => {
+    const xs = pairs.map(([v]) => v);
+    const dys = pairs.map(([, d]) => d);
+    const got = bwd('none', xs, dys);
+    for (let i = 0; i < xs.length; i++) {
+      if (!written(xs[i])) continue;
+      const want = composed(xs[i], dys[i]);
+      if (!Object.is(got[i], want)) expect([xs[i], dys[i], got[i]]).toEqual([xs[i], dys[i], want]);
+    }
+  };
+
+  it('equals cdfNear, expX, mulDD, mulDD1, addDD and mulRound composed, for |x| <= 4.25', () => {
+    const near = fc.double({ min: -PIECES_END, max: PIECES_END, noNaN: true });
+    const tiny = fc.double({ min: -1e-300, max: 1e-300, noNaN: true });
+    const dy = fc.oneof(fc.constant(1), fc.double({ noNaN: true }), fc.double({ min: -4, max: 4, noNaN: true }));
+    fc.assert(fc.property(fc.array(fc.tuple(fc.oneof(near, tiny), dy), { minLength: 1, maxLength: 50 }), expectComposed), { numRuns: 1000 });
+  });
+
+  it('equals them on a dense sweep, piece edges, ±4.25 and both sides of the root band included', () => {
+    const pairs: [number, number][] = [];
+    for (let k = -34 * 64; k <= 34 * 64; k++) for (const v of [k / 512, k / 512 + 2 ** -40, k / 512 - 2 ** -40]) pairs.push([v, 1], [v, -0.75]);
+    for (const v of [root - ROOT_BAND, root + ROOT_BAND]) pairs.push([v * (1 - 2 ** -52), 1], [v * (1 + 2 ** -52), 1]);
+    expect(pairs.filter(([v]) => written(v)).length).toBeGreaterThan(20000);
+    expectComposed(pairs);
   });
 });
 

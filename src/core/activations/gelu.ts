@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defineActivation } from '../activation.js';
 import { dd, twoSum, fastTwoSum, twoProd, mulDD, mulDD1, addDD, divDD, mulRound, ddFraction } from '../numeric/dd.js';
-import { expX, expSplit, scaleRound, scaleRoundMul } from '../numeric/exp.js';
+import { expX, expSplit, scaleRound, scaleRoundMul, INV_L, L1, L2, L3, POW2, ROUNDER, TAB, TAB_SPLIT } from '../numeric/exp.js';
 import {
   cdfPiece,
   DEG,
@@ -73,12 +73,72 @@ function geluExact(x: number): number {
 }
 
 /**
- * geluExact over a batch, with its |x| <= 4.25 case written out in the loop:
- * cdfPiece (numeric/normal.ts), cdfNear and mulRound inline with locals, the
- * same operations in the same order (test/core/gelu.test.ts holds it to them,
- * bit for bit). The calls and the shared `dd` object they pass low parts
- * through took 40% of the time there (11 -> 20 M elements/s); the tails call
- * geluExact.
+ * Φ(v) for |v| <= 4.25 as NEAR[0] + NEAR[1], for the batch loops: cdfNear
+ * written out (cdfPiece of numeric/normal.ts and the sign fold inline), the
+ * two parts through a typed array instead of `dd.lo`.
+ */
+const NEAR = new Float64Array(2);
+function cdfNearInto(v: number): void {
+  // cdfPiece(w) at w = -|v|: Φ(w) = ph + pl
+  const w = -Math.abs(v);
+  let j = Math.floor(-8 * w);
+  if (j >= PIECES) j = PIECES - 1;
+  const o = j * STRIDE;
+  const c0 = (2 * j + 1) / 16;
+  const th = w + c0;
+  const tb = th - w;
+  const tl = w - (th - tb) + (c0 - tb);
+  let q = PHI[o + 3 + DEG];
+  for (let k = o + 2 + DEG; k >= o + 6; k--) q = q * th + PHI[k];
+  const st = SPLITTER * th;
+  const thh = st - (st - th);
+  const thl = th - thh;
+  const t2 = th * th;
+  const t2l = thh * thh - t2 + thh * thl + thl * thh + thl * thl + 2 * th * tl;
+  const a2 = PHI[o + 4];
+  const p2 = a2 * t2;
+  const sa2 = SPLITTER * a2;
+  const a2h = sa2 - (sa2 - a2);
+  const a2l = a2 - a2h;
+  const st2 = SPLITTER * t2;
+  const t2h = st2 - (st2 - t2);
+  const t2lo = t2 - t2h;
+  const p2l = a2h * t2h - p2 + a2h * t2lo + a2l * t2h + a2l * t2lo + a2 * t2l + PHI[o + 5] * t2;
+  const a1 = PHI[o + 2];
+  const p1 = a1 * th;
+  const sa1 = SPLITTER * a1;
+  const a1h = sa1 - (sa1 - a1);
+  const a1l = a1 - a1h;
+  const p1l = a1h * thh - p1 + a1h * thl + a1l * thh + a1l * thl + a1 * tl + PHI[o + 3] * th;
+  const a0 = PHI[o];
+  const s1 = a0 + p1;
+  const b1 = s1 - a0;
+  const sl1 = a0 - (s1 - b1) + (p1 - b1) + PHI[o + 1] + p1l + p2l;
+  const s2 = s1 + p2;
+  const b2 = s2 - s1;
+  const sl2 = sl1 + (s1 - (s2 - b2) + (p2 - b2) + t2 * th * q);
+  const ph = s2 + sl2;
+  const pl = sl2 - (ph - s2);
+  // cdfNear: Φ(v) = m + (1 - 2m)·Φ(-|v|) = C + Cl
+  const m = +(v > 0);
+  const sg = 1 - 2 * m;
+  const sph = sg * ph;
+  const ch = m + sph;
+  const cb = ch - m;
+  const cl = m - (ch - cb) + (sph - cb) + sg * pl;
+  const c = ch + cl;
+  NEAR[0] = c;
+  NEAR[1] = cl - (c - ch);
+}
+
+/**
+ * geluExact over a batch, with its |x| <= 4.25 case written out: cdfNearInto
+ * and mulRound inline with locals, the same operations in the same order
+ * (test/core/gelu.test.ts holds it to them, bit for bit). The calls and the
+ * shared `dd` object they pass low parts through took 40% of the time there
+ * (11 -> 20 M elements/s); the tails call geluExact. cdfNearInto, shared with
+ * the backward, costs the forward about 15% against its arithmetic copied in
+ * here (24 against 28 M elements/s in one process): kept, for one copy.
  */
 function geluExactBatch(x: Float64Array, out: Float64Array): void {
   for (let i = 0; i < x.length; i++) {
@@ -87,55 +147,9 @@ function geluExactBatch(x: Float64Array, out: Float64Array): void {
       out[i] = geluExact(v);
       continue;
     }
-    // cdfPiece(w) at w = -|v|: Φ(w) = ph + pl
-    const w = -Math.abs(v);
-    let j = Math.floor(-8 * w);
-    if (j >= PIECES) j = PIECES - 1;
-    const o = j * STRIDE;
-    const c0 = (2 * j + 1) / 16;
-    const th = w + c0;
-    const tb = th - w;
-    const tl = w - (th - tb) + (c0 - tb);
-    let q = PHI[o + 3 + DEG];
-    for (let k = o + 2 + DEG; k >= o + 6; k--) q = q * th + PHI[k];
-    const st = SPLITTER * th;
-    const thh = st - (st - th);
-    const thl = th - thh;
-    const t2 = th * th;
-    const t2l = thh * thh - t2 + thh * thl + thl * thh + thl * thl + 2 * th * tl;
-    const a2 = PHI[o + 4];
-    const p2 = a2 * t2;
-    const sa2 = SPLITTER * a2;
-    const a2h = sa2 - (sa2 - a2);
-    const a2l = a2 - a2h;
-    const st2 = SPLITTER * t2;
-    const t2h = st2 - (st2 - t2);
-    const t2lo = t2 - t2h;
-    const p2l = a2h * t2h - p2 + a2h * t2lo + a2l * t2h + a2l * t2lo + a2 * t2l + PHI[o + 5] * t2;
-    const a1 = PHI[o + 2];
-    const p1 = a1 * th;
-    const sa1 = SPLITTER * a1;
-    const a1h = sa1 - (sa1 - a1);
-    const a1l = a1 - a1h;
-    const p1l = a1h * thh - p1 + a1h * thl + a1l * thh + a1l * thl + a1 * tl + PHI[o + 3] * th;
-    const a0 = PHI[o];
-    const s1 = a0 + p1;
-    const b1 = s1 - a0;
-    const sl1 = a0 - (s1 - b1) + (p1 - b1) + PHI[o + 1] + p1l + p2l;
-    const s2 = s1 + p2;
-    const b2 = s2 - s1;
-    const sl2 = sl1 + (s1 - (s2 - b2) + (p2 - b2) + t2 * th * q);
-    const ph = s2 + sl2;
-    const pl = sl2 - (ph - s2);
-    // cdfNear: Φ(v) = m + (1 - 2m)·Φ(-|v|) = C + Cl
-    const m = +(v > 0);
-    const sg = 1 - 2 * m;
-    const sph = sg * ph;
-    const ch = m + sph;
-    const cb = ch - m;
-    const cl = m - (ch - cb) + (sph - cb) + sg * pl;
-    const C = ch + cl;
-    const Cl = cl - (C - ch);
+    cdfNearInto(v);
+    const C = NEAR[0];
+    const Cl = NEAR[1];
     // mulRound(v, C, Cl): v·Φ(v), rounded once
     const p = v * C;
     const sv = SPLITTER * v;
@@ -202,6 +216,109 @@ function geluExactGrad(x: number, dy: number): number {
     return mulRound(dy, gh, dd.lo);
   }
   return dy; // gelu′ = 1 to double precision, and the limit at +Infinity
+}
+
+/** INV_SQRT_2PI_H split as twoProd splits it (Veltkamp), for the products written out below. */
+const INV_SQRT_2PI_HH = SPLITTER * INV_SQRT_2PI_H - (SPLITTER * INV_SQRT_2PI_H - INV_SQRT_2PI_H);
+const INV_SQRT_2PI_HL = INV_SQRT_2PI_H - INV_SQRT_2PI_HH;
+
+/**
+ * geluExactGrad over a batch, with its |x| <= 4.25 case outside the root band
+ * written out as the forward's is: cdfNear, twoProd(x, x), expX (numeric/exp.ts;
+ * its range checks cannot fire there, since -x²/2 >= -9.04), mulDD, mulDD1,
+ * addDD and mulRound inline with locals, the same operations in the same
+ * order (test/core/gelu.test.ts holds it to them, bit for bit). The root band
+ * and the tails call geluExactGrad.
+ */
+function geluExactGradBatch(x: Float64Array, dy: Float64Array, dx: Float64Array): void {
+  const root = ROOT_NONE[0];
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i];
+    if (!(Math.abs(v) <= PIECES_END) || Math.abs(v - root) <= ROOT_BAND) {
+      dx[i] = geluExactGrad(v, dy[i]);
+      continue;
+    }
+    cdfNearInto(v);
+    const C = NEAR[0];
+    const Cl = NEAR[1];
+    // twoProd(v, v) = qh + ql
+    const qh = v * v;
+    const sv = SPLITTER * v;
+    const vh = sv - (sv - v);
+    const vl = v - vh;
+    const ql = vh * vh - qh + vh * vl + vl * vh + vl * vl;
+    // expX(-qh/2, -ql/2) = eh + el: expSplit, then the scale 2^k
+    const ah = -0.5 * qh;
+    const al = -0.5 * ql;
+    const n = ah * INV_L + ROUNDER - ROUNDER;
+    const ej = n & 1023;
+    const k = (n - ej) / 1024;
+    const ea = ah - n * L1;
+    const ec = al - n * L2 - n * L3;
+    const r = ea + ec;
+    const rb = r - ea;
+    const rl = ea - (r - rb) + (ec - rb);
+    const poly = r * r * (0.5 + r * (1 / 6 + r * (1 / 24 + r * (1 / 120))));
+    const ew = poly + rl * (1 + r);
+    const ej2 = 2 * ej;
+    const tabh = TAB[ej2];
+    const tabl = TAB[ej2 + 1];
+    const tr = tabh * r;
+    const sr = SPLITTER * r;
+    const rh = sr - (sr - r);
+    const rr = r - rh;
+    const tabhh = TAB_SPLIT[ej2];
+    const tabhl = TAB_SPLIT[ej2 + 1];
+    const tre = tabhh * rh - tr + tabhh * rr + tabhl * rh + tabhl * rr;
+    const es = tabh + tr;
+    const elow = tr - (es - tabh) + tre + tabh * ew + tabl * (1 + r + ew);
+    const ehi = es + elow;
+    const scale = POW2[k + 1074];
+    const el = (elow - (ehi - es)) * scale;
+    const eh = ehi * scale;
+    // mulDD(eh, el, 1/√(2π)) = m1 + m1l
+    const q1 = eh * INV_SQRT_2PI_H;
+    const se = SPLITTER * eh;
+    const ehh = se - (se - eh);
+    const ehl = eh - ehh;
+    const q1l = ehh * INV_SQRT_2PI_HH - q1 + ehh * INV_SQRT_2PI_HL + ehl * INV_SQRT_2PI_HH + ehl * INV_SQRT_2PI_HL;
+    const e1 = q1l + (eh * INV_SQRT_2PI_L + el * INV_SQRT_2PI_H);
+    const m1 = q1 + e1;
+    const m1l = e1 - (m1 - q1);
+    // mulDD1(m1, m1l, v) = xh + xl: xφ(x)
+    const q2 = m1 * v;
+    const sm = SPLITTER * m1;
+    const m1h = sm - (sm - m1);
+    const m1o = m1 - m1h;
+    const q2l = m1h * vh - q2 + m1h * vl + m1o * vh + m1o * vl;
+    const e2 = q2l + m1l * v;
+    const xh = q2 + e2;
+    const xl = e2 - (xh - q2);
+    // addDD(C, Cl, xh, xl) = gh + gl: Φ(x) + xφ(x)
+    const ss1 = C + xh;
+    const bb1 = ss1 - C;
+    const e3 = C - (ss1 - bb1) + (xh - bb1);
+    const ss2 = Cl + xl;
+    const bb2 = ss2 - Cl;
+    const f = Cl - (ss2 - bb2) + (xl - bb2);
+    const t3 = e3 + ss2;
+    const u = ss1 + t3;
+    const ul = t3 - (u - ss1);
+    const t4 = ul + f;
+    const gh = u + t4;
+    const gl = t4 - (gh - u);
+    // mulRound(dy, gh, gl)
+    const d = dy[i];
+    const pd = d * gh;
+    const sd = SPLITTER * d;
+    const dh = sd - (sd - d);
+    const dl = d - dh;
+    const sg2 = SPLITTER * gh;
+    const ghh = sg2 - (sg2 - gh);
+    const ghl = gh - ghh;
+    const res = pd + (dh * ghh - pd + dh * ghl + dl * ghh + dl * ghl + d * gl);
+    dx[i] = res === res ? res : d * gh;
+  }
 }
 
 // ------------------------------------------------- the approximate forms: x·σ(s)
@@ -368,7 +485,7 @@ export const gelu = defineActivation({
     const n = x.length;
     switch (params.approximate) {
       case 'none':
-        for (let i = 0; i < n; i++) dx[i] = geluExactGrad(x[i], dy[i]);
+        geluExactGradBatch(x, dy, dx);
         break;
       case 'tanh':
         for (let i = 0; i < n; i++) {
