@@ -354,6 +354,13 @@ export function inferBodyParser(limits: ReadLimits) {
         const tooLarge = reader.tooLarge;
         if (tooLarge) settle(tooLarge);
       }
+      // One chunk per connection per event-loop turn: libuv otherwise reads up to 32 chunks (2 MB) from each
+      // readable socket in a turn, and with a few 8 MB bodies arriving, /healthz waited 14-22 ms at p50
+      // behind those turns (3 ms with this; throughput unchanged within this host's noise, docs/BENCHMARKS.md).
+      if (!settled) {
+        payload.pause();
+        setImmediate(() => payload.resume());
+      }
     }
     function onEnd() {
       if (!Number.isNaN(contentLength) && sent !== contentLength) {
