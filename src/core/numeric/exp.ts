@@ -210,13 +210,15 @@ const MIN_NORMAL = 2.2250738585072014e-308;
 export function scaleRound(h: number, l: number, k: number): number {
   const v = mulPow2(h, k);
   if (!(Math.abs(v) < MIN_NORMAL)) return v; // normal (exact), ±Infinity or NaN
-  // Round a + b = (h + l)·2^(k+1074) to an integer n; the result is n·2^-1074.
-  const a = mulPow2(h, k + 1074);
-  const b = mulPow2(l, k + 1074);
+  // Round a + b = |h + l|·2^(k+1074) to an integer n; the result is ±n·2^-1074. On the magnitude, since
+  // a - floor(a) is exact only for a >= 0: for a in (-0.5, 0), 1 + a can round up to 0.5 and lose the tie.
+  const sign = h < 0 ? -1 : 1;
+  const a = mulPow2(sign * h, k + 1074);
+  const b = mulPow2(sign * l, k + 1074);
   const fa = Math.floor(a);
   const d = (a - fa - 0.5) + b; // a - fa is exact; only the sign of d matters
   const n = d > 0 ? fa + 1 : d < 0 ? fa : fa % 2 === 0 ? fa : fa + 1;
-  return n === 0 ? h * 0 : n * 5e-324;
+  return n === 0 ? h * 0 : sign * n * 5e-324;
 }
 
 /**
