@@ -29,16 +29,21 @@ function bwd(form: Form, xs: number[], dys: number[]): Float64Array {
   return dx;
 }
 
+/** gelu.ts's cdfNear from the helpers: Φ(v) = m + (1 - 2m)·Φ(-|v|), m = [v > 0], for |v| <= 4.25, as hi + dd.lo. */
+function cdfNearComposed(v: number): number {
+  const ph = cdfPiece(-Math.abs(v));
+  const pl = dd.lo;
+  const m = +(v > 0);
+  const sg = 1 - 2 * m;
+  const ch = twoSum(m, sg * ph);
+  return fastTwoSum(ch, dd.lo + sg * pl);
+}
+
 describe('gelu none: the forward written out in its loop', () => {
   // For |x| <= 4.25 the kernel inlines cdfPiece, the sign fold of cdfNear and mulRound for speed; it must stay those
   // operations, bit for bit: x·Φ(x) with Φ(x) = m + (1 - 2m)·Φ(-|x|), m = [x > 0].
   const composed = (v: number) => {
-    const ph = cdfPiece(-Math.abs(v));
-    const pl = dd.lo;
-    const m = +(v > 0);
-    const sg = 1 - 2 * m;
-    const ch = twoSum(m, sg * ph);
-    const c = fastTwoSum(ch, dd.lo + sg * pl);
+    const c = cdfNearComposed(v);
     return mulRound(v, c, dd.lo);
   };
   const expectComposed = (xs: number[]) => {
@@ -63,12 +68,7 @@ describe('gelu none: the backward written out in its loop', () => {
   // For |x| <= 4.25 outside the root band the kernel inlines cdfNear, twoProd, expX, mulDD, mulDD1, addDD and
   // mulRound; it must stay those operations, bit for bit: dy·(Φ(x) + xφ(x)).
   const composed = (v: number, d: number) => {
-    const ph = cdfPiece(-Math.abs(v));
-    const pl = dd.lo;
-    const m = +(v > 0);
-    const sg = 1 - 2 * m;
-    const c0 = twoSum(m, sg * ph);
-    const ch = fastTwoSum(c0, dd.lo + sg * pl);
+    const ch = cdfNearComposed(v);
     const cl = dd.lo;
     const q = twoProd(v, v);
     const e = expX(-0.5 * q, -0.5 * dd.lo);

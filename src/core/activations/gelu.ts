@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defineActivation } from '../activation.js';
 import { dd, twoSum, fastTwoSum, twoProd, mulDD, mulDD1, addDD, divDD, mulRound, ddFraction } from '../numeric/dd.js';
-import { expX, expSplit, scaleRound, scaleRoundMul, INV_L, L1, L2, L3, POW2, ROUNDER, TAB, TAB_SPLIT } from '../numeric/exp.js';
+import { expX, expSplit, scaleRound, scaleRoundMul } from '../numeric/exp.js';
 import {
   cdfPiece,
   DEG,
@@ -224,11 +224,11 @@ const INV_SQRT_2PI_HL = INV_SQRT_2PI_H - INV_SQRT_2PI_HH;
 
 /**
  * geluExactGrad over a batch, with its |x| <= 4.25 case outside the root band
- * written out as the forward's is: cdfNear, twoProd(x, x), expX (numeric/exp.ts;
- * its range checks cannot fire there, since -x²/2 >= -9.04), mulDD, mulDD1,
- * addDD and mulRound inline with locals, the same operations in the same
- * order (test/core/gelu.test.ts holds it to them, bit for bit). The root band
- * and the tails call geluExactGrad.
+ * written out as the forward's is: cdfNearInto, and twoProd(x, x), mulDD,
+ * mulDD1, addDD and mulRound inline with locals, the same operations in the
+ * same order (test/core/gelu.test.ts holds it to them, bit for bit). expX
+ * stays a call: writing it out too gained only 5%. The root band and the
+ * tails call geluExactGrad.
  */
 function geluExactGradBatch(x: Float64Array, dy: Float64Array, dx: Float64Array): void {
   const root = ROOT_NONE[0];
@@ -247,35 +247,9 @@ function geluExactGradBatch(x: Float64Array, dy: Float64Array, dx: Float64Array)
     const vh = sv - (sv - v);
     const vl = v - vh;
     const ql = vh * vh - qh + vh * vl + vl * vh + vl * vl;
-    // expX(-qh/2, -ql/2) = eh + el: expSplit, then the scale 2^k
-    const ah = -0.5 * qh;
-    const al = -0.5 * ql;
-    const n = ah * INV_L + ROUNDER - ROUNDER;
-    const ej = n & 1023;
-    const k = (n - ej) / 1024;
-    const ea = ah - n * L1;
-    const ec = al - n * L2 - n * L3;
-    const r = ea + ec;
-    const rb = r - ea;
-    const rl = ea - (r - rb) + (ec - rb);
-    const poly = r * r * (0.5 + r * (1 / 6 + r * (1 / 24 + r * (1 / 120))));
-    const ew = poly + rl * (1 + r);
-    const ej2 = 2 * ej;
-    const tabh = TAB[ej2];
-    const tabl = TAB[ej2 + 1];
-    const tr = tabh * r;
-    const sr = SPLITTER * r;
-    const rh = sr - (sr - r);
-    const rr = r - rh;
-    const tabhh = TAB_SPLIT[ej2];
-    const tabhl = TAB_SPLIT[ej2 + 1];
-    const tre = tabhh * rh - tr + tabhh * rr + tabhl * rh + tabhl * rr;
-    const es = tabh + tr;
-    const elow = tr - (es - tabh) + tre + tabh * ew + tabl * (1 + r + ew);
-    const ehi = es + elow;
-    const scale = POW2[k + 1074];
-    const el = (elow - (ehi - es)) * scale;
-    const eh = ehi * scale;
+    // expX(-qh/2, -ql/2) = eh + el
+    const eh = expX(-0.5 * qh, -0.5 * ql);
+    const el = dd.lo;
     // mulDD(eh, el, 1/√(2π)) = m1 + m1l
     const q1 = eh * INV_SQRT_2PI_H;
     const se = SPLITTER * eh;
