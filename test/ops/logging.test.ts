@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { build } from '../helpers/app.js';
+import { CRASH } from '../workers/faulty.worker.js';
 
 interface Line {
   level: number;
@@ -120,5 +121,33 @@ describe('request log', () => {
     for (const marker of MARKERS) expect(all).not.toContain(String(marker));
     expect(all).not.toContain(API_KEY);
     expect(all.toLowerCase()).not.toContain('authorization');
+  });
+});
+
+describe('request log at LOG_LEVEL=warn', () => {
+  it('writes nothing for a request that succeeds, and the whole warning for a 5xx', async () => {
+    const text: string[] = [];
+    const app = await build(
+      { LOG_LEVEL: 'warn', INLINE_MAX_ELEMENTS: 0, WORKERS: 1 },
+      { logStream: { write: (chunk: string) => void text.push(chunk) }, workerFile: new URL('../workers/faulty.worker.ts', import.meta.url) },
+    );
+    try {
+      const ok = await app.inject({ method: 'POST', url: '/v1/activations/relu/forward', headers: { 'x-request-id': 'req-quiet' }, payload: { inputs: [[1, 2]] } });
+      expect(ok.statusCode).toBe(200);
+      const crashed = await app.inject({
+        method: 'POST',
+        url: '/v1/activations/relu/forward',
+        headers: { 'x-request-id': 'req-crash' },
+        payload: { inputs: [[CRASH, 2]] },
+      });
+      expect(crashed.statusCode).toBe(500);
+      const lines = text.join('').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Line);
+      expect(lines.filter((l) => l.reqId === 'req-quiet')).toEqual([]);
+      expect(lines.filter((l) => l.msg === 'request failed')).toEqual([
+        expect.objectContaining({ level: 40, reqId: 'req-crash', route: '/v1/activations/relu/forward', activation: 'relu', shape: [1, 2], status: 500 }),
+      ]);
+    } finally {
+      await app.close();
+    }
   });
 });
