@@ -4,7 +4,9 @@
  * It must give, bit for bit, what the per-element form gives: the window
  * test, then N = n·x + q·β by twoProd and addDD, divided by q with divDD, or
  * the rough α·x + β outside the window, clamped by Math.max/Math.min. The
- * oracle below is that form, written with the dd.ts helpers.
+ * oracle below is that form, written with the dd.ts helpers. The backward
+ * settles most elements from the rough value in a first pass too, and must
+ * give what its per-element form gives: dy·n/q where 0 < N/q < 1 exactly.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -14,7 +16,8 @@ import { addDD, dd, divDD, twoProd } from '../../src/core/numeric/dd.js';
 
 type Params = { alpha: number; beta: number };
 
-function oracle(x: number, { alpha, beta }: Params): number {
+/** The per-element form's N = n·x + q·β (nh + nl), or nh = NaN outside the window (or beyond 2^995), with the rough α·x + β. */
+function perElement(x: number, { alpha, beta }: Params) {
   const sixth = alpha === 1 / 6;
   const n = sixth ? 1 : alpha;
   const q = sixth ? 6 : 1;
@@ -24,9 +27,35 @@ function oracle(x: number, { alpha, beta }: Params): number {
   const rough = ax + beta;
   const slack = (Math.abs(ax) + Math.abs(beta)) * 2 ** -50;
   const safe = Math.abs(n) < SPLIT_SAFE && Math.abs(bh) < SPLIT_SAFE && Math.abs(x) < SPLIT_SAFE;
-  if (!(rough - slack <= 1 && rough + slack >= 0 && safe)) return Math.max(0, Math.min(1, rough));
+  if (!(rough - slack <= 1 && rough + slack >= 0 && safe)) return { n, q, rough, nh: NaN, nl: NaN };
   const nh = addDD(twoProd(n, x), dd.lo, bh, bl);
-  return Math.max(0, Math.min(1, q === 1 ? nh : divDD(nh, dd.lo, q, 0)));
+  return { n, q, rough, nh, nl: dd.lo };
+}
+
+function oracle(x: number, params: Params): number {
+  const { q, rough, nh, nl } = perElement(x, params);
+  if (nh !== nh) return Math.max(0, Math.min(1, rough));
+  return Math.max(0, Math.min(1, q === 1 ? nh : divDD(nh, nl, q, 0)));
+}
+
+/** The backward's per-element form: inside decided on N (or on the rough value outside the window). */
+function backwardOracle(x: number, g: number, params: Params): number {
+  const { n, q, rough, nh, nl } = perElement(x, params);
+  const inside = nh === nh ? nh > 0 && (nh < q || (nh === q && nl < 0)) : rough > 0 && rough < 1;
+  return inside ? (g * n) / q : x === x ? 0 : NaN;
+}
+
+function backward(xs: ArrayLike<number>, gs: ArrayLike<number>, params: Params): Float64Array {
+  const dx = new Float64Array(xs.length);
+  hardsigmoid.backward({ x: Float64Array.from(xs), dy: Float64Array.from(gs), dx, rows: 1, cols: xs.length, params });
+  return dx;
+}
+
+function expectBackwardOracle(xs: ArrayLike<number>, gs: ArrayLike<number>, params: Params, dx: Float64Array): void {
+  for (let i = 0; i < xs.length; i++) {
+    const want = backwardOracle(xs[i], gs[i], params);
+    expect(Object.is(dx[i], want), `backward α=${params.alpha} β=${params.beta} x=${xs[i]} dy=${gs[i]}: ${dx[i]}, want ${want}`).toBe(true);
+  }
 }
 
 function forward(xs: ArrayLike<number>, params: Params, inPlace = false): Float64Array {
@@ -91,6 +120,28 @@ describe('hardsigmoid forward matches the per-element exact form bit for bit', (
     for (const params of [{ alpha: 1 / 6, beta: 0.5 }, { alpha: 0.2, beta: 0.5 }, { alpha: 1 / 6, beta: 0.1 }]) {
       expectOracle(xs, params, forward(xs, params));
       expectOracle(xs, params, forward(xs, params, true));
+    }
+  });
+});
+
+describe('hardsigmoid backward matches the per-element exact form bit for bit', () => {
+  it('random parameters, inputs near the kinks, in [-8, 8] and anywhere, and any dy (±0, NaN, ±∞)', () => {
+    fc.assert(
+      fc.property(
+        paramsArb.chain((params) => fc.tuple(fc.constant(params), inputsFor(params)).chain(([p, xs]) => fc.tuple(fc.constant(p), fc.constant(xs), fc.array(fc.double(), { minLength: xs.length, maxLength: xs.length })))),
+        ([params, xs, gs]) => expectBackwardOracle(xs, gs, params, backward(xs, gs, params)),
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('across blocks, with a quarter of the inputs within 2^-40 of the kinks', () => {
+    let seed = 7;
+    const next = () => ((seed = (Math.imul(seed, 48271) >>> 0) % 2147483647), seed / 2147483647);
+    const xs = Array.from({ length: 2500 }, (_, i) => (i % 4 === 0 ? (next() < 0.5 ? -3 : 3) * (1 + (next() - 0.5) * 2 ** -40) : next() * 16 - 8));
+    const gs = xs.map(() => next() * 2 - 1);
+    for (const params of [{ alpha: 1 / 6, beta: 0.5 }, { alpha: 0.2, beta: 0.5 }, { alpha: 1 / 6, beta: 0.1 }, { alpha: 0, beta: 0.5 }, { alpha: 1e300, beta: 0.5 }]) {
+      expectBackwardOracle(xs, gs, params, backward(xs, gs, params));
     }
   });
 });

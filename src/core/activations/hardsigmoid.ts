@@ -286,6 +286,90 @@ function roughForward(x: Float64Array, out: Float64Array, alpha: number, beta: n
 }
 
 /**
+ * The backward at one element: dy·n/q where 0 < N/q < 1 exactly, else +0, or
+ * NaN for a NaN x. N is normalised, so its sign and its order against q follow
+ * from the high part; without N (clearly outside, or parameters or x beyond
+ * the safe range) the rough value decides.
+ */
+function backwardAt(a: Affine, v: number, g: number): number {
+  const nh = exactNumerator(a, v);
+  const nl = dd.lo;
+  const rough = nh === nh ? 0 : a.alpha * v + a.beta;
+  const inside = nh === nh ? nh > 0 && (nh < a.q || (nh === a.q && nl < 0)) : rough > 0 && rough < 1;
+  return inside ? (g * a.n) / a.q : v === v ? 0 : NaN;
+}
+
+/** Per block: dy of the listed elements (the backward's; x goes in listedX). */
+const listedDy = new Float64Array(BLOCK);
+
+/**
+ * The backward in blocks, as the forward: most elements are settled by the
+ * rough value r = α·x + β alone, without a branch on the data, and the rest
+ * (r within 2^-44·(1 + |β|) of 0 or 1, or NaN) are listed and redone by
+ * backwardAt.
+ * - r > hi or r < lo (cutsOf): exactNumerator is outside its window, so
+ *   backwardAt takes the rough value, which is outside (0, 1): +0.
+ * - margin < r < 1 − margin, margin = 2^-44·(1 + |β|): the truth is within
+ *   slack ≤ 2^-50·(|r| + 2|β|)·(1 + 2^-51) of r (cutsOf), so strictly inside
+ *   (0, 1), and backwardAt says inside whether it decides on N or (for
+ *   |x| ≥ 2^995) on r: dy·n/q, the same expression.
+ * The two candidates sit in a small table indexed by [inside] (piecewise.ts).
+ */
+function backwardBlocks(x: Float64Array, dy: Float64Array, dx: Float64Array, a: Affine): void {
+  const { hi, lo } = cutsOf(a.beta);
+  const margin = (1 + Math.abs(a.beta)) * 2 ** -44;
+  for (let start = 0; start < x.length; start += BLOCK) {
+    const count = sortOutBackward(x, dy, dx, start, Math.min(x.length, start + BLOCK), a.alpha, a.beta, a.n, a.q, hi, lo, margin, 1 - margin);
+    for (let m = 0; m < count; m++) dx[listedAt[m]] = backwardAt(a, listedX[m], listedDy[m]);
+  }
+}
+
+/** Pass 1 of the backward over [start, end): dx where r settles it; lists the rest; returns how many. */
+function sortOutBackward(
+  x: Float64Array,
+  dy: Float64Array,
+  dx: Float64Array,
+  start: number,
+  end: number,
+  alphaArg: number,
+  betaArg: number,
+  nArg: number,
+  qArg: number,
+  hiArg: number,
+  loArg: number,
+  inLoArg: number,
+  inHiArg: number,
+): number {
+  const alpha = alphaArg * 1;
+  const beta = betaArg * 1;
+  const n = nArg * 1;
+  const q = qArg * 1;
+  const hi = hiArg * 1;
+  const lo = loArg * 1;
+  const inLo = inLoArg * 1;
+  const inHi = inHiArg * 1;
+  const t = new Float64Array(2);
+  const at = listedAt;
+  const xs = listedX;
+  const gs = listedDy;
+  let k = 0;
+  for (let i = start; i < end; i++) {
+    const v = x[i];
+    const g = dy[i];
+    const r = alpha * v + beta;
+    const inside = +(r > inLo) & +(r < inHi);
+    t[1] = (g * n) / q;
+    dx[i] = t[inside];
+    // Listed unless settled: NaN fails every comparison and is listed.
+    at[k] = i;
+    xs[k] = v;
+    gs[k] = g;
+    k += 1 - (+(r > hi) | +(r < lo) | inside);
+  }
+  return k;
+}
+
+/**
  * HardSigmoid, max(0, min(1, α·x + β)), α = 1/6 and β = ½ by default (PyTorch,
  * Keras 3, JAX); α = 0.2 gives the ONNX/Keras 2 form.
  *
@@ -348,17 +432,9 @@ export const hardsigmoid = defineActivation({
   },
   backward({ x, dy, dx, params }) {
     const a = affineOf(params.alpha, params.beta);
-    const { n, q } = a;
-    for (let i = 0; i < x.length; i++) {
-      const v = x[i];
-      const nh = exactNumerator(a, v);
-      const nl = dd.lo;
-      // N is normalised, so its sign and its order against q follow from the high part;
-      // without N (clearly outside, or parameters beyond the safe range) the rough value decides.
-      const rough = nh === nh ? 0 : a.alpha * v + a.beta;
-      const inside = nh === nh ? nh > 0 && (nh < q || (nh === q && nl < 0)) : rough > 0 && rough < 1;
-      dx[i] = inside ? (dy[i] * n) / q : v === v ? 0 : NaN;
-    }
+    if (!a.safe) {
+      for (let i = 0; i < x.length; i++) dx[i] = backwardAt(a, x[i], dy[i]);
+    } else backwardBlocks(x, dy, dx, a);
     return undefined;
   },
 });
