@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { prelu } from '../../src/core/activations/prelu.js';
 import { runBackward, runForward } from '../../src/core/batch.js';
@@ -154,5 +155,21 @@ describe('prelu', () => {
 
   it('α must be numbers, not empty arrays', () => {
     for (const alpha of [[], [[]], 'x', [1, 'x'], [[1], 2]]) expect(prelu.params.safeParse({ alpha }).success, JSON.stringify(alpha)).toBe(false);
+  });
+
+  it('dx is the select dy·(x > 0 ? 1 : α), NaN for a NaN x, bit for bit, on any signs and values', () => {
+    const value = fc.oneof(fc.double(), fc.constantFrom(0, -0, NaN, Infinity, -Infinity), fc.double({ min: -8, max: 8, noNaN: true }));
+    fc.assert(
+      fc.property(fc.array(fc.tuple(value, value), { minLength: 1, maxLength: 40 }), fc.double({ noNaN: true }), (pairs, alpha) => {
+        const xs = pairs.map(([v]) => v);
+        const gs = pairs.map(([, g]) => g);
+        const { dx } = backward([xs], [gs], alpha);
+        xs.forEach((v, i) => {
+          const want = v === v ? gs[i] * (v > 0 ? 1 : alpha) : NaN;
+          expect(Object.is(dx[0][i], want), `x=${v} dy=${gs[i]} α=${alpha}: ${dx[0][i]}, want ${want}`).toBe(true);
+        });
+      }),
+      { numRuns: 500 },
+    );
   });
 });
