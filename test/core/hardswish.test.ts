@@ -1,6 +1,9 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { hardswish } from '../../src/core/activations/hardswish.js';
 import { runBackward, runForward } from '../../src/core/batch.js';
+import { SPLIT_SAFE } from '../../src/core/exact-linear.js';
+import { dd, divDD, fastTwoSum, twoProd, twoSum } from '../../src/core/numeric/dd.js';
 
 const forward = (x: number[]) =>
   Array.from(runForward(hardswish, { x: Float64Array.from(x), rows: 1, cols: x.length, params: {}, dtype: 'float64' }).out);
@@ -54,5 +57,59 @@ describe('hardswish', () => {
 
   it('backward with an infinite dy in the middle keeps IEEE semantics', () => {
     expect(backward([1, -1.5], [Infinity, Infinity])).toEqual([Infinity, NaN]);
+  });
+});
+
+/**
+ * The kernels sort elements into the outer pieces and a list for the middle,
+ * in blocks (hardswish.ts). They must give, bit for bit, what the per-element
+ * form gives: the middle evaluated at x clamped to [−3, 3], selected by
+ * ternaries, written here with the dd.ts helpers.
+ */
+describe('hardswish in blocks matches the per-element form bit for bit', () => {
+  function forwardOracle(v: number): number {
+    const t = Math.min(Math.max(v, -3), 3);
+    const s = twoSum(t, 3);
+    const sl = dd.lo;
+    const p = twoProd(t, s);
+    const n = fastTwoSum(p, dd.lo + t * sl);
+    const mid = divDD(n, dd.lo, 6, 0);
+    return v >= 3 ? v : mid;
+  }
+  function backwardOracle(v: number, d: number): number {
+    const t = Math.min(Math.max(v, -3), 3);
+    const s = twoSum(2 * t, 3);
+    const sl = dd.lo;
+    let mid: number;
+    if (Math.abs(d) < SPLIT_SAFE) {
+      const p = twoProd(d, s);
+      mid = divDD(fastTwoSum(p, dd.lo + d * sl), dd.lo, 6, 0);
+    } else mid = d * ((s + sl) / 6);
+    return v <= -3 ? 0 : v >= 3 ? d : mid;
+  }
+  const value = fc.oneof(
+    fc.double({ min: -8, max: 8, noNaN: true }),
+    fc.constantFrom(-3, 3, -2.9999999999999996, 2.9999999999999996, -3.0000000000000004, 0, -0, NaN, Infinity, -Infinity, 1e308, -1e308),
+    fc.double(),
+  );
+
+  it('on any inputs and dy, across blocks, and in place', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(value, value), { minLength: 1, maxLength: 2100, size: 'max' }), fc.boolean(), (pairs, inPlace) => {
+        const xs = pairs.map(([v]) => v);
+        const gs = pairs.map(([, g]) => g);
+        const x = Float64Array.from(xs);
+        const out = inPlace ? x : new Float64Array(xs.length);
+        hardswish.forward({ x, out, rows: 1, cols: xs.length, params: {} });
+        const dy = Float64Array.from(gs);
+        const dx = inPlace ? dy : new Float64Array(xs.length);
+        hardswish.backward({ x: Float64Array.from(xs), dy, dx, rows: 1, cols: xs.length, params: {} });
+        xs.forEach((v, i) => {
+          expect(Object.is(out[i], forwardOracle(v)), `forward x=${v}: ${out[i]}`).toBe(true);
+          expect(Object.is(dx[i], backwardOracle(v, gs[i])), `backward x=${v} dy=${gs[i]}: ${dx[i]}`).toBe(true);
+        });
+      }),
+      { numRuns: 100 },
+    );
   });
 });

@@ -11,15 +11,76 @@ import { dd, divDD, fastTwoSum, twoProd, twoSum } from '../numeric/dd.js';
  * 6 in double-double, so the result is the double nearest x(x + 3)/6 (up to
  * near-ties). Done naively it is three roundings, and near x = −3, where
  * x + 3 is small, still fine, but near 0 and across the grid errors of 1–2 ULP
- * add up. The middle is evaluated at x clamped to [−3, 3] and selected, so the
- * loop has no unpredictable branch; NaN falls through to the middle and stays
- * NaN.
+ * add up. The outer pieces are written first and the middle computed only
+ * where −3 < x < 3 (see sortOut); NaN goes to the middle and stays NaN.
  *
  * Backward is dy·(x/3 + ½) = dy·(2x + 3)/6 in the middle, again with one
  * rounding of the whole product; 0 for x ≤ −3 and dy for x ≥ 3 (current
  * PyTorch: 0 at −3 and 1 at 3). dy beyond 2^995 or infinite skips the exact
  * product, whose split would overflow.
  */
+/** x(x + 3)/6 rounded once, for −3 ≤ x ≤ 3 (and NaN): x + 3 = s + sl exactly, then x·s error-free, plus x·sl (tiny). */
+function middleForward(t: number): number {
+  const s = twoSum(t, 3);
+  const sl = dd.lo;
+  const p = twoProd(t, s);
+  const n = fastTwoSum(p, dd.lo + t * sl);
+  return divDD(n, dd.lo, 6, 0);
+}
+
+/** dy·(2x + 3)/6 rounded once, for −3 < x < 3 (and NaN): 2x + 3 = s + sl exactly, dy·s error-free. */
+function middleBackward(t: number, d: number): number {
+  const s = twoSum(2 * t, 3);
+  const sl = dd.lo;
+  // dy beyond 2^995 or infinite: Dekker's split would overflow.
+  if (!(Math.abs(d) < SPLIT_SAFE)) return d * ((s + sl) / 6);
+  const p = twoProd(d, s);
+  const n = fastTwoSum(p, dd.lo + d * sl);
+  return divDD(n, dd.lo, 6, 0);
+}
+
+/**
+ * Forward and backward run in blocks of BLOCK elements and two passes, so that
+ * no branch depends on the data (on random inputs the per-element form
+ * mispredicted, and computed the exact middle piece for every element only
+ * to drop it for the 5/8 of [-8, 8] outside (−3, 3)):
+ * 1. sortOut writes the outer pieces, [low, high] at [x ≤ −3] + 2·[x ≥ 3]
+ *    from a small table (piecewise.ts), and lists the other elements
+ *    (−3 < x < 3, and NaN, which fails both comparisons), with their x and
+ *    `other` (dy, for the backward).
+ * 2. The middle piece for the listed ones.
+ */
+const BLOCK = 1024;
+const listedAt = new Int32Array(BLOCK);
+const listedX = new Float64Array(BLOCK);
+const listedOther = new Float64Array(BLOCK);
+
+/**
+ * Pass 1 over [start, end): target = low for x ≤ −3 and high[i] for x ≥ 3
+ * (x itself in the forward, dy in the backward); returns how many are listed.
+ */
+function sortOut(x: Float64Array, target: Float64Array, start: number, end: number, lowArg: number, high: Float64Array): number {
+  const piece = new Float64Array(3);
+  piece[1] = lowArg;
+  const at = listedAt;
+  const xs = listedX;
+  const others = listedOther;
+  let k = 0;
+  for (let i = start; i < end; i++) {
+    const v = x[i];
+    const h = high[i];
+    const below = +(v <= -3);
+    const above = +(v >= 3);
+    piece[2] = h;
+    target[i] = piece[below + 2 * above];
+    at[k] = i;
+    xs[k] = v;
+    others[k] = h;
+    k += 1 - (below | above);
+  }
+  return k;
+}
+
 export const hardswish = defineActivation({
   name: 'hardswish',
   title: 'HardSwish',
@@ -54,36 +115,19 @@ export const hardswish = defineActivation({
   },
   example: { inputs: [[-4, -1.5, 0, 1.5, 4]] },
   forward({ x, out }) {
-    for (let i = 0; i < x.length; i++) {
-      const v = x[i];
-      const t = Math.min(Math.max(v, -3), 3);
-      // t(t + 3) exactly: s + sl = t + 3, then t·s error-free, plus t·sl (tiny).
-      const s = twoSum(t, 3);
-      const sl = dd.lo;
-      const p = twoProd(t, s);
-      const n = fastTwoSum(p, dd.lo + t * sl);
-      const mid = divDD(n, dd.lo, 6, 0);
-      out[i] = v >= 3 ? v : mid;
+    // For x ≤ −3 the middle piece is evaluated at −3 (the clamp): the same value for every such x.
+    const low = middleForward(-3);
+    for (let start = 0; start < x.length; start += BLOCK) {
+      const end = Math.min(x.length, start + BLOCK);
+      const count = sortOut(x, out, start, end, low, x);
+      for (let m = 0; m < count; m++) out[listedAt[m]] = middleForward(listedX[m]);
     }
   },
   backward({ x, dy, dx }) {
-    for (let i = 0; i < x.length; i++) {
-      const v = x[i];
-      const d = dy[i];
-      const t = Math.min(Math.max(v, -3), 3);
-      // dy·(2t + 3)/6: 2t + 3 = s + sl exactly, dy·s error-free, one rounding at the end.
-      const s = twoSum(2 * t, 3);
-      const sl = dd.lo;
-      let mid: number;
-      if (Math.abs(d) < SPLIT_SAFE) {
-        const p = twoProd(d, s);
-        const n = fastTwoSum(p, dd.lo + d * sl);
-        mid = divDD(n, dd.lo, 6, 0);
-      } else {
-        mid = d * ((s + sl) / 6);
-      }
-      // NaN fails both comparisons and gets the middle, NaN.
-      dx[i] = v <= -3 ? 0 : v >= 3 ? d : mid;
+    for (let start = 0; start < x.length; start += BLOCK) {
+      const end = Math.min(x.length, start + BLOCK);
+      const count = sortOut(x, dx, start, end, 0, dy);
+      for (let m = 0; m < count; m++) dx[listedAt[m]] = middleBackward(listedX[m], listedOther[m]);
     }
     return undefined;
   },
