@@ -460,6 +460,9 @@ describe('what real clients send', () => {
       // Six requests on two workers (two run, four wait), their clients gone once all six are in the pool: the
       // two running finish into closed sockets, the four waiting are dropped before they start.
       const hangUps = async () => {
+        // The first round's running tasks may outlive the request between the rounds (they started at different
+        // times); counting from an idle pool makes the six below exactly this round's.
+        await vi.waitFor(() => expect(served.compute.running() + served.compute.queueDepth()).toBe(0), { timeout: 20_000, interval: 5 });
         const sockets = Array.from({ length: 6 }, () => connect(port, '127.0.0.1'));
         for (const socket of sockets) socket.write(`POST /v2/models/gelu/infer HTTP/1.1\r\nhost: 127.0.0.1\r\n${head.join('')}\r\n`);
         for (const socket of sockets) socket.write(body.payload);
