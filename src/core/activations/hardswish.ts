@@ -3,22 +3,6 @@ import { defineActivation } from '../activation.js';
 import { SPLIT_SAFE } from '../exact-linear.js';
 import { dd, divDD, fastTwoSum, twoProd, twoSum } from '../numeric/dd.js';
 
-/**
- * HardSwish, x·relu6(x + 3)/6: 0 for x ≤ −3, x for x ≥ 3, x(x + 3)/6 between.
- *
- * The middle piece is computed exactly and rounded once: x + 3 as an exact
- * sum (TwoSum), x·(x + 3) as an error-free product (Dekker), the division by
- * 6 in double-double, so the result is the double nearest x(x + 3)/6 (up to
- * near-ties). Done naively it is three roundings, and near x = −3, where
- * x + 3 is small, still fine, but near 0 and across the grid errors of 1–2 ULP
- * add up. The outer pieces are written first and the middle computed only
- * where −3 < x < 3 (see sortOut); NaN goes to the middle and stays NaN.
- *
- * Backward is dy·(x/3 + ½) = dy·(2x + 3)/6 in the middle, again with one
- * rounding of the whole product; 0 for x ≤ −3 and dy for x ≥ 3 (current
- * PyTorch: 0 at −3 and 1 at 3). dy beyond 2^995 or infinite skips the exact
- * product, whose split would overflow.
- */
 /** x(x + 3)/6 rounded once, for −3 ≤ x ≤ 3 (and NaN): x + 3 = s + sl exactly, then x·s error-free, plus x·sl (tiny). */
 function middleForward(t: number): number {
   const s = twoSum(t, 3);
@@ -41,9 +25,9 @@ function middleBackward(t: number, d: number): number {
 
 /**
  * Forward and backward run in blocks of BLOCK elements and two passes, so that
- * no branch depends on the data (on random inputs the per-element form
- * mispredicted, and computed the exact middle piece for every element only
- * to drop it for the 5/8 of [-8, 8] outside (−3, 3)):
+ * the exact middle piece runs only where it is the answer (the per-element
+ * form computed it for every element and dropped it for the 5/8 of [-8, 8]
+ * outside (−3, 3)), with no branch on the data:
  * 1. sortOut writes the outer pieces, [low, high] at [x ≤ −3] + 2·[x ≥ 3]
  *    from a small table (piecewise.ts), and lists the other elements
  *    (−3 < x < 3, and NaN, which fails both comparisons), with their x and
@@ -81,6 +65,22 @@ function sortOut(x: Float64Array, target: Float64Array, start: number, end: numb
   return k;
 }
 
+/**
+ * HardSwish, x·relu6(x + 3)/6: 0 for x ≤ −3, x for x ≥ 3, x(x + 3)/6 between.
+ *
+ * The middle piece is computed exactly and rounded once: x + 3 as an exact
+ * sum (TwoSum), x·(x + 3) as an error-free product (Dekker), the division by
+ * 6 in double-double, so the result is the double nearest x(x + 3)/6 (up to
+ * near-ties). Done naively it is three roundings, and near x = −3, where
+ * x + 3 is small, still fine, but near 0 and across the grid errors of 1–2 ULP
+ * add up. The outer pieces are written first and the middle computed only
+ * where −3 < x < 3 (see sortOut); NaN goes to the middle and stays NaN.
+ *
+ * Backward is dy·(x/3 + ½) = dy·(2x + 3)/6 in the middle, again with one
+ * rounding of the whole product; 0 for x ≤ −3 and dy for x ≥ 3 (current
+ * PyTorch: 0 at −3 and 1 at 3). dy beyond 2^995 or infinite skips the exact
+ * product, whose split would overflow.
+ */
 export const hardswish = defineActivation({
   name: 'hardswish',
   title: 'HardSwish',
