@@ -75,6 +75,7 @@ export type JsonOutcome =
   | { readonly ok: false; readonly failure: JsonFailure; readonly shape?: [number, number] };
 
 const decoder = new TextDecoder();
+const encoder = new TextEncoder();
 
 /**
  * The body as text. For ASCII bytes, which JSON bodies nearly always are,
@@ -96,7 +97,6 @@ function parseBody(text: string): unknown {
   if (!text.includes('"_') && !text.includes('"c') && !text.includes('"\\u')) return JSON.parse(text);
   return secureJson.parse(text, null, PARSE_OPTIONS);
 }
-const encoder = new TextEncoder();
 
 /** A Uint8Array alone on its ArrayBuffer (transferring a view into a shared one would detach its neighbours). */
 export function ownBuffer(bytes: Uint8Array): Uint8Array {

@@ -4,9 +4,22 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { dd, twoSum, twoProd, mulDD, addDD, divDD, invDD, sqrtDD, ddFraction, mulRound } from '../../src/core/numeric/dd.js';
+import { dd, twoSum, fastTwoSum, twoProd, mulDD, addDD, divDD, invDD, sqrtDD, ddFraction, mulRound } from '../../src/core/numeric/dd.js';
 import { expX, expDD, expSplit, expSplitDD, scaleRound, pow2 } from '../../src/core/numeric/exp.js';
-import { cdfPiece, tailExponent, tailShift, SQRT1_2_H, SQRT1_2_L, SQRT_2_OVER_PI_H, SQRT_2_OVER_PI_L } from '../../src/core/numeric/normal.js';
+import {
+  cdfPieceInto,
+  DEG,
+  PHI,
+  PIECES,
+  PIECES_END,
+  STRIDE,
+  tailExponent,
+  tailShift,
+  SQRT1_2_H,
+  SQRT1_2_L,
+  SQRT_2_OVER_PI_H,
+  SQRT_2_OVER_PI_L,
+} from '../../src/core/numeric/normal.js';
 import { GELU_ROOTS, ROOT_BAND, rootSeries } from '../../src/core/numeric/roots.js';
 
 // ------------------------------------------------------------ exact oracle
@@ -275,7 +288,48 @@ const CDF_REF: [number, number, number][] = [
   [-4.25, 1.068852577493442e-5, 5.367763737933911e-23],
 ];
 
+/** cdfPieceInto's result as hi, with lo in dd.lo. */
+const PIECE = new Float64Array(2);
+function cdfPiece(w: number): number {
+  cdfPieceInto(w, PIECE);
+  dd.lo = PIECE[1];
+  return PIECE[0];
+}
+
+/** Φ(w) on the pieces with the dd.ts helpers: what cdfPieceInto writes out. */
+function cdfPieceComposed(w: number): number {
+  let j = Math.floor(-8 * w);
+  if (j >= PIECES) j = PIECES - 1;
+  const o = j * STRIDE;
+  const th = twoSum(w, (2 * j + 1) / 16);
+  const tl = dd.lo;
+  let q = PHI[o + 3 + DEG];
+  for (let i = o + 2 + DEG; i >= o + 6; i--) q = q * th + PHI[i];
+  const t2 = twoProd(th, th);
+  const t2l = dd.lo + 2 * th * tl;
+  const p2 = twoProd(PHI[o + 4], t2);
+  const p2l = dd.lo + PHI[o + 4] * t2l + PHI[o + 5] * t2;
+  const p1 = twoProd(PHI[o + 2], th);
+  const p1l = dd.lo + PHI[o + 2] * tl + PHI[o + 3] * th;
+  let s = twoSum(PHI[o], p1);
+  let sl = dd.lo + PHI[o + 1] + p1l + p2l;
+  s = twoSum(s, p2);
+  sl += dd.lo + t2 * th * q;
+  return fastTwoSum(s, sl);
+}
+
 describe('normal CDF', () => {
+  it('cdfPieceInto is the helpers written out, bit for bit', () => {
+    const check = (w: number) => {
+      const h = cdfPiece(w);
+      const l = dd.lo;
+      const ch = cdfPieceComposed(w);
+      expect([Object.is(h, ch), Object.is(l, dd.lo)], `Φ(${w})`).toEqual([true, true]);
+    };
+    fc.assert(fc.property(fc.double({ min: -PIECES_END, max: 0, noNaN: true }), check), { numRuns: 3000 });
+    for (let k = 0; k <= 34 * 64; k++) for (const d of [0, 2 ** -40, -(2 ** -40)]) if (-k / 512 + d <= 0 && -k / 512 + d >= -PIECES_END) check(-k / 512 + d);
+  });
+
   it.each(CDF_REF)('Φ(%d) from the Taylor pieces to 2^-60', (w, rh, rl) => {
     const h = cdfPiece(w);
     expect(relErr(h, dd.lo, rh, rl)).toBeLessThan(2 ** -60);

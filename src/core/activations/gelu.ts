@@ -3,12 +3,8 @@ import { defineActivation } from '../activation.js';
 import { dd, twoSum, fastTwoSum, twoProd, mulDD, mulDD1, addDD, divDD, mulRound, ddFraction } from '../numeric/dd.js';
 import { expX, expSplit, scaleRound, scaleRoundMul } from '../numeric/exp.js';
 import {
-  cdfPiece,
-  DEG,
-  PHI,
-  PIECES,
+  cdfPieceInto,
   PIECES_END,
-  STRIDE,
   tailExponent,
   tailShift,
   SQRT1_2_H,
@@ -35,25 +31,10 @@ const ROOT_SIGMOID = GELU_ROOTS.sigmoid;
 // ------------------------------------------------------------ exact: x·Φ(x)
 
 /**
- * Φ(x) for |x| ≤ 4.25 as hi + dd.lo: Φ(-|x|) from the pieces, and 1 - Φ(-|x|)
- * for x > 0, written without a branch on the sign of x (random data would
- * mispredict it): Φ(x) = m + (1 - 2m)·Φ(-|x|) with m = 1 for x > 0, else 0.
+ * x·Φ(x) for |x| > 4.25 (and NaN), one rounding at the end; the batch loop
+ * below does |x| <= 4.25 itself.
  */
-function cdfNear(x: number): number {
-  const ph = cdfPiece(-Math.abs(x));
-  const pl = dd.lo;
-  const m = +(x > 0);
-  const sg = 1 - 2 * m;
-  const ch = twoSum(m, sg * ph);
-  return fastTwoSum(ch, dd.lo + sg * pl);
-}
-
-/** x·Φ(x): Φ from numeric/normal.ts as a double-double, one rounding at the end. */
-function geluExact(x: number): number {
-  if (Math.abs(x) <= PIECES_END) {
-    const ch = cdfNear(x);
-    return mulRound(x, ch, dd.lo);
-  }
+function geluTail(x: number): number {
   if (x < 0) {
     if (x > -40) {
       // x·Φ(x) = -(1/√2)·exp(A): x cancels against Φ's 1/x; scaled once into the subnormals.
@@ -73,53 +54,16 @@ function geluExact(x: number): number {
 }
 
 /**
- * Φ(v) for |v| <= 4.25 as NEAR[0] + NEAR[1], for the batch loops: cdfNear
- * written out (cdfPiece of numeric/normal.ts and the sign fold inline), the
- * two parts through a typed array instead of `dd.lo`.
+ * Φ(v) for |v| <= 4.25 as NEAR[0] + NEAR[1], for the batch loops: Φ(-|v|)
+ * from the pieces (numeric/normal.ts), then Φ(v) = m + (1 - 2m)·Φ(-|v|) with
+ * m = [v > 0] (TwoSum and FastTwoSum written out), without a branch on the
+ * sign of v, which random data would mispredict.
  */
 const NEAR = new Float64Array(2);
 function cdfNearInto(v: number): void {
-  // cdfPiece(w) at w = -|v|: Φ(w) = ph + pl
-  const w = -Math.abs(v);
-  let j = Math.floor(-8 * w);
-  if (j >= PIECES) j = PIECES - 1;
-  const o = j * STRIDE;
-  const c0 = (2 * j + 1) / 16;
-  const th = w + c0;
-  const tb = th - w;
-  const tl = w - (th - tb) + (c0 - tb);
-  let q = PHI[o + 3 + DEG];
-  for (let k = o + 2 + DEG; k >= o + 6; k--) q = q * th + PHI[k];
-  const st = SPLITTER * th;
-  const thh = st - (st - th);
-  const thl = th - thh;
-  const t2 = th * th;
-  const t2l = thh * thh - t2 + thh * thl + thl * thh + thl * thl + 2 * th * tl;
-  const a2 = PHI[o + 4];
-  const p2 = a2 * t2;
-  const sa2 = SPLITTER * a2;
-  const a2h = sa2 - (sa2 - a2);
-  const a2l = a2 - a2h;
-  const st2 = SPLITTER * t2;
-  const t2h = st2 - (st2 - t2);
-  const t2lo = t2 - t2h;
-  const p2l = a2h * t2h - p2 + a2h * t2lo + a2l * t2h + a2l * t2lo + a2 * t2l + PHI[o + 5] * t2;
-  const a1 = PHI[o + 2];
-  const p1 = a1 * th;
-  const sa1 = SPLITTER * a1;
-  const a1h = sa1 - (sa1 - a1);
-  const a1l = a1 - a1h;
-  const p1l = a1h * thh - p1 + a1h * thl + a1l * thh + a1l * thl + a1 * tl + PHI[o + 3] * th;
-  const a0 = PHI[o];
-  const s1 = a0 + p1;
-  const b1 = s1 - a0;
-  const sl1 = a0 - (s1 - b1) + (p1 - b1) + PHI[o + 1] + p1l + p2l;
-  const s2 = s1 + p2;
-  const b2 = s2 - s1;
-  const sl2 = sl1 + (s1 - (s2 - b2) + (p2 - b2) + t2 * th * q);
-  const ph = s2 + sl2;
-  const pl = sl2 - (ph - s2);
-  // cdfNear: Φ(v) = m + (1 - 2m)·Φ(-|v|) = C + Cl
+  cdfPieceInto(-Math.abs(v), NEAR);
+  const ph = NEAR[0];
+  const pl = NEAR[1];
   const m = +(v > 0);
   const sg = 1 - 2 * m;
   const sph = sg * ph;
@@ -132,11 +76,11 @@ function cdfNearInto(v: number): void {
 }
 
 /**
- * geluExact over a batch, with its |x| <= 4.25 case written out: cdfNearInto
+ * x·Φ(x) over a batch, with its |x| <= 4.25 case written out: cdfNearInto
  * and mulRound inline with locals, the same operations in the same order
  * (test/core/gelu.test.ts holds it to them, bit for bit). The calls and the
  * shared `dd` object they pass low parts through took 40% of the time there
- * (11 -> 20 M elements/s); the tails call geluExact. cdfNearInto, shared with
+ * (11 -> 20 M elements/s); the tails call geluTail. cdfNearInto, shared with
  * the backward, costs the forward about 15% against its arithmetic copied in
  * here (24 against 28 M elements/s in one process): kept, for one copy.
  */
@@ -144,7 +88,7 @@ function geluExactBatch(x: Float64Array, out: Float64Array): void {
   for (let i = 0; i < x.length; i++) {
     const v = x[i];
     if (!(Math.abs(v) <= PIECES_END)) {
-      out[i] = geluExact(v);
+      out[i] = geluTail(v);
       continue;
     }
     cdfNearInto(v);
@@ -163,26 +107,13 @@ function geluExactBatch(x: Float64Array, out: Float64Array): void {
   }
 }
 
-/** dy·(Φ(x) + xφ(x)); the root band uses its Taylor series (numeric/roots.ts). */
-function geluExactGrad(x: number, dy: number): number {
-  if (Math.abs(x) <= PIECES_END) {
-    let gh: number;
-    let gl: number;
-    if (Math.abs(x - ROOT_NONE[0]) <= ROOT_BAND) {
-      gh = rootSeries(ROOT_NONE, x);
-      gl = dd.lo;
-    } else {
-      const ch = cdfNear(x);
-      const cl = dd.lo;
-      const q = twoProd(x, x);
-      const e = expX(-0.5 * q, -0.5 * dd.lo);
-      let xh = mulDD(e, dd.lo, INV_SQRT_2PI_H, INV_SQRT_2PI_L);
-      xh = mulDD1(xh, dd.lo, x);
-      gh = addDD(ch, cl, xh, dd.lo);
-      gl = dd.lo;
-    }
-    return mulRound(dy, gh, gl);
-  }
+/**
+ * dy·(Φ(x) + xφ(x)) in the root band (its Taylor series, numeric/roots.ts)
+ * and for |x| > 4.25 (and NaN); the batch loop below does the rest of
+ * |x| <= 4.25 itself.
+ */
+function geluGradRootOrTail(x: number, dy: number): number {
+  if (Math.abs(x) <= PIECES_END) return mulRound(dy, rootSeries(ROOT_NONE, x), dd.lo);
   if (x !== x) return NaN;
   if (x < 0) {
     if (x > -60) {
@@ -223,19 +154,19 @@ const INV_SQRT_2PI_HH = SPLITTER * INV_SQRT_2PI_H - (SPLITTER * INV_SQRT_2PI_H -
 const INV_SQRT_2PI_HL = INV_SQRT_2PI_H - INV_SQRT_2PI_HH;
 
 /**
- * geluExactGrad over a batch, with its |x| <= 4.25 case outside the root band
+ * gelu′ over a batch, with its |x| <= 4.25 case outside the root band
  * written out as the forward's is: cdfNearInto, and twoProd(x, x), mulDD,
  * mulDD1, addDD and mulRound inline with locals, the same operations in the
  * same order (test/core/gelu.test.ts holds it to them, bit for bit). expX
  * stays a call: writing it out too gained only 5%. The root band and the
- * tails call geluExactGrad.
+ * tails call geluGradRootOrTail.
  */
 function geluExactGradBatch(x: Float64Array, dy: Float64Array, dx: Float64Array): void {
   const root = ROOT_NONE[0];
   for (let i = 0; i < x.length; i++) {
     const v = x[i];
     if (!(Math.abs(v) <= PIECES_END) || Math.abs(v - root) <= ROOT_BAND) {
-      dx[i] = geluExactGrad(v, dy[i]);
+      dx[i] = geluGradRootOrTail(v, dy[i]);
       continue;
     }
     cdfNearInto(v);

@@ -301,6 +301,8 @@ function backwardAt(a: Affine, v: number, g: number): number {
 
 /** Per block: dy of the listed elements (the backward's; x goes in listedX). */
 const listedDy = new Float64Array(BLOCK);
+/** The backward's two candidates, [+0, dy·n/q], at [inside]. */
+const settled = new Float64Array(2);
 
 /**
  * The backward in blocks, as the forward: most elements are settled by the
@@ -317,9 +319,9 @@ const listedDy = new Float64Array(BLOCK);
  */
 function backwardBlocks(x: Float64Array, dy: Float64Array, dx: Float64Array, a: Affine): void {
   const { hi, lo } = cutsOf(a.beta);
-  const margin = (1 + Math.abs(a.beta)) * 2 ** -44;
+  // The cuts' margin: lo = −margin.
   for (let start = 0; start < x.length; start += BLOCK) {
-    const count = sortOutBackward(x, dy, dx, start, Math.min(x.length, start + BLOCK), a.alpha, a.beta, a.n, a.q, hi, lo, margin, 1 - margin);
+    const count = sortOutBackward(x, dy, dx, start, Math.min(x.length, start + BLOCK), a.alpha, a.beta, a.n, a.q, hi, lo, -lo, 1 + lo);
     for (let m = 0; m < count; m++) dx[listedAt[m]] = backwardAt(a, listedX[m], listedDy[m]);
   }
 }
@@ -348,7 +350,7 @@ function sortOutBackward(
   const lo = loArg * 1;
   const inLo = inLoArg * 1;
   const inHi = inHiArg * 1;
-  const t = new Float64Array(2);
+  const t = settled;
   const at = listedAt;
   const xs = listedX;
   const gs = listedDy;

@@ -38,13 +38,15 @@ const BLOCK = 1024;
 const listedAt = new Int32Array(BLOCK);
 const listedX = new Float64Array(BLOCK);
 const listedOther = new Float64Array(BLOCK);
+/** sortOut's candidates: [listed (overwritten in pass 2), low, high]. */
+const pieces = new Float64Array(3);
 
 /**
  * Pass 1 over [start, end): target = low for x ≤ −3 and high[i] for x ≥ 3
  * (x itself in the forward, dy in the backward); returns how many are listed.
  */
 function sortOut(x: Float64Array, target: Float64Array, start: number, end: number, lowArg: number, high: Float64Array): number {
-  const piece = new Float64Array(3);
+  const piece = pieces;
   piece[1] = lowArg;
   const at = listedAt;
   const xs = listedX;

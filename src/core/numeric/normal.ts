@@ -27,7 +27,7 @@
 import { dd, twoSum, fastTwoSum, twoProd, mulDD, addDD, divDD, sqrtDD } from './dd.js';
 import { expDD } from './exp.js';
 
-/** 2^27 + 1, Veltkamp's splitter (dd.ts), for the products written out in tailExponent. */
+/** 2^27 + 1, Veltkamp's splitter (dd.ts), for the products written out in tailExponent and cdfPieceInto. */
 const SPLITTER = 134217729;
 
 // π as a double-double; the other constants are derived from it.
@@ -91,7 +91,7 @@ function hermiteOverFactorial(c: number, n: number): Float64Array {
 
 /** Φ from pieces on [-PIECES_END, 0]. */
 export const PIECES_END = 4.25;
-// Exported read-only for gelu's forward, which writes cdfPiece out in its own loop.
+// Exported read-only for the tests, which hold cdfPieceInto to the dd.ts helpers.
 export const PIECES = 34; // width 1/8
 export const DEG = 14; // Taylor remainder below 2^-66 of the result on every piece (mpmath estimate)
 export const STRIDE = 6 + DEG - 2; // a0h a0l a1h a1l a2h a2l a3..aDEG
@@ -113,27 +113,54 @@ for (let j = 0; j < PIECES; j++) {
 }
 
 /**
- * Φ(w) for -4.25 ≤ w ≤ 0 as hi (returned) + dd.lo, relative error below 2^-60.
+ * Φ(w) for -4.25 ≤ w ≤ 0 as out[0] + out[1], relative error below 2^-60: the
+ * Taylor polynomial of piece j around c = -(2j + 1)/16 at t = w - c, with
+ * t = th + tl (TwoSum), t² and the first two terms by Dekker's product and
+ * their sum in double-double (TwoSum, then FastTwoSum). The dd.ts helpers
+ * written out, the two parts through `out` instead of `dd.lo`: gelu's loops
+ * call this for every element, and the calls took 40% of their time
+ * (test/core/numeric.test.ts holds it to the helpers, bit for bit).
  */
-export function cdfPiece(w: number): number {
+export function cdfPieceInto(w: number, out: Float64Array): void {
   let j = Math.floor(-8 * w);
   if (j >= PIECES) j = PIECES - 1;
   const o = j * STRIDE;
-  const th = twoSum(w, (2 * j + 1) / 16); // t = w - c, as a double-double
-  const tl = dd.lo;
+  const c0 = (2 * j + 1) / 16;
+  const th = w + c0;
+  const tb = th - w;
+  const tl = w - (th - tb) + (c0 - tb);
   let q = PHI[o + 3 + DEG];
-  for (let i = o + 2 + DEG; i >= o + 6; i--) q = q * th + PHI[i];
-  const t2 = twoProd(th, th);
-  const t2l = dd.lo + 2 * th * tl;
-  const p2 = twoProd(PHI[o + 4], t2);
-  const p2l = dd.lo + PHI[o + 4] * t2l + PHI[o + 5] * t2;
-  const p1 = twoProd(PHI[o + 2], th);
-  const p1l = dd.lo + PHI[o + 2] * tl + PHI[o + 3] * th;
-  let s = twoSum(PHI[o], p1);
-  let sl = dd.lo + PHI[o + 1] + p1l + p2l;
-  s = twoSum(s, p2);
-  sl += dd.lo + t2 * th * q;
-  return fastTwoSum(s, sl);
+  for (let k = o + 2 + DEG; k >= o + 6; k--) q = q * th + PHI[k];
+  const st = SPLITTER * th;
+  const thh = st - (st - th);
+  const thl = th - thh;
+  const t2 = th * th;
+  const t2l = thh * thh - t2 + thh * thl + thl * thh + thl * thl + 2 * th * tl;
+  const a2 = PHI[o + 4];
+  const p2 = a2 * t2;
+  const sa2 = SPLITTER * a2;
+  const a2h = sa2 - (sa2 - a2);
+  const a2l = a2 - a2h;
+  const st2 = SPLITTER * t2;
+  const t2h = st2 - (st2 - t2);
+  const t2lo = t2 - t2h;
+  const p2l = a2h * t2h - p2 + a2h * t2lo + a2l * t2h + a2l * t2lo + a2 * t2l + PHI[o + 5] * t2;
+  const a1 = PHI[o + 2];
+  const p1 = a1 * th;
+  const sa1 = SPLITTER * a1;
+  const a1h = sa1 - (sa1 - a1);
+  const a1l = a1 - a1h;
+  const p1l = a1h * thh - p1 + a1h * thl + a1l * thh + a1l * thl + a1 * tl + PHI[o + 3] * th;
+  const a0 = PHI[o];
+  const s1 = a0 + p1;
+  const b1 = s1 - a0;
+  const sl1 = a0 - (s1 - b1) + (p1 - b1) + PHI[o + 1] + p1l + p2l;
+  const s2 = s1 + p2;
+  const b2 = s2 - s1;
+  const sl2 = sl1 + (s1 - (s2 - b2) + (p2 - b2) + t2 * th * q);
+  const ph = s2 + sl2;
+  out[0] = ph;
+  out[1] = sl2 - (ph - s2);
 }
 
 // ---------------------------------------------------------------- the erfc tail
