@@ -2,8 +2,9 @@
  * npm run bench:http — HTTP throughput of the built server (dist/, started as
  * a separate process on 127.0.0.1) under autocannon, 64 connections, fixed
  * duration per scenario, against a ceiling measured in the same run: a
- * minimal Fastify echo of the same JSON. While the large scenarios run, a
- * second client polls /healthz and reports its p99. Ends with an overload
+ * minimal Fastify echo of the same JSON (of the same bytes, for the binary
+ * /v2 scenarios). While the large and binary scenarios run, a second client
+ * polls /healthz and reports its p99. Ends with an overload
  * scenario (small queue, many connections): quick 503s, then recovery.
  *
  *   BENCH_SECONDS=10 (default)   seconds per scenario, in BENCH_ROUNDS slices
@@ -223,28 +224,30 @@ try {
     results.push(...(await interleaved(scenarios, size.name === 'large' ? 1 : ROUNDS)));
   }
   // Binary tensors in and out (/v2, BENCH_FILTER=binary): the float MB/s to set beside the JSON large scenario's.
-  // sigmoid as in the JSON scenarios; relu, whose kernel costs next to nothing, shows what the transport carries.
-  for (const model of ['sigmoid', 'relu']) {
-    for (const [rows, cols] of [[64, 1024], [1024, 1024]] as const) {
-      for (const datatype of ['FP32', 'FP64'] as const) {
-        // 64 connections of 8 MB bodies keep half a gigabyte in flight: autocannon (in this process, on the same
-        // two cores) then times its own requests out; 8 connections measure the server, not the client's backlog.
-        const connections = rows * cols > 100_000 ? 8 : CONNECTIONS;
-        const label = `binary ${datatype} ${model} forward ${rows}×${cols}${connections === CONNECTIONS ? '' : ` (${connections} connections)`}`;
-        if (!label.includes(FILTER)) continue;
-        const { body, headers } = binaryRequest(rows, cols, datatype);
-        const scenario: Scenario = {
-          label,
-          url: `${service.url}/v2/models/${model}/infer`,
-          body,
-          numbers: rows * cols,
-          headers,
-          floatBytes: datatype === 'FP32' ? 4 : 8,
-          pollHealth: `${service.url}/healthz`,
-          connections,
-        };
-        results.push(...(await interleaved([scenario], 1)));
-      }
+  // sigmoid as in the JSON scenarios; relu, whose kernel costs next to nothing; and, in turns with them, the echo
+  // of the same bytes: what the transport alone carries on this host, the ceiling of any binary path.
+  for (const [rows, cols] of [[64, 1024], [1024, 1024]] as const) {
+    for (const datatype of ['FP32', 'FP64'] as const) {
+      // 64 connections of 8 MB bodies keep half a gigabyte in flight: autocannon (in this process, on the same
+      // two cores) then times its own requests out; 8 connections measure the server, not the client's backlog.
+      const connections = rows * cols > 100_000 ? 8 : CONNECTIONS;
+      const suffix = `${rows}×${cols}${connections === CONNECTIONS ? '' : ` (${connections} connections)`}`;
+      const { body, headers } = binaryRequest(rows, cols, datatype);
+      const common = { body, numbers: rows * cols, floatBytes: datatype === 'FP32' ? 4 : 8, connections };
+      const ceiling = `echo ceiling binary ${datatype} ${suffix}`;
+      const scenarios: Scenario[] = ['sigmoid', 'relu'].map((model) => ({
+        ...common,
+        label: `binary ${datatype} ${model} forward ${suffix}`,
+        url: `${service.url}/v2/models/${model}/infer`,
+        headers,
+        pollHealth: `${service.url}/healthz`,
+        ceiling,
+      }));
+      const chosen = scenarios.filter((s) => s.label.includes(FILTER) || ceiling.includes(FILTER));
+      if (chosen.length === 0) continue;
+      // The same body, request JSON header and all, so the echo answers as many bytes as the service does.
+      const echoBytes: Scenario = { ...common, label: ceiling, url: `${echo.url}/echo-bytes`, headers: { 'content-type': 'application/octet-stream' } };
+      results.push(...(await interleaved([echoBytes, ...chosen])));
     }
   }
 } finally {
