@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { dd, twoSum, fastTwoSum, twoProd, mulDD, addDD, divDD, invDD, sqrtDD, ddFraction, mulRound } from '../../src/core/numeric/dd.js';
 import { expX, expDD, expSplit, expSplitDD, scaleRound, pow2 } from '../../src/core/numeric/exp.js';
+import { mulRoundSub } from '../../src/core/smooth/round.js';
 import {
   cdfPieceInto,
   DEG,
@@ -178,6 +179,36 @@ const EXP_REF: [number, number, number][] = [
   [1e-10, 1.0000000001, -8.269037096265652e-18],
   [709.7, 1.6549840276802644e308, -4.1236453850611414e291],
 ];
+
+describe('mulRoundSub, the final rounding of the smooth kernels', () => {
+  // Scaled by 2^600 the product's low parts are normal numbers, so mulRound rounds it once; scaling back is
+  // exact while the result stays normal.
+  const scaledOracle = (a: number, bh: number, bl: number) => mulRound(a * 2 ** 600, bh, bl) * 2 ** -600;
+
+  it('rounds a·(bh + bl) once for results from 2^-1022 to 2^-960, where the low parts are subnormal', () => {
+    // elu's backward at x = −1 with dy = 1.2138474384426258e-307 was one ULP off (4.4654951732166e-308).
+    const e = expX(-1, 0);
+    expect(mulRoundSub(1.2138474384426258e-307, e, dd.lo)).toBe(4.465495173216599e-308);
+    fc.assert(
+      fc.property(
+        fc.double({ min: 1, max: 2, maxExcluded: true, noNaN: true }),
+        fc.integer({ min: -1022, max: -961 }),
+        fc.double({ min: 0.5, max: 1, noNaN: true }),
+        fc.boolean(),
+        (m, k, b, negative) => {
+          const a = (negative ? -m : m) * 2 ** k;
+          // b as a double-double: bh and a low part below half its ULP.
+          const bh = b;
+          const bl = bh * 2 ** -54 * (m - 1.5);
+          const expected = scaledOracle(a, bh, bl);
+          if (Math.abs(expected) < 2 ** -1022) return;
+          expect(mulRoundSub(a, bh, bl)).toBe(expected);
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+});
 
 describe('exp with extra precision', () => {
   it.each(EXP_REF)('exp(%d): expX within 2^-74, expDD within 2^-100', (a, rh, rl) => {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineActivation } from '../activation.js';
-import { dd, twoSum, fastTwoSum, twoProd, mulDD, mulDD1, addDD, divDD, mulRound, ddFraction } from '../numeric/dd.js';
+import { dd, twoSum, fastTwoSum, twoProd, mulDD, mulDD1, addDD, divDD, ddFraction } from '../numeric/dd.js';
 import { expX, expSplit, scaleRound, scaleRoundMul } from '../numeric/exp.js';
 import {
   cdfPieceInto,
@@ -15,6 +15,7 @@ import {
   SQRT_2_OVER_PI_L,
 } from '../numeric/normal.js';
 import { GELU_ROOTS, ROOT_BAND, rootSeries } from '../numeric/roots.js';
+import { mulRoundSub } from '../smooth/round.js';
 
 /** The spec's constants as the exact reals they write: 1.702, 0.044715, 3·0.044715, 2√(2/π). */
 const [K_H, K_L] = ddFraction(1702, 1000);
@@ -113,7 +114,7 @@ function geluExactBatch(x: Float64Array, out: Float64Array): void {
  * |x| <= 4.25 itself.
  */
 function geluGradRootOrTail(x: number, dy: number): number {
-  if (Math.abs(x) <= PIECES_END) return mulRound(dy, rootSeries(ROOT_NONE, x), dd.lo);
+  if (Math.abs(x) <= PIECES_END) return mulRoundSub(dy, rootSeries(ROOT_NONE, x), dd.lo);
   if (x !== x) return NaN;
   if (x < 0) {
     if (x > -60) {
@@ -144,7 +145,7 @@ function geluGradRootOrTail(x: number, dy: number): number {
     const ah = tailExponent(x);
     const tail = (expX(ah, dd.lo) * SQRT1_2_H) / x;
     const gh = fastTwoSum(1, x * pdf - tail);
-    return mulRound(dy, gh, dd.lo);
+    return mulRoundSub(dy, gh, dd.lo);
   }
   return dy; // gelu′ = 1 to double precision, and the limit at +Infinity
 }
@@ -286,7 +287,7 @@ function xSigmaGrad(sh: number, sl: number, vh: number, vl: number, dy: number):
     const nl = dd.lo;
     const den = mulDD(d1, d1l, d1, d1l);
     const g = divDD(nh, nl, den, dd.lo);
-    return mulRound(dy, g, dd.lo);
+    return mulRoundSub(dy, g, dd.lo);
   }
   const oh = twoSum(1, vh); // 1 + v
   const ol = dd.lo + vl;
@@ -300,7 +301,7 @@ function xSigmaGrad(sh: number, sl: number, vh: number, vl: number, dy: number):
     const d1l = dd.lo + el;
     const den = mulDD(d1, d1l, d1, d1l);
     const g = divDD(num, numl, den, dd.lo);
-    return mulRound(dy, g, dd.lo);
+    return mulRoundSub(dy, g, dd.lo);
   }
   // (1 + e)² = 1 and e ≪ 1 + v: dy·e^s·(1 + v), scaled once.
   const h = expSplit(sh, sl);
@@ -397,7 +398,7 @@ export const gelu = defineActivation({
           const v = x[i];
           if (Math.abs(v - ROOT_TANH[0]) <= ROOT_BAND) {
             const g = rootSeries(ROOT_TANH, v);
-            dx[i] = mulRound(dy[i], g, dd.lo);
+            dx[i] = mulRoundSub(dy[i], g, dd.lo);
           } else if (v > -30 && v < 10) {
             // (below -30 even dy = 1.8e308 times gelu′ underflows)
             const sh = cubic(v, A_H, A_L);
@@ -412,7 +413,7 @@ export const gelu = defineActivation({
           const v = x[i];
           if (Math.abs(v - ROOT_SIGMOID[0]) <= ROOT_BAND) {
             const g = rootSeries(ROOT_SIGMOID, v);
-            dx[i] = mulRound(dy[i], g, dd.lo);
+            dx[i] = mulRoundSub(dy[i], g, dd.lo);
           } else if (v > -900 && v < 30) {
             const th = twoProd(K_H, v);
             const tl = dd.lo + K_L * v;

@@ -88,6 +88,8 @@ export const selu = defineActivation({
       const v = x[i];
       if (v > 0) out[i] = mulRoundSub(v, sH, sL);
       else if (v === 0) out[i] = v; // ±0, sign kept
+      // expm1(v) = v to far beyond double-double precision here, and λα·v may be tiny: rounded once, scaled.
+      else if (v > -(2 ** -500)) out[i] = mulRoundSub(v, saH, saL);
       else out[i] = mulDD(saH, saL, expm1X(v, 0), dd.lo);
     }
   },

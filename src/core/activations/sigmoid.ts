@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { defineActivation } from '../activation.js';
-import { dd, fastTwoSum, mulDD, divDD, mulRound } from '../numeric/dd.js';
+import { dd, fastTwoSum, mulDD, divDD } from '../numeric/dd.js';
+import { mulRoundSub } from '../smooth/round.js';
 import { expX, expSplit, scaleRound, scaleRoundMul, INV_L, L1, L2, L3, POW2, ROUNDER, SPLITTER, TAB, TAB_SPLIT } from '../numeric/exp.js';
 
 /** σ(x) in float64, correctly rounded but for rare near-ties (see the definition below). */
@@ -169,7 +170,7 @@ export const sigmoid = defineActivation({
         const d1l = dd.lo + el;
         const den = mulDD(d1, d1l, d1, d1l);
         const g = divDD(e, el, den, dd.lo);
-        dx[i] = mulRound(dy[i], g, dd.lo);
+        dx[i] = mulRoundSub(dy[i], g, dd.lo);
       } else if (a < 1500) {
         // (1 + e)² = 1 to double-double precision; dy·e may be subnormal.
         const h = expSplit(-a, 0);
