@@ -6,7 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { gelu } from '../../src/core/activations/gelu.js';
-import { addDD, dd, fastTwoSum, mulDD, mulDD1, mulRound, twoProd, twoSum } from '../../src/core/numeric/dd.js';
+import { addDD, dd, fastTwoSum, mulDD, mulDD1, twoProd, twoSum } from '../../src/core/numeric/dd.js';
+import { mulRoundSub } from '../../src/core/smooth/round.js';
 import { expX } from '../../src/core/numeric/exp.js';
 import { cdfPieceInto, INV_SQRT_2PI_H, INV_SQRT_2PI_L, PIECES_END } from '../../src/core/numeric/normal.js';
 import { GELU_ROOTS, ROOT_BAND, rootSeries } from '../../src/core/numeric/roots.js';
@@ -45,18 +46,18 @@ function cdfNearComposed(v: number): number {
 }
 
 describe('gelu none: the forward written out in its loop', () => {
-  // For |x| <= 4.25 the kernel inlines the sign fold of Φ and mulRound for speed; it must stay those
+  // For |x| <= 4.25 the kernel inlines the sign fold of Φ and mulRoundSub for speed; it must stay those
   // operations, bit for bit: x·Φ(x) with Φ(x) = m + (1 - 2m)·Φ(-|x|), m = [x > 0].
   const composed = (v: number) => {
     const c = cdfNearComposed(v);
-    return mulRound(v, c, dd.lo);
+    return mulRoundSub(v, c, dd.lo);
   };
   const expectComposed = (xs: number[]) => {
     const got = fwd('none', ...xs);
     for (let i = 0; i < xs.length; i++) if (!Object.is(got[i], composed(xs[i]))) expect([xs[i], got[i]]).toEqual([xs[i], composed(xs[i])]);
   };
 
-  it('equals the pieces, the sign fold and mulRound composed, for |x| <= 4.25', () => {
+  it('equals the pieces, the sign fold and mulRoundSub composed, for |x| <= 4.25', () => {
     const near = fc.double({ min: -PIECES_END, max: PIECES_END, noNaN: true });
     const tiny = fc.double({ min: -1e-300, max: 1e-300, noNaN: true });
     fc.assert(fc.property(fc.array(fc.oneof(near, tiny), { minLength: 1, maxLength: 50 }), expectComposed), { numRuns: 1000 });
@@ -71,7 +72,7 @@ describe('gelu none: the forward written out in its loop', () => {
 
 describe('gelu none: the backward written out in its loop', () => {
   // For |x| <= 4.25 outside the root band the kernel inlines the sign fold of Φ, twoProd, expX, mulDD, mulDD1, addDD and
-  // mulRound; it must stay those operations, bit for bit: dy·(Φ(x) + xφ(x)).
+  // mulRoundSub; it must stay those operations, bit for bit: dy·(Φ(x) + xφ(x)).
   const composed = (v: number, d: number) => {
     const ch = cdfNearComposed(v);
     const cl = dd.lo;
@@ -80,7 +81,7 @@ describe('gelu none: the backward written out in its loop', () => {
     let xh = mulDD(e, dd.lo, INV_SQRT_2PI_H, INV_SQRT_2PI_L);
     xh = mulDD1(xh, dd.lo, v);
     const gh = addDD(ch, cl, xh, dd.lo);
-    return mulRound(d, gh, dd.lo);
+    return mulRoundSub(d, gh, dd.lo);
   };
   const root = GELU_ROOTS.none[0];
   const written = (v: number) => Math.abs(v) <= PIECES_END && Math.abs(v - root) > ROOT_BAND;
@@ -95,7 +96,7 @@ describe('gelu none: the backward written out in its loop', () => {
     }
   };
 
-  it('equals the pieces, the sign fold, expX, mulDD, mulDD1, addDD and mulRound composed, for |x| <= 4.25', () => {
+  it('equals the pieces, the sign fold, expX, mulDD, mulDD1, addDD and mulRoundSub composed, for |x| <= 4.25', () => {
     const near = fc.double({ min: -PIECES_END, max: PIECES_END, noNaN: true });
     const tiny = fc.double({ min: -1e-300, max: 1e-300, noNaN: true });
     const dy = fc.oneof(fc.constant(1), fc.double({ noNaN: true }), fc.double({ min: -4, max: 4, noNaN: true }));
@@ -128,9 +129,10 @@ describe.each(FORMS)('gelu %s: special values', (form) => {
     expect(g(-Infinity) === 0).toBe(true);
   });
 
-  it('gelu(±0) = 0 with slope 1/2', () => {
+  it('gelu(±0) = ±0 with slope 1/2', () => {
     expect(f(0)).toBe(0);
-    expect(f(-0)).toBe(0);
+    // IEEE signs, as PyTorch's x·½(1 + erf(x/√2)) and x·σ(1.702x): −0·½ is −0.
+    expect(f(-0)).toBe(-0);
     expect(g(0)).toBe(0.5);
     expect(g(-0)).toBe(0.5);
   });

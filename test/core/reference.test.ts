@@ -5,7 +5,8 @@
  * scaleRound, at one input in many thousands of the far tail, was found by a
  * draw). The reference is decimal.js at 50 significant digits, each formula
  * written so that it does not cancel (series where a difference of nearly
- * equal terms would lose digits), rounded to float64 and, for float32, from
+ * equal terms would lose digits; erfc for gelu from erf's series at 120
+ * digits up to 6, its continued fraction beyond), rounded to float64 and, for float32, from
  * there to float32: the kernels' own path (compute in float64, round once,
  * then to float32). Every kernel here rounds once from double-double
  * arithmetic, so its result must be the reference's bit for bit, except in
@@ -63,6 +64,38 @@ const SELU_SCALE = new D('1.0507009873554804934193349852946');
 const SQRT_2_OVER_PI = TWO.div(D.acos(-1)).sqrt();
 const GELU_CUBIC = new D('0.044715');
 const GELU_SIGMOID = new D('1.702');
+
+/** 120 digits for erfc's series, whose terms grow to e^36 before they cancel. */
+const D120 = Decimal.clone({ precision: 120, minE: -9e15, maxE: 9e15 });
+const PI_120 = D120.acos(-1);
+
+/** erfc z for z ≥ 0: erf's Maclaurin series up to z = 6, the continued fraction beyond. */
+function erfcNonNegative(z: Dec): Dec {
+  const w = new D120(z);
+  if (w.lte(6)) {
+    const w2 = w.pow(2);
+    let term = w; // (−1)^n w^(2n+1)/n!
+    let sum = w;
+    for (let n = 1; ; n++) {
+      term = term.times(w2).neg().div(n);
+      const next = term.div(2 * n + 1);
+      sum = sum.plus(next);
+      if (next.abs().lt(1e-125)) break;
+    }
+    return new D(new D120(1).minus(sum.times(2).div(PI_120.sqrt())));
+  }
+  // e^{−z²}/√π · 1/(z + (1/2)/(z + 1/(z + (3/2)/(z + …)))), from the tail: 200 terms settle 50 digits for z > 6.
+  let f = w;
+  for (let n = 200; n >= 1; n--) f = w.plus(new D120(n).div(2).div(f));
+  return new D(w.pow(2).neg().exp().div(PI_120.sqrt()).div(f));
+}
+
+/** Φ(x) = erfc(−x/√2)/2, with erfc(−z) = 2 − erfc(z) for x > 0. */
+function normalCdf(x: Dec): Dec {
+  const z = x.neg().div(TWO.sqrt());
+  return (z.isNeg() ? TWO.minus(erfcNonNegative(z.neg())) : erfcNonNegative(z)).div(2);
+}
+const normalPdf = (x: Dec): Dec => x.pow(2).div(2).neg().exp().div(TWO.times(D.acos(-1)).sqrt());
 
 interface Reference {
   name: string;
@@ -128,6 +161,12 @@ const references: Reference[] = [
     forward: (x) => x.div(ONE.plus(x.abs())),
     derivative: (x) => ONE.div(ONE.plus(x.abs()).pow(2)),
     domain: magnitudes(2 ** 60),
+  },
+  {
+    name: 'gelu',
+    forward: (x) => x.times(normalCdf(x)),
+    derivative: (x) => normalCdf(x).plus(x.times(normalPdf(x))),
+    domain: magnitudes(40),
   },
   {
     name: 'gelu',

@@ -15,7 +15,7 @@ import {
   SQRT_2_OVER_PI_L,
 } from '../numeric/normal.js';
 import { GELU_ROOTS, ROOT_BAND, rootSeries } from '../numeric/roots.js';
-import { mulRoundSub } from '../smooth/round.js';
+import { mulRoundSub, SMALLEST_SAFE } from '../smooth/round.js';
 
 /** The spec's constants as the exact reals they write: 1.702, 0.044715, 3·0.044715, 2√(2/π). */
 const [K_H, K_L] = ddFraction(1702, 1000);
@@ -78,7 +78,7 @@ function cdfNearInto(v: number): void {
 
 /**
  * x·Φ(x) over a batch, with its |x| <= 4.25 case written out: cdfNearInto
- * and mulRound inline with locals, the same operations in the same order
+ * and mulRoundSub inline with locals, the same operations in the same order
  * (test/core/gelu.test.ts holds it to them, bit for bit). The calls and the
  * shared `dd` object they pass low parts through took 40% of the time there
  * (11 -> 20 M elements/s); the tails call geluTail. cdfNearInto, shared with
@@ -95,7 +95,7 @@ function geluExactBatch(x: Float64Array, out: Float64Array): void {
     cdfNearInto(v);
     const C = NEAR[0];
     const Cl = NEAR[1];
-    // mulRound(v, C, Cl): v·Φ(v), rounded once
+    // mulRoundSub(v, C, Cl): v·Φ(v), rounded once (its rare tiny case by the call)
     const p = v * C;
     const sv = SPLITTER * v;
     const vh = sv - (sv - v);
@@ -104,7 +104,7 @@ function geluExactBatch(x: Float64Array, out: Float64Array): void {
     const Ch = sc - (sc - C);
     const Clo = C - Ch;
     const r = p + (vh * Ch - p + vh * Clo + vl * Ch + vl * Clo + v * Cl);
-    out[i] = r === r ? r : v * C;
+    out[i] = Math.abs(r) >= SMALLEST_SAFE ? r : mulRoundSub(v, C, Cl);
   }
 }
 
@@ -157,7 +157,7 @@ const INV_SQRT_2PI_HL = INV_SQRT_2PI_H - INV_SQRT_2PI_HH;
 /**
  * gelu′ over a batch, with its |x| <= 4.25 case outside the root band
  * written out as the forward's is: cdfNearInto, and twoProd(x, x), mulDD,
- * mulDD1, addDD and mulRound inline with locals, the same operations in the
+ * mulDD1, addDD and mulRoundSub inline with locals, the same operations in the
  * same order (test/core/gelu.test.ts holds it to them, bit for bit). expX
  * stays a call: writing it out too gained only 5%. The root band and the
  * tails call geluGradRootOrTail.
@@ -213,7 +213,7 @@ function geluExactGradBatch(x: Float64Array, dy: Float64Array, dx: Float64Array)
     const t4 = ul + f;
     const gh = u + t4;
     const gl = t4 - (gh - u);
-    // mulRound(dy, gh, gl)
+    // mulRoundSub(dy, gh, gl)
     const d = dy[i];
     const pd = d * gh;
     const sd = SPLITTER * d;
@@ -223,7 +223,7 @@ function geluExactGradBatch(x: Float64Array, dy: Float64Array, dx: Float64Array)
     const ghh = sg2 - (sg2 - gh);
     const ghl = gh - ghh;
     const res = pd + (dh * ghh - pd + dh * ghl + dl * ghh + dl * ghl + d * gl);
-    dx[i] = res === res ? res : d * gh;
+    dx[i] = Math.abs(res) >= SMALLEST_SAFE ? res : mulRoundSub(d, gh, gl);
   }
 }
 
@@ -371,15 +371,17 @@ export const gelu = defineActivation({
       case 'tanh':
         for (let i = 0; i < n; i++) {
           const v = x[i];
-          // beyond these the result is v, or below the smallest subnormal
-          if (v > -25 && v < 10) out[i] = xSigma(v, cubic(v, A_H, A_L), dd.lo);
+          // beyond these the result is v, or below the smallest subnormal; ±0 gives ±0, as x·Φ(x) does
+          if (v === 0) out[i] = v;
+          else if (v > -25 && v < 10) out[i] = xSigma(v, cubic(v, A_H, A_L), dd.lo);
           else out[i] = v >= 10 ? v : v === v ? -0 : NaN;
         }
         break;
       case 'sigmoid':
         for (let i = 0; i < n; i++) {
           const v = x[i];
-          if (v > -450 && v < 30) {
+          if (v === 0) out[i] = v; // ±0, as x·Φ(x) gives
+          else if (v > -450 && v < 30) {
             const th = twoProd(K_H, v);
             out[i] = xSigma(v, th, dd.lo + K_L * v);
           } else out[i] = v >= 30 ? v : v === v ? -0 : NaN;

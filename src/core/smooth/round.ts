@@ -2,7 +2,7 @@ import { dd, mulDD1, mulRound } from '../numeric/dd.js';
 import { scaleRound } from '../numeric/exp.js';
 
 /** From here up the product's low part (about 2^-53 of it) is a normal number, so `mulRound` keeps every bit of it. */
-const SMALLEST_SAFE = 2 ** -969;
+export const SMALLEST_SAFE = 2 ** -969;
 const UP = 2 ** 600;
 
 /**
