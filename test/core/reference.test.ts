@@ -107,12 +107,14 @@ interface Reference {
   domain: fc.Arbitrary<number>;
 }
 
-/** Doubles of every magnitude from 2^-60 to `max`, either sign, and plain draws in [−max, max]. */
+/** Doubles of every magnitude from 2^-1074 to `max`, either sign (most from 2^-60 up), and plain draws in [−max, max]. */
 function magnitudes(max: number): fc.Arbitrary<number> {
-  const logUniform = fc
-    .tuple(fc.double({ min: -60, max: Math.log2(max), noNaN: true }), fc.boolean())
-    .map(([e, negative]) => (negative ? -1 : 1) * 2 ** e);
-  return fc.oneof(logUniform, fc.double({ min: -max, max, noNaN: true }));
+  const logUniform = (lowest: number) =>
+    fc
+      .tuple(fc.double({ min: lowest, max: Math.log2(max), noNaN: true }), fc.boolean())
+      .map(([e, negative]) => (negative ? -1 : 1) * 2 ** e);
+  // The tiny ones reach results near and below the smallest normal double, where double-double low parts underflow.
+  return fc.oneof({ arbitrary: logUniform(-60), weight: 3 }, { arbitrary: logUniform(-1074), weight: 1 }, fc.double({ min: -max, max, noNaN: true }));
 }
 
 /** x − tanh x: the series x³/3 − 2x⁵/15 + 17x⁷/315 − 62x⁹/2835 below 1e-4, where the difference would cancel. */
