@@ -61,7 +61,9 @@ const sech2 = (x: Dec): Dec => new D(4).div(x.exp().plus(x.neg().exp()).pow(2));
 
 const SELU_ALPHA = new D('1.6732632423543772848170429916717');
 const SELU_SCALE = new D('1.0507009873554804934193349852946');
-const SQRT_2_OVER_PI = TWO.div(D.acos(-1)).sqrt();
+const PI = D.acos(-1);
+const SQRT_2_OVER_PI = TWO.div(PI).sqrt();
+const SQRT_2PI = TWO.times(PI).sqrt();
 const GELU_CUBIC = new D('0.044715');
 const GELU_SIGMOID = new D('1.702');
 
@@ -95,7 +97,7 @@ function normalCdf(x: Dec): Dec {
   const z = x.neg().div(TWO.sqrt());
   return (z.isNeg() ? TWO.minus(erfcNonNegative(z.neg())) : erfcNonNegative(z)).div(2);
 }
-const normalPdf = (x: Dec): Dec => x.pow(2).div(2).neg().exp().div(TWO.times(D.acos(-1)).sqrt());
+const normalPdf = (x: Dec): Dec => x.pow(2).div(2).neg().exp().div(SQRT_2PI);
 
 interface Reference {
   name: string;

@@ -252,9 +252,11 @@ function cubic(x: number, aH: number, aL: number): number {
  * x/(1 + e^-s) for every s > -600: e^-s is then below e^600 (products of it
  * stay inside Dekker's range, 2^996), and its relative error passes to σ
  * unchanged, so one formula serves both signs and the hot loop has no branch
- * on the sign of x (random data would mispredict it).
+ * on the sign of x (random data would mispredict it). ±0 gives ±0, as x·Φ(x)
+ * does (the division's compensation would make −0 into +0).
  */
 function xSigma(x: number, sh: number, sl: number): number {
+  if (x === 0) return x;
   if (sh > -600) {
     const e = expX(-sh, -sl);
     const el = dd.lo;
@@ -371,17 +373,15 @@ export const gelu = defineActivation({
       case 'tanh':
         for (let i = 0; i < n; i++) {
           const v = x[i];
-          // beyond these the result is v, or below the smallest subnormal; ±0 gives ±0, as x·Φ(x) does
-          if (v === 0) out[i] = v;
-          else if (v > -25 && v < 10) out[i] = xSigma(v, cubic(v, A_H, A_L), dd.lo);
+          // beyond these the result is v, or below the smallest subnormal
+          if (v > -25 && v < 10) out[i] = xSigma(v, cubic(v, A_H, A_L), dd.lo);
           else out[i] = v >= 10 ? v : v === v ? -0 : NaN;
         }
         break;
       case 'sigmoid':
         for (let i = 0; i < n; i++) {
           const v = x[i];
-          if (v === 0) out[i] = v; // ±0, as x·Φ(x) gives
-          else if (v > -450 && v < 30) {
+          if (v > -450 && v < 30) {
             const th = twoProd(K_H, v);
             out[i] = xSigma(v, th, dd.lo + K_L * v);
           } else out[i] = v >= 30 ? v : v === v ? -0 : NaN;
