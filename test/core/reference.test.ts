@@ -17,7 +17,7 @@ import fc from 'fast-check';
 import { Decimal } from 'decimal.js';
 import { getActivation } from '../../src/core/activations/index.js';
 import { runBackward, runForward, type Dtype } from '../../src/core/batch.js';
-import { ULP_BOUND, ulpError } from '../helpers/golden.js';
+import { ULP_BOUND, ulpError, ulpOf } from '../helpers/golden.js';
 
 const D = Decimal.clone({ precision: 50, rounding: Decimal.ROUND_HALF_EVEN, minE: -9e15, maxE: 9e15 });
 type Dec = Decimal;
@@ -99,24 +99,51 @@ function normalCdf(x: Dec): Dec {
 }
 const normalPdf = (x: Dec): Dec => x.pow(2).div(2).neg().exp().div(SQRT_2PI);
 
+/** Numeric parameters as exact decimals (a parameter is the float64 number the client wrote). */
+type Params = Record<string, Dec>;
+
 interface Reference {
   name: string;
-  params?: Record<string, unknown>;
-  forward(x: Dec): Dec;
+  /** Parameters as a client sends them: fixed, or drawn anew on every run. */
+  params?: Record<string, unknown> | fc.Arbitrary<Record<string, unknown>>;
+  forward(x: Dec, p: Params): Dec;
   /** dy/dx, taking the catalog's side at a kink. */
-  derivative(x: Dec): Dec;
+  derivative(x: Dec, p: Params): Dec;
+  /** A learnable parameter's gradient per element over dy: the kernel returns Σ dy·term over the batch. */
+  paramGradient?: { name: string; term(x: Dec, p: Params): Dec };
   /** Inputs to draw: the kernel's interesting range, tails included. */
   domain: fc.Arbitrary<number>;
 }
 
+/**
+ * Doubles of magnitude 2^lowest to 2^highest, log-uniform, either sign (or
+ * positive only). The exponent comes from a uniform integer: fc.double's
+ * draws are uniform over the doubles themselves, so most would lie within
+ * 2^-52 of 0 and give 2^e = 1.
+ */
+function logUniform(lowest: number, highest: number, signed = true): fc.Arbitrary<number> {
+  return fc
+    .tuple(fc.integer({ min: 0, max: 2 ** 32 }), fc.boolean())
+    .map(([i, negative]) => (signed && negative ? -1 : 1) * 2 ** (lowest + ((highest - lowest) * i) / 2 ** 32));
+}
+
 /** Doubles of every magnitude from 2^-1074 to `max`, either sign (most from 2^-60 up), and plain draws in [−max, max]. */
 function magnitudes(max: number): fc.Arbitrary<number> {
-  const logUniform = (lowest: number) =>
-    fc
-      .tuple(fc.double({ min: lowest, max: Math.log2(max), noNaN: true }), fc.boolean())
-      .map(([e, negative]) => (negative ? -1 : 1) * 2 ** e);
   // The tiny ones reach results near and below the smallest normal double, where double-double low parts underflow.
-  return fc.oneof({ arbitrary: logUniform(-60), weight: 3 }, { arbitrary: logUniform(-1074), weight: 1 }, fc.double({ min: -max, max, noNaN: true }));
+  return fc.oneof(
+    { arbitrary: logUniform(-60, Math.log2(max)), weight: 3 },
+    { arbitrary: logUniform(-1074, Math.log2(max)), weight: 1 },
+    fc.double({ min: -max, max, noNaN: true }),
+  );
+}
+
+/** A parameter such as α or β: mostly 2^-12 to 2^12 and plain draws near 1, where clients set it; now and then any magnitude. */
+function scale(signed: boolean): fc.Arbitrary<number> {
+  return fc.oneof(
+    { arbitrary: logUniform(-12, 12, signed), weight: 3 },
+    { arbitrary: fc.double({ min: signed ? -4 : 2 ** -12, max: 4, noNaN: true }), weight: 3 },
+    { arbitrary: logUniform(-1074, 1023, signed), weight: 1 },
+  );
 }
 
 /** x − tanh x: the series x³/3 − 2x⁵/15 + 17x⁷/315 − 62x⁹/2835 below 1e-4, where the difference would cancel. */
@@ -194,6 +221,39 @@ const references: Reference[] = [
     },
     domain: magnitudes(450),
   },
+  {
+    name: 'elu',
+    params: fc.record({ alpha: scale(true) }),
+    forward: (x, p) => (x.gt(0) ? x : p.alpha.times(expm1(x))),
+    derivative: (x, p) => (x.gt(0) ? ONE : p.alpha.times(x.exp())),
+    domain: magnitudes(1e5),
+  },
+  {
+    name: 'celu',
+    params: fc.record({ alpha: scale(false) }),
+    forward: (x, p) => (x.gt(0) ? x : p.alpha.times(expm1(x.div(p.alpha)))),
+    derivative: (x, p) => (x.gt(0) ? ONE : x.div(p.alpha).exp()),
+    domain: magnitudes(1e5),
+  },
+  {
+    name: 'swish',
+    params: fc.record({ beta: fc.oneof(scale(true), fc.constant(0)) }),
+    forward: (x, p) => x.times(sigma(p.beta.times(x))),
+    derivative: (x, p) => {
+      const z = p.beta.times(x);
+      return sigma(z).plus(z.times(sigma(z)).times(sigma(z.neg())));
+    },
+    paramGradient: { name: 'beta', term: (x, p) => x.pow(2).times(sigma(p.beta.times(x))).times(sigma(p.beta.times(x).neg())) },
+    domain: magnitudes(1e5),
+  },
+  {
+    name: 'softplus',
+    // threshold: omitted (exact everywhere) or PyTorch's cut at βx > threshold, compared exactly.
+    params: fc.record({ beta: scale(false), threshold: fc.double({ min: -50, max: 50, noNaN: true }) }, { requiredKeys: ['beta'] }),
+    forward: (x, p) => (p.threshold && p.beta.times(x).gt(p.threshold) ? x : softplus(p.beta.times(x)).div(p.beta)),
+    derivative: (x, p) => (p.threshold && p.beta.times(x).gt(p.threshold) ? ONE : sigma(p.beta.times(x))),
+    domain: magnitudes(1e5),
+  },
 ];
 
 /** The reference rounded to the dtype via float64 (see the header for float32). */
@@ -212,49 +272,193 @@ function inputsOf(xs: number[], dtype: Dtype): Float64Array {
  * the double-double could not settle is about 2^-47 likely a draw). Below it
  * the reference cannot settle exact ties at 50 digits (dy·¼ lands exactly
  * halfway on the subnormal grid often), so the fixtures' ULP bound applies.
+ * Exact ties occur above it too, when the factors have few bits (α =
+ * 1.5e-323 times a dy): a result one ULP off the reference passes only
+ * where the reference lies within 10^-40 of halfway between the two.
  */
 const SUBNORMAL_BELOW = 2 ** -1022;
 
-function expectWithin(computed: ArrayLike<number>, expected: number[], xs: Float64Array, dtype: Dtype, what: string): void {
-  for (let i = 0; i < expected.length; i++) {
-    const error = ulpError(computed[i], expected[i], dtype);
-    if (error > (Math.abs(expected[i]) >= SUBNORMAL_BELOW ? 0 : ULP_BOUND[dtype])) {
-      expect.fail(`${what} at x = ${xs[i]}: ${computed[i]} against ${expected[i]}, ${error} ULP`);
+function expectWithin(computed: ArrayLike<number>, references: Dec[], xs: Float64Array, dtype: Dtype, what: string): void {
+  references.forEach((reference, i) => {
+    const expected = rounded(reference, dtype);
+    const error = ulpError(computed[i], expected, dtype);
+    if (error <= (Math.abs(expected) >= SUBNORMAL_BELOW ? 0 : ULP_BOUND[dtype])) return;
+    if (error === 1 && Number.isFinite(expected)) {
+      const got = dtype === 'float32' ? Math.fround(computed[i]) : computed[i];
+      const halfway = exact(got).plus(exact(expected)).div(2);
+      if (reference.minus(halfway).abs().lte(reference.abs().times(1e-40))) return;
     }
-  }
+    expect.fail(`${what} at x = ${xs[i]}: ${computed[i]} against ${expected}, ${error} ULP`);
+  });
 }
 
 const dtypes: Dtype[] = ['float64', 'float32'];
 
-describe.each(references)('$name $params against a 50-digit reference', (ref) => {
+/** Upstream gradients: mostly [−4, 4] (every magnitude below 4 among them), now and then up to the dtype's largest. */
+const upstream = (dtype: Dtype): fc.Arbitrary<number> =>
+  fc.oneof(
+    { arbitrary: fc.double({ min: -4, max: 4, noNaN: true }), weight: 4 },
+    { arbitrary: logUniform(-1074, dtype === 'float32' ? 127.9 : 1023.9), weight: 1 },
+  );
+const RUNS = Number(process.env.REFERENCE_RUNS ?? 40);
+
+/** The numeric parameters after the schema's defaults, as exact decimals. */
+function decimalParams(params: Record<string, unknown>): Params {
+  const p: Params = {};
+  for (const [key, value] of Object.entries(params)) if (typeof value === 'number') p[key] = exact(value);
+  return p;
+}
+
+const paramDraws = (ref: Reference): fc.Arbitrary<Record<string, unknown>> =>
+  ref.params instanceof fc.Arbitrary ? ref.params : fc.constant(ref.params ?? {});
+
+const titleOf = (ref: Reference): string =>
+  ref.params === undefined ? ref.name : `${ref.name} ${ref.params instanceof fc.Arbitrary ? '(drawn parameters)' : JSON.stringify(ref.params)}`;
+
+/**
+ * A learnable parameter's gradient is a sum over the batch: each term in
+ * double-double, summed in double-double, rounded once. Held to the rounded
+ * sum, or, where the terms cancel, to within 2^-100 of their magnitudes.
+ */
+function expectSum(computed: number, terms: Dec[], dtype: Dtype, what: string): void {
+  const sum = terms.reduce((a, t) => a.plus(t), new D(0));
+  const expected = rounded(sum, dtype);
+  if (ulpError(computed, expected, dtype) === 0) return;
+  const magnitude = terms.reduce((a, t) => a.plus(t.abs()), new D(0));
+  const ulps = Math.abs(expected) >= SUBNORMAL_BELOW ? 0.5 + 2 ** -20 : ULP_BOUND[dtype];
+  const allowed = new D(ulpOf(expected, dtype)).times(ulps).plus(magnitude.times(new D(2).pow(-100)));
+  if (exact(computed).minus(sum).abs().gt(allowed)) expect.fail(`${what}: ${computed} against ${expected} (sum of ${terms.length} terms)`);
+}
+
+describe.each(references.map((ref) => [titleOf(ref), ref] as const))('%s against a 50-digit reference', (_, ref) => {
   const def = getActivation(ref.name)!;
-  const params = def.params.parse(ref.params ?? {});
 
   it.each(dtypes)('forward, %s', (dtype) => {
     fc.assert(
-      fc.property(fc.array(ref.domain, { minLength: 1, maxLength: 16 }), (draws) => {
+      fc.property(paramDraws(ref), fc.array(ref.domain, { minLength: 1, maxLength: 16 }), (raw, draws) => {
+        const params = def.params.parse(raw) as Record<string, unknown>;
+        const p = decimalParams(params);
         const x = inputsOf(draws, dtype);
-        const expected = Array.from(x, (v) => rounded(ref.forward(exact(v)), dtype));
+        const expected = Array.from(x, (v) => ref.forward(exact(v), p));
         const { out } = runForward(def, { x: x.slice(), rows: 1, cols: x.length, params, dtype });
-        expectWithin(out, expected, x, dtype, 'forward');
+        expectWithin(out, expected, x, dtype, `forward with ${JSON.stringify(params)}`);
       }),
-      { numRuns: Number(process.env.REFERENCE_RUNS ?? 40) },
+      { numRuns: RUNS },
     );
   });
 
   it.each(dtypes)('backward, %s', (dtype) => {
     fc.assert(
       fc.property(
-        fc.array(fc.tuple(ref.domain, fc.double({ min: -4, max: 4, noNaN: true })), { minLength: 1, maxLength: 16 }),
-        (draws) => {
+        paramDraws(ref),
+        fc.array(fc.tuple(ref.domain, upstream(dtype)), { minLength: 1, maxLength: 16 }),
+        (raw, draws) => {
+          const params = def.params.parse(raw) as Record<string, unknown>;
+          const p = decimalParams(params);
           const x = inputsOf(draws.map(([v]) => v), dtype);
           const dy = inputsOf(draws.map(([, d]) => d), dtype);
-          const expected = Array.from(x, (v, i) => rounded(ref.derivative(exact(v)).times(exact(dy[i])), dtype));
-          const { dx } = runBackward(def, { x: x.slice(), dy: dy.slice(), rows: 1, cols: x.length, params, dtype });
-          expectWithin(dx, expected, x, dtype, `backward (dy ${Array.from(dy).join(', ')})`);
+          const expected = Array.from(x, (v, i) => ref.derivative(exact(v), p).times(exact(dy[i])));
+          const { dx, gradParams } = runBackward(def, { x: x.slice(), dy: dy.slice(), rows: 1, cols: x.length, params, dtype });
+          const what = `backward with ${JSON.stringify(params)} (dy ${Array.from(dy).join(', ')})`;
+          expectWithin(dx, expected, x, dtype, what);
+          if (ref.paramGradient) {
+            const { name, term } = ref.paramGradient;
+            const terms = Array.from(x, (v, i) => term(exact(v), p).times(exact(dy[i])));
+            expectSum(gradParams?.[name] as number, terms, dtype, `d${name} ${what}, x ${Array.from(x).join(', ')}`);
+          }
         },
       ),
-      { numRuns: Number(process.env.REFERENCE_RUNS ?? 40) },
+      { numRuns: RUNS },
+    );
+  });
+
+  // dy chosen so that dy·f′(x) lands just above the smallest normal double,
+  // where the low part of a double-double product is subnormal and must be
+  // scaled before it is rounded (uniform dy reaches this band rarely).
+  it('backward with tiny products, float64', () => {
+    fc.assert(
+      fc.property(
+        paramDraws(ref),
+        fc.array(fc.tuple(ref.domain, fc.integer({ min: -1022, max: -960 }), fc.boolean()), { minLength: 1, maxLength: 16 }),
+        (raw, draws) => {
+          const params = def.params.parse(raw) as Record<string, unknown>;
+          const p = decimalParams(params);
+          const x = Float64Array.from(draws, ([v]) => v);
+          const slopes = Array.from(x, (v) => ref.derivative(exact(v), p));
+          const dy = Float64Array.from(draws, ([, e, negative], i) => {
+            const target = TWO.pow(e).times(negative ? -1 : 1);
+            const d = Number((slopes[i].isZero() ? target : target.div(slopes[i])).toPrecision(40));
+            return Number.isFinite(d) ? d : Math.sign(d) * Number.MAX_VALUE;
+          });
+          const expected = slopes.map((s, i) => s.times(exact(dy[i])));
+          const { dx } = runBackward(def, { x: x.slice(), dy: dy.slice(), rows: 1, cols: x.length, params, dtype: 'float64' });
+          expectWithin(dx, expected, x, 'float64', `backward with ${JSON.stringify(params)} (dy ${Array.from(dy).join(', ')})`);
+        },
+      ),
+      { numRuns: RUNS },
     );
   });
 });
+
+interface Gate {
+  params: Record<string, unknown> | fc.Arbitrary<Record<string, unknown>>;
+  act(b: Dec, p: Params): Dec;
+  slope(b: Dec, p: Params): Dec;
+  domain: fc.Arbitrary<number>;
+}
+
+const gates: Gate[] = [
+  { params: { activation: 'sigmoid' }, act: sigma, slope: (b) => sigma(b).times(sigma(b.neg())), domain: magnitudes(750) },
+  {
+    params: fc.record({ activation: fc.constant('swish'), beta: fc.oneof(scale(true), fc.constant(0)) }),
+    act: (b, p) => b.times(sigma(p.beta.times(b))),
+    slope: (b, p) => {
+      const z = p.beta.times(b);
+      return sigma(z).plus(z.times(sigma(z)).times(sigma(z.neg())));
+    },
+    domain: magnitudes(1e5),
+  },
+  {
+    params: { activation: 'gelu' },
+    act: (b) => b.times(normalCdf(b)),
+    slope: (b) => normalCdf(b).plus(b.times(normalPdf(b))),
+    domain: magnitudes(40),
+  },
+];
+
+// y = a·act(b), da = dy·act(b), db = dy·a·act′(b), each rounded once from the exact value.
+describe.each(gates.map((gate) => [gate.params instanceof fc.Arbitrary ? 'swish (drawn β)' : String(gate.params.activation), gate] as const))(
+  'glu with the %s gate against a 50-digit reference',
+  (_, gate) => {
+    const def = getActivation('glu')!;
+    const gateDraws = gate.params instanceof fc.Arbitrary ? gate.params : fc.constant(gate.params);
+    /** The first half a: every magnitude up to the dtype's largest. */
+    const gated = (dtype: Dtype) => fc.oneof(fc.double({ min: -4, max: 4, noNaN: true }), logUniform(-1074, dtype === 'float32' ? 127.9 : 1023.9));
+
+    it.each(dtypes)('forward and backward, %s', (dtype) => {
+      fc.assert(
+        fc.property(gateDraws, fc.array(fc.tuple(gated(dtype), gate.domain, upstream(dtype)), { minLength: 1, maxLength: 8 }), (raw, draws) => {
+          const params = def.params.parse(raw) as Record<string, unknown>;
+          const p = decimalParams(params);
+          const half = draws.length;
+          const a = inputsOf(draws.map(([v]) => v), dtype);
+          const b = inputsOf(draws.map(([, v]) => v), dtype);
+          const dy = inputsOf(draws.map(([, , d]) => d), dtype);
+          const x = Float64Array.from([...a, ...b]);
+          const acts = Array.from(b, (v) => gate.act(exact(v), p));
+          const slopes = Array.from(b, (v) => gate.slope(exact(v), p));
+          const y = acts.map((t, i) => exact(a[i]).times(t));
+          const da = acts.map((t, i) => exact(dy[i]).times(t));
+          const db = slopes.map((s, i) => exact(dy[i]).times(exact(a[i])).times(s));
+          const { out } = runForward(def, { x: x.slice(), rows: 1, cols: 2 * half, params, dtype });
+          const { dx } = runBackward(def, { x: x.slice(), dy: dy.slice(), rows: 1, cols: 2 * half, params, dtype });
+          const what = `with ${JSON.stringify(params)}, a ${Array.from(a).join(', ')}, dy ${Array.from(dy).join(', ')}`;
+          expectWithin(out, y, b, dtype, `forward ${what}`);
+          expectWithin(dx.subarray(0, half), da, b, dtype, `da ${what}`);
+          expectWithin(dx.subarray(half), db, b, dtype, `db ${what}`);
+        }),
+        { numRuns: RUNS },
+      );
+    });
+  },
+);

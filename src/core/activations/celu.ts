@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defineActivation } from '../activation.js';
-import { dd, divDD, mulDD1 } from '../numeric/dd.js';
-import { expSplit, expX, scaleRound } from '../numeric/exp.js';
+import { dd, divDD } from '../numeric/dd.js';
+import { expSplit, expX, scaleRoundMul } from '../numeric/exp.js';
 import { expm1X } from '../smooth/expm1.js';
 import { mulRoundSub } from '../smooth/round.js';
 
@@ -100,7 +100,7 @@ export const celu = defineActivation({
       } else if (qh >= -1e5) {
         const m = expSplit(qh, ql);
         const k = dd.k;
-        dx[i] = scaleRound(mulDD1(m, dd.lo, g), dd.lo, k);
+        dx[i] = scaleRoundMul(m, dd.lo, k, g);
       } else {
         dx[i] = qh === qh ? g * 0 : NaN;
       }

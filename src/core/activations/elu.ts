@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defineActivation } from '../activation.js';
 import { dd, mulDD1 } from '../numeric/dd.js';
-import { expSplit, expX, scaleRound } from '../numeric/exp.js';
+import { expSplit, expX, exponentNear, mulPow2, scaleRoundMul } from '../numeric/exp.js';
 import { expm1X } from '../smooth/expm1.js';
 import { mulRoundSub } from '../smooth/round.js';
 
@@ -10,9 +10,10 @@ import { mulRoundSub } from '../smooth/round.js';
  *
  * e^x − 1 comes from the double-double expm1 of `smooth/expm1.ts` (never
  * exp(x) − 1, which loses every digit for tiny x); α times it is rounded
- * once. Backward dy·α·e^x with the double-double exp, rounded once; below
- * x = −690 the derivative nears the subnormal range and is formed as
- * mantissa·2^k and rounded once. At x = 0 the derivative is α (the x ≤ 0 branch, α·e^0), as
+ * once. Backward dy·α·e^x with the double-double exp, rounded once; where
+ * α·e^x nears the subnormal range (below x = −690 for α ≥ 1/16, earlier for
+ * smaller α) it is formed as mantissa·2^k, α's exponent taken out first, and
+ * rounded once. At x = 0 the derivative is α (the x ≤ 0 branch, α·e^0), as
  * ACTIVATIONS.md fixes.
  */
 export const elu = defineActivation({
@@ -62,19 +63,24 @@ export const elu = defineActivation({
   },
   backward({ x, dy, dx, params }) {
     const alpha = params.alpha;
+    // α = αm·2^αe, αm near 1, so the split form's m·αm stays near 1 for any α.
+    const alphaE = alpha === 0 ? 0 : exponentNear(alpha);
+    const alphaM = mulPow2(alpha, -alphaE);
+    // α·e^x from the double-double exp keeps a normal low part down to 2^-1000; Dekker's split of α needs |α| < 2^996.
+    const plainFrom = Math.abs(alpha) >= 2 ** 996 ? Infinity : alpha === 0 ? -690 : Math.max(-690, -1000 * Math.LN2 - Math.log(Math.abs(alpha)));
     for (let i = 0; i < x.length; i++) {
       const v = x[i];
       const g = dy[i];
       if (v > 0) {
         dx[i] = g;
-      } else if (v >= -690) {
+      } else if (v >= plainFrom) {
         const p = mulDD1(expX(v, 0), dd.lo, alpha);
         dx[i] = mulRoundSub(g, p, dd.lo);
       } else if (v >= -1e5) {
         const m = expSplit(v, 0);
         const k = dd.k;
-        const p = mulDD1(m, dd.lo, alpha);
-        dx[i] = scaleRound(mulDD1(p, dd.lo, g), dd.lo, k);
+        const p = mulDD1(m, dd.lo, alphaM);
+        dx[i] = scaleRoundMul(p, dd.lo, k + alphaE, g);
       } else {
         dx[i] = v === v ? g * alpha * 0 : NaN;
       }

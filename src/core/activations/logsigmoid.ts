@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defineActivation } from '../activation.js';
-import { dd, mulDD1 } from '../numeric/dd.js';
-import { expSplit, scaleRound } from '../numeric/exp.js';
+import { dd } from '../numeric/dd.js';
+import { expSplit, scaleRound, scaleRoundMul } from '../numeric/exp.js';
 import { sigmoidX, softplusX } from '../smooth/logistic.js';
 import { mulRoundSub } from '../smooth/round.js';
 
@@ -74,7 +74,7 @@ export const logsigmoid = defineActivation({
         const m = expSplit(-v, 0);
         const ml = dd.lo;
         const k = dd.k;
-        dx[i] = scaleRound(mulDD1(m, ml, g), dd.lo, k);
+        dx[i] = scaleRoundMul(m, ml, k, g);
       } else {
         dx[i] = v === v ? g * 0 : NaN;
       }

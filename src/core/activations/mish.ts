@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defineActivation } from '../activation.js';
-import { dd, mulDD1 } from '../numeric/dd.js';
-import { scaleRound } from '../numeric/exp.js';
+import { dd } from '../numeric/dd.js';
+import { scaleRoundMul } from '../numeric/exp.js';
 import { mishSide, mishSlope, mishValue } from '../smooth/mish.js';
 import { mulRoundSub } from '../smooth/round.js';
 
@@ -57,7 +57,7 @@ export const mish = defineActivation({
       const h = mishSlope(x[i]);
       const l = dd.lo;
       const k = mishSide.k;
-      dx[i] = k === 0 ? mulRoundSub(g, h, l) : scaleRound(mulDD1(h, l, g), dd.lo, k);
+      dx[i] = k === 0 ? mulRoundSub(g, h, l) : scaleRoundMul(h, l, k, g);
     }
     return undefined;
   },

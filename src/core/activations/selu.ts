@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defineActivation } from '../activation.js';
-import { dd, divDD, mulDD, mulDD1 } from '../numeric/dd.js';
-import { expSplit, expX, scaleRound } from '../numeric/exp.js';
+import { dd, divDD, mulDD } from '../numeric/dd.js';
+import { expSplit, expX, scaleRoundMul } from '../numeric/exp.js';
 import { SELU_SCALE_ALPHA_H, SELU_SCALE_ALPHA_L, SELU_SCALE_H, SELU_SCALE_L } from '../smooth/constants.js';
 import { expm1X } from '../smooth/expm1.js';
 import { mulRoundSub } from '../smooth/round.js';
@@ -107,7 +107,7 @@ export const selu = defineActivation({
         const m = expSplit(v, 0);
         const k = dd.k;
         const p = mulDD(saH, saL, m, dd.lo);
-        dx[i] = scaleRound(mulDD1(p, dd.lo, g), dd.lo, k);
+        dx[i] = scaleRoundMul(p, dd.lo, k, g);
       } else {
         dx[i] = v === v ? g * 0 : NaN;
       }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defineActivation } from '../activation.js';
-import { dd, mulDD1 } from '../numeric/dd.js';
-import { scaleRound } from '../numeric/exp.js';
+import { dd } from '../numeric/dd.js';
+import { scaleRoundMul } from '../numeric/exp.js';
 import { mulRoundSub } from '../smooth/round.js';
 import { swishSide, swishSlope, swishValue } from '../smooth/swish.js';
 
@@ -52,7 +52,7 @@ export const silu = defineActivation({
       const h = swishSlope(x[i], 0);
       const l = dd.lo;
       const k = swishSide.k;
-      dx[i] = k === 0 ? mulRoundSub(g, h, l) : scaleRound(mulDD1(h, l, g), dd.lo, k);
+      dx[i] = k === 0 ? mulRoundSub(g, h, l) : scaleRoundMul(h, l, k, g);
     }
     return undefined;
   },

@@ -1,39 +1,67 @@
 import { z } from 'zod';
 import { defineActivation } from '../activation.js';
-import { dd, divDD, mulDD1 } from '../numeric/dd.js';
-import { expSplit, scaleRound } from '../numeric/exp.js';
+import { dd, divDD, twoProd } from '../numeric/dd.js';
+import { expSplit, exponentNear, mulPow2, scaleRound, scaleRoundMul } from '../numeric/exp.js';
 import { sigmoidX, softplusX } from '../smooth/logistic.js';
 import { mulRoundSub } from '../smooth/round.js';
 import { productLo } from '../smooth/shift.js';
 
-/** (1/β)·softplus(z) for z = βx = zh + zl, rounded once; `cut` applies the threshold. */
-function softplusValue(x: number, zh: number, zl: number, beta: number, threshold: number): number {
-  if (zh > threshold || (zh === threshold && zl > 0)) return x;
+/**
+ * βx > t, decided exactly (β > 0) from zh = βx rounded: zh ≠ t settles it
+ * (rounding is monotonic); at zh = t the product is formed again from β and
+ * x scaled near 1, where Dekker's low part is exact even when βx itself is
+ * subnormal or underflowed to 0.
+ */
+function beyond(zh: number, beta: number, x: number, t: number): boolean {
+  if (zh !== t) return zh > t;
+  if (x === 0 || zh - zh !== 0) return false;
+  const eb = exponentNear(beta);
+  const ex = exponentNear(x);
+  const p = twoProd(mulPow2(beta, -eb), mulPow2(x, -ex));
+  return p - mulPow2(t, -eb - ex) > -dd.lo; // both multiples of 2^-52 below 8: the difference is exact
+}
+
+/** β as βm·2^βe, βm near 1, so (1/β)·s is a division by βm (no overflow in Dekker's split) and one scaling. */
+interface Beta {
+  beta: number;
+  m: number;
+  e: number;
+}
+
+const betaOf = (beta: number): Beta => {
+  const e = exponentNear(beta);
+  return { beta, m: mulPow2(beta, -e), e };
+};
+
+/** (1/β)·softplus(z) for z = βx = zh + zl, rounded once, also into the subnormals or to Infinity; `threshold` applies PyTorch's cut. */
+function softplusValue(x: number, zh: number, zl: number, b: Beta, threshold: number): number {
+  if (beyond(zh, b.beta, x, threshold)) return x;
   if (zh > 40) return x; // log1p(e^-z)/β < 2^-60·|x|: rounds to x (also +Infinity)
-  if (zh >= -700) {
+  if (zh >= -690) {
+    // softplus(z) ≥ 2^-996 here, so its low part is good to 2^-78.
     const s = softplusX(zh, zl);
-    return beta === 1 ? s : divDD(s, dd.lo, beta, 0);
+    return b.beta === 1 ? s : scaleRound(divDD(s, dd.lo, b.m, 0), dd.lo, -b.e);
   }
   if (zh >= -1e5) {
-    // softplus(z) = e^z(1 − e^z/2 + …) with e^z < 2^-1000: e^z alone, scaled once.
+    // softplus(z) = e^z(1 − e^z/2 + …) with e^z < 2^-995: e^z alone, scaled once.
     const m = expSplit(zh, zl);
     const ml = dd.lo;
     const k = dd.k;
-    return beta === 1 ? scaleRound(m, ml, k) : scaleRound(divDD(m, ml, beta, 0), dd.lo, k);
+    return b.beta === 1 ? scaleRound(m, ml, k) : scaleRound(divDD(m, ml, b.m, 0), dd.lo, k - b.e);
   }
   return zh === zh ? 0 : NaN;
 }
 
 /** dy·σ(z), rounded once; 1·dy where the threshold cut applies. */
-function softplusGrad(g: number, zh: number, zl: number, threshold: number): number {
-  if (zh > threshold || (zh === threshold && zl > 0)) return g;
+function softplusGrad(g: number, x: number, zh: number, zl: number, beta: number, threshold: number): number {
+  if (beyond(zh, beta, x, threshold)) return g;
   if (zh > 40) return g; // σ(z) = 1 − e^-z with e^-z < 2^-57: dy·σ rounds to dy
   if (zh >= -700) return mulRoundSub(g, sigmoidX(zh, zl), dd.lo);
   if (zh >= -1e5) {
     const m = expSplit(zh, zl);
     const ml = dd.lo;
     const k = dd.k;
-    return scaleRound(mulDD1(m, ml, g), dd.lo, k);
+    return scaleRoundMul(m, ml, k, g);
   }
   return zh === zh ? g * 0 : NaN;
 }
@@ -45,11 +73,13 @@ function softplusGrad(g: number, zh: number, zl: number, threshold: number): num
  * double-double (Dekker's product), e^(−|z|) ≤ 1 from the double-double exp
  * and log1p from the table-driven double-double log1p (`smooth/`): no
  * overflow, no cancellation, and the division by β is done in double-double
- * and rounded once. z > 40 returns x (the correction is below 2^-60 of x);
- * z < −700 returns e^z/β scaled into the subnormal range with one rounding,
+ * and rounded once (β's exponent taken out first, so any β > 0 works and
+ * results round once into the subnormals). z > 40 returns x (the correction
+ * is below 2^-60 of x); z < −690 returns e^z/β scaled with one rounding,
  * so softplus(−745) is 5e-324, not 0. Unlike PyTorch (cut at βx > 20, off by
  * millions of ULP) there is no cut unless `threshold` is set; then x is
- * returned where βx > threshold, compared exactly, as PyTorch.
+ * returned where βx > threshold, compared exactly (also where βx
+ * underflows), as PyTorch.
  * Backward: dy·σ(βx) rounded once; dy where the cut applies.
  */
 export const softplus = defineActivation({
@@ -103,30 +133,31 @@ export const softplus = defineActivation({
   forward({ x, out, params }) {
     const beta = params.beta;
     const threshold = params.threshold ?? Infinity;
+    const b = betaOf(beta);
     if (beta === 1) {
       for (let i = 0; i < x.length; i++) {
         const v = x[i];
-        out[i] = softplusValue(v, v, 0, 1, threshold);
+        out[i] = softplusValue(v, v, 0, b, threshold);
       }
       return;
     }
     for (let i = 0; i < x.length; i++) {
       const v = x[i];
       const zh = beta * v;
-      out[i] = softplusValue(v, zh, productLo(beta, v, zh), beta, threshold);
+      out[i] = softplusValue(v, zh, productLo(beta, v, zh), b, threshold);
     }
   },
   backward({ x, dy, dx, params }) {
     const beta = params.beta;
     const threshold = params.threshold ?? Infinity;
     if (beta === 1) {
-      for (let i = 0; i < x.length; i++) dx[i] = softplusGrad(dy[i], x[i], 0, threshold);
+      for (let i = 0; i < x.length; i++) dx[i] = softplusGrad(dy[i], x[i], x[i], 0, 1, threshold);
       return undefined;
     }
     for (let i = 0; i < x.length; i++) {
       const v = x[i];
       const zh = beta * v;
-      dx[i] = softplusGrad(dy[i], zh, productLo(beta, v, zh), threshold);
+      dx[i] = softplusGrad(dy[i], v, zh, productLo(beta, v, zh), beta, threshold);
     }
     return undefined;
   },

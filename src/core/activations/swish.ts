@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defineActivation } from '../activation.js';
 import { dd, fastTwoSum, mulDD, mulDD1, twoProd, twoSum } from '../numeric/dd.js';
-import { scaleRound } from '../numeric/exp.js';
+import { scaleRound, scaleRoundMul } from '../numeric/exp.js';
 import { mulRoundSub } from '../smooth/round.js';
 import { productLo } from '../smooth/shift.js';
 import { swishSide, swishSlope, swishValue } from '../smooth/swish.js';
@@ -89,7 +89,7 @@ export const swish = defineActivation({
       const h = swishSlope(zh, zl);
       const l = dd.lo;
       const k = swishSide.k;
-      dx[i] = k === 0 ? mulRoundSub(g, h, l) : scaleRound(mulDD1(h, l, g), dd.lo, k);
+      dx[i] = k === 0 ? mulRoundSub(g, h, l) : scaleRoundMul(h, l, k, g);
       // dβ term g·x²·σ(z)σ(−z)
       let th: number;
       let tl = 0;

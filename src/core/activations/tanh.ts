@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defineActivation } from '../activation.js';
-import { dd, mulDD1 } from '../numeric/dd.js';
-import { expSplit, scaleRound } from '../numeric/exp.js';
+import { dd } from '../numeric/dd.js';
+import { expSplit, scaleRoundMul } from '../numeric/exp.js';
 import { mulRoundSub } from '../smooth/round.js';
 import { sech2X, tanhX } from '../smooth/tanh.js';
 
@@ -61,7 +61,7 @@ export const tanh = defineActivation({
         // sech²x = 4E(1 − 2E + …), E = e^(−2|x|) < 2^-995: 4E alone, scaled once.
         const m = expSplit(-2 * a, 0);
         const k = dd.k;
-        dx[i] = scaleRound(mulDD1(m, dd.lo, g), dd.lo, k + 2);
+        dx[i] = scaleRoundMul(m, dd.lo, k + 2, g);
       } else {
         dx[i] = v === v ? g * 0 : NaN;
       }

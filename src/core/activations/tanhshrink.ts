@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defineActivation } from '../activation.js';
-import { addDD, dd, ddFraction, mulDD, mulDD1, twoProd } from '../numeric/dd.js';
-import { scaleRound } from '../numeric/exp.js';
+import { addDD, dd, ddFraction, mulDD, twoProd } from '../numeric/dd.js';
+import { scaleRound, scaleRoundMul } from '../numeric/exp.js';
 import { TANHSHRINK_SERIES as S, THIRD_H, THIRD_L } from '../smooth/constants.js';
 import { mulRoundSub } from '../smooth/round.js';
 import { tanhX } from '../smooth/tanh.js';
@@ -104,7 +104,7 @@ export const tanhshrink = defineActivation({
         const s = a < 2 ** -500 ? 600 : 100;
         const u = v * 2 ** s;
         const sh = twoProd(u, u);
-        dx[i] = scaleRound(mulDD1(sh, dd.lo, g), dd.lo, -2 * s);
+        dx[i] = scaleRoundMul(sh, dd.lo, -2 * s, g);
       }
     }
     return undefined;

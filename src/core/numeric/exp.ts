@@ -188,7 +188,7 @@ export function expSplitDD(ah: number, al: number): number {
 }
 
 /** x · 2^k for any integer k, exact whenever the result is a normal number. */
-function mulPow2(x: number, k: number): number {
+export function mulPow2(x: number, k: number): number {
   while (k > 1023) {
     x *= POW2[1023 + 1074];
     k -= 1023;
@@ -222,17 +222,47 @@ export function scaleRound(h: number, l: number, k: number): number {
 }
 
 /**
- * (h + l)·y·2^k rounded once, for a mantissa h + l from a split exp and any y
- * (an upstream gradient): huge or infinite y, beyond Dekker's product, get the
- * IEEE result of y·h·2^k instead.
+ * e with v·2^-e in [1, 2) (or within a factor of 2 of it: Math.log2 can be
+ * one off next to a power of two, which scaling does not mind), for finite
+ * nonzero v, subnormals included. Scaling by
+ * 2^-e (`mulPow2`) is exact, so a factor of any magnitude can enter Dekker's
+ * product near 1 with its power of two kept aside.
+ */
+export function exponentNear(v: number): number {
+  return Math.floor(Math.log2(Math.abs(v)));
+}
+
+/** Dekker's product of a mantissa near 1 and y is exact to 2^-104 for y in this range, low parts included. */
+const PLAIN_LO = 2 ** -400;
+const PLAIN_HI = 2 ** 400;
+
+/**
+ * a·(bh + bl)·2^k rounded once, for any a, any bh with |bl| ≤ ulp(bh)/2 and
+ * any k: huge factors (Dekker's split overflows from 2^997) and tiny ones
+ * (the product's low part would be subnormal) are written as m·2^e first,
+ * m near 1, so the double-double product is exact to 2^-104 and `scaleRound`
+ * rounds it once, into the subnormals or to ±Infinity as IEEE does. The slow
+ * path of the kernels' final roundings: a logarithm per call.
+ */
+export function mulScaleRound(a: number, bh: number, bl: number, k: number): number {
+  if (a === 0 || bh === 0 || a - a !== 0 || bh - bh !== 0) return mulPow2(a * bh, k); // IEEE zeros, infinities, NaN
+  // Within one of each binary exponent, which is all the scaling needs.
+  const ea = exponentNear(a);
+  const eb = exponentNear(bh);
+  const p = mulDD1(mulPow2(bh, -eb), mulPow2(bl, -eb), mulPow2(a, -ea));
+  return scaleRound(p, dd.lo, k + ea + eb);
+}
+
+/**
+ * (h + l)·y·2^k rounded once, for a mantissa h + l near 1 (from a split exp)
+ * and any y (an upstream gradient): y beyond 2^±400 goes through
+ * `mulScaleRound`, so a huge dy neither overflows Dekker's split (which gave
+ * NaN) nor a tiny one loses the product's low part.
  */
 export function scaleRoundMul(h: number, l: number, k: number, y: number): number {
-  if (Math.abs(y) <= 1e300) {
-    const m = mulDD1(h, l, y);
-    return scaleRound(m, dd.lo, k);
-  }
-  if (y !== y || y === Infinity || y === -Infinity) return h === 0 ? y * 0 : y * h;
-  return mulPow2(y * h, k);
+  const t = Math.abs(y);
+  if (t >= PLAIN_LO && t <= PLAIN_HI) return scaleRound(mulDD1(h, l, y), dd.lo, k);
+  return mulScaleRound(y, h, l, k);
 }
 
 /**

@@ -19,8 +19,9 @@
  * splitting would overflow) take the limits (act(−∞) = 0, act(+∞) = +∞ for
  * swish with β > 0 and gelu) in plain double arithmetic.
  */
-import { dd, addDD, divDD, fastTwoSum, mulDD, mulDD1, twoProd, twoSum } from '../numeric/dd.js';
-import { expSplit, expSplitDD, pow2 } from '../numeric/exp.js';
+import { dd, addDD, divDD, fastTwoSum, mulDD, mulDD1, twoSum } from '../numeric/dd.js';
+import { expSplit, expSplitDD, exponentNear, mulPow2, pow2 } from '../numeric/exp.js';
+import { productLo } from '../smooth/shift.js';
 import { GELU_ROOT_BAND, geluPrimeNearRoot, millsRatio, phiSplit, PHI_CUTOFF } from './gauss.js';
 
 /** The root of gelu′, to double precision (gauss.ts holds it to triple). */
@@ -117,14 +118,24 @@ export function sigmoidGate(b: number, withDerivative: boolean): void {
   }
 }
 
+/**
+ * For |b| below 2^-400 the exponent the gates take out of b before b·Φ or
+ * b·σ (the product's low part would be subnormal, as in gelu's gate at
+ * b = −2.5e-323), else 0: the power of two goes into gate.k.
+ */
+function tinyExponent(b: number): number {
+  return b !== 0 && Math.abs(b) < 2 ** -400 ? exponentNear(b) : 0;
+}
+
 /** Swish with parameter β: act(b) = b·σ(βb), act′(b) = σ(βb)(1 + βb·σ(−βb)). */
 export function swishGate(b: number, beta: number, withDerivative: boolean): void {
-  const zh0 = twoProd(beta, b);
-  const zl0 = dd.lo;
+  const zh0 = beta * b;
+  const zl0 = productLo(beta, b, zh0);
   if (!(Math.abs(b) < HUGE) || !(Math.abs(zh0) <= EXP_CUTOFF)) {
-    swishLimit(b, beta * b);
+    swishLimit(b, zh0);
     return;
   }
+  const be = tinyExponent(b);
   const neg = zh0 < 0;
   const ah = neg ? -zh0 : zh0;
   const al = neg ? -zl0 : zl0;
@@ -134,9 +145,9 @@ export function swishGate(b: number, beta: number, withDerivative: boolean): voi
     const ph = neg ? sig.sh : sig.bh;
     const pl = neg ? sig.sl : sig.bl;
     const pk = neg ? sig.sk : 0;
-    gate.h = mulDD1(ph, pl, b);
+    gate.h = mulDD1(ph, pl, mulPow2(b, -be));
     gate.l = dd.lo;
-    gate.k = pk;
+    gate.k = pk + be;
     // act = b·(1 − E) with E lost (z > 745): below b in magnitude.
     gate.s = !neg && sig.lost ? -Math.sign(b) : 0;
     if (!withDerivative) return;
@@ -209,9 +220,10 @@ export function geluGate(b: number, withDerivative: boolean): void {
     let rl = dd.lo;
     // Φ = φ·R; act = b·Φ.
     let ph = mulDD(fh, fl, rh, rl);
-    gate.h = mulDD1(ph, dd.lo, b);
+    const be = tinyExponent(b);
+    gate.h = mulDD1(ph, dd.lo, mulPow2(b, -be));
     gate.l = dd.lo;
-    gate.k = fk;
+    gate.k = fk + be;
     gate.s = 0;
     gate.ds = 0;
     if (!withDerivative) return;
@@ -253,9 +265,10 @@ export function geluGate(b: number, withDerivative: boolean): void {
   }
   const Ph = addDD(1, 0, -qh, -ql);
   const Pl = dd.lo;
-  gate.h = mulDD1(Ph, Pl, b);
+  const be = tinyExponent(b);
+  gate.h = mulDD1(Ph, Pl, mulPow2(b, -be));
   gate.l = dd.lo;
-  gate.k = 0;
+  gate.k = be;
   // Φ(−b) below the subnormals (b > 37.5): Φ(b) = 1 − (lost), gelu′ = 1 + (lost).
   const lost = qh === 0;
   gate.s = lost ? -1 : 0;

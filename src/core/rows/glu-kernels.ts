@@ -7,7 +7,7 @@
  * double-double mantissa·2^k (gates.ts) and each product is rounded once.
  */
 import { dd, mulDD, mulDD1, twoProd } from '../numeric/dd.js';
-import { scaleRound } from '../numeric/exp.js';
+import { exponentNear, mulPow2, scaleRound } from '../numeric/exp.js';
 import { gate, geluGate, sigmoidGate, swishGate } from './gates.js';
 
 export type GluGate = 'sigmoid' | 'swish' | 'gelu' | 'relu';
@@ -25,11 +25,30 @@ function breakTie(v: number, lo: number, residual: number): number {
   return residual > 0 === lo > 0 ? w : v;
 }
 
-/** c·act(b), rounded once; plain arithmetic when the careful product is not finite (c huge or not finite). */
+/** The power of two `nearOne` took out of its arguments since the caller reset it. */
+let shift = 0;
+
+/**
+ * v, or for |v| beyond 2^±400 v scaled exactly by a power of two to [1, 2)
+ * (the exponent added to `shift`): Dekker's products of such factors neither
+ * overflow (a huge a or dy) nor lose their low parts to the subnormals (a
+ * tiny one), and the power of two goes into the final `scaleRound`.
+ */
+function nearOne(v: number): number {
+  const t = Math.abs(v);
+  if ((t >= 2 ** -400 && t <= 2 ** 400) || t === 0 || !(t < Infinity)) return v;
+  const e = exponentNear(t);
+  shift += e;
+  return mulPow2(v, -e);
+}
+
+/** c·act(b), rounded once; plain arithmetic when c is not finite. */
 function timesAct(c: number): number {
-  let v = mulDD1(gate.h, gate.l, c);
+  shift = 0;
+  const cm = nearOne(c);
+  let v = mulDD1(gate.h, gate.l, cm);
   let lo = dd.lo;
-  const residual = (gate.l !== 0 ? gate.l : gate.s) * c;
+  const residual = (gate.l !== 0 ? gate.l : gate.s) * cm;
   if (residual !== 0) {
     const t = breakTie(v, lo, residual);
     if (t !== v) {
@@ -37,13 +56,14 @@ function timesAct(c: number): number {
       lo = 0;
     }
   }
-  const r = scaleRound(v, lo, gate.k);
-  return Number.isFinite(r) ? r : c * scaleRound(gate.h, gate.l, gate.k);
+  const r = scaleRound(v, lo, gate.k + shift);
+  return r === r ? r : c * scaleRound(gate.h, gate.l, gate.k);
 }
 
 /** dy·a·act′(b), rounded once. */
 function timesDerivative(g: number, a: number): number {
-  const ph = twoProd(g, a);
+  shift = 0;
+  const ph = twoProd(nearOne(g), nearOne(a));
   const pl = dd.lo;
   let v = mulDD(ph, pl, gate.dh, gate.dl);
   let lo = dd.lo;
@@ -55,8 +75,8 @@ function timesDerivative(g: number, a: number): number {
       lo = 0;
     }
   }
-  const r = scaleRound(v, lo, gate.dk);
-  return Number.isFinite(r) ? r : g * a * scaleRound(gate.dh, gate.dl, gate.dk);
+  const r = scaleRound(v, lo, gate.dk + shift);
+  return r === r ? r : g * a * scaleRound(gate.dh, gate.dl, gate.dk);
 }
 
 export function gluForward(kind: GluGate, beta: number, x: Float64Array, rows: number, cols: number, out: Float64Array): void {

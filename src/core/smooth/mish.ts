@@ -22,7 +22,7 @@
  * the caller, as in swish.ts.
  */
 import { addDD, dd, divDD, mulDD, mulDD1, twoSum } from '../numeric/dd.js';
-import { expSplit, expX, scaleRound } from '../numeric/exp.js';
+import { expSplit, expX, scaleRoundMul } from '../numeric/exp.js';
 import {
   MISH_B0_H,
   MISH_B0_L,
@@ -74,7 +74,7 @@ export function mishValue(x: number): number {
     // tanh(sp) = w(1 − w/2 + …) with w < 2^-1000: w alone.
     const m = expSplit(x, 0);
     const k = dd.k;
-    return scaleRound(mulDD1(m, dd.lo, x), dd.lo, k);
+    return scaleRoundMul(m, dd.lo, k, x);
   }
   return x === x ? -0 : NaN;
 }

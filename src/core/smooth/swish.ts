@@ -21,8 +21,8 @@
  * mantissa and exponent (`expSplit`) and rounded once by the caller with
  * `scaleRound`, so subnormal results are right, not flushed or double-rounded.
  */
-import { addDD, dd, divDD, mulDD, mulDD1, twoSum } from '../numeric/dd.js';
-import { expSplit, expX, scaleRound } from '../numeric/exp.js';
+import { addDD, dd, divDD, mulDD, twoSum } from '../numeric/dd.js';
+import { expSplit, expX, scaleRound, scaleRoundMul } from '../numeric/exp.js';
 import { EZ0_H, EZ0_L, Z0_0, Z0_1, Z0_2 } from './constants.js';
 import { expm1X } from './expm1.js';
 import { sigmoidX } from './logistic.js';
@@ -48,7 +48,7 @@ export function swishValue(x: number, zh: number, zl: number): number {
   if (zh >= -1e5) {
     const m = expSplit(zh, zl); // σ(z) = e^z(1 − e^z + …): e^z alone is exact to 2^-1000
     const k = dd.k;
-    return scaleRound(mulDD1(m, dd.lo, x), dd.lo, k);
+    return scaleRoundMul(m, dd.lo, k, x);
   }
   if (zh === zh) return x < 0 ? -0 : 0; // the limit x·e^z → 0 (x may be infinite)
   return NaN;
