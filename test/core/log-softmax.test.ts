@@ -96,6 +96,13 @@ describe('log_softmax backward', () => {
     const dx = backward([[0, 1]], [[Infinity, 0]]);
     expect(dx[1]).toBe(-Infinity);
   });
+
+  it('gives dy where the probability underflows even when Σdy overflows, not 0·Infinity = NaN', () => {
+    // dx_i = dy_i − p_i·Σdy with Σdy = −4·MAX: p_i·Σdy is below 2^-600 for the first two, 7e4 for the third,
+    // and the fourth overflows (−MAX + 4·MAX).
+    const M = Number.MAX_VALUE;
+    expect(backward([[-1356, -700, 0, 700]], [[-M, -M, -M, -M]])).toEqual([-M, -M, -M, Infinity]);
+  });
 });
 
 describe('log_softmax properties', () => {

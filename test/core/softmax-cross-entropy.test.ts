@@ -45,6 +45,12 @@ describe('softmax_cross_entropy forward', () => {
     expectClose(loss(x, [[0.5, 0.5, 0]]), [500]);
   });
 
+  it('stays finite for logits far beyond Dekker\'s split (L − x_i above 2^995 gave NaN)', () => {
+    expectClose(loss([[1e305, 1]], [1]), [1e305]);
+    expectClose(loss([[1e300, -1e300]], [1]), [2 * 1e300]);
+    expectClose(loss([[1e300, -1e300]], [[0.5, 0.5]]), [1e300]);
+  });
+
   it('keeps a confident right answer’s tiny loss, down to the subnormals', () => {
     expectClose(loss([[0, -720]], [0]), [2.0322308024e-313]);
     expectClose(loss([[0, -720]], [[1, 0]]), [2.0322308024e-313]);

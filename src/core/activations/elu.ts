@@ -82,7 +82,7 @@ export const elu = defineActivation({
         const p = mulDD1(m, dd.lo, alphaM);
         dx[i] = scaleRoundMul(p, dd.lo, k + alphaE, g);
       } else {
-        dx[i] = v === v ? g * alpha * 0 : NaN;
+        dx[i] = v === v ? g * 0 * alpha : NaN; // g·α could overflow to Infinity, and Infinity·0 is NaN
       }
     }
     return undefined;

@@ -314,7 +314,12 @@ function xSigmaGrad(sh: number, sl: number, vh: number, vl: number, dy: number):
 
 /**
  * GELU in three forms, each accurate to the last bit or so (within 2 ULP in
- * float64 everywhere we measured, usually correctly rounded).
+ * float64 everywhere we measured, usually correctly rounded). The tanh and
+ * sigmoid forms round once from double-double. The exact form's Φ is good to
+ * about 2^-67 absolute from the pieces and 2^-58 relative from fdlibm's erfc
+ * fit, so about 0.01% of −4.25 < x < 0 and 0.6% of x < −4.25 come out one
+ * ULP off (against a 50-digit reference, 2026-12-07); rows/gauss.ts's Mills
+ * ratio (2^-74) would settle the tail but runs about 4x slower.
  *
  * - `none`, x·Φ(x): Φ from Taylor pieces with double-double heads for |x| ≤ 4.25
  *   and fdlibm's erfc tail with an exactly split exponent beyond

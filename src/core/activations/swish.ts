@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defineActivation } from '../activation.js';
 import { dd, fastTwoSum, mulDD, mulDD1, twoProd, twoSum } from '../numeric/dd.js';
-import { scaleRound, scaleRoundMul } from '../numeric/exp.js';
+import { exponentNear, mulPow2, scaleRound, scaleRoundMul } from '../numeric/exp.js';
 import { mulRoundSub } from '../smooth/round.js';
 import { productLo } from '../smooth/shift.js';
 import { swishSide, swishSlope, swishValue } from '../smooth/swish.js';
@@ -90,16 +90,35 @@ export const swish = defineActivation({
       const l = dd.lo;
       const k = swishSide.k;
       dx[i] = k === 0 ? mulRoundSub(g, h, l) : scaleRoundMul(h, l, k, g);
-      // dβ term g·x²·σ(z)σ(−z)
+      // dβ term g·x²·σ(z)σ(−z), σ(z)σ(−z) = (sh + sl)·2^k
       let th: number;
       let tl = 0;
-      if (k === 0 && Math.abs(v) < 1e150) {
+      if (k === 0 && Math.abs(v) >= 2 ** -300 && Math.abs(v) <= 2 ** 300 && Math.abs(g) >= 2 ** -300 && Math.abs(g) <= 2 ** 300) {
         const x2 = twoProd(v, v);
         const p = mulDD(x2, dd.lo, swishSide.sh, swishSide.sl);
         th = mulDD1(p, dd.lo, g);
         tl = dd.lo;
+      } else if (v - v === 0 && g - g === 0 && v !== 0 && g !== 0) {
+        // Tails, and x or dy beyond 2^±300: their exponents taken out, the term is formed near 1, then scaled
+        // back as a double-double, or rounded once where its low part would be subnormal (below about 2^-966;
+        // x = 6e-304 with dy = 1e284 gave 0 for 1e-323; the tails rounded three times).
+        const ev = exponentNear(v);
+        const eg = exponentNear(g);
+        const vm = mulPow2(v, -ev);
+        const x2 = twoProd(vm, vm);
+        const p = mulDD(x2, dd.lo, swishSide.sh, swishSide.sl);
+        const ph = mulDD1(p, dd.lo, mulPow2(g, -eg));
+        const pl = dd.lo;
+        const e = k + 2 * ev + eg;
+        if (e >= -969) {
+          // scaling both parts is exact while they stay normal; an overflow gives ±Infinity
+          th = mulPow2(ph, e);
+          tl = th - th === 0 ? mulPow2(pl, e) : 0;
+        } else {
+          th = scaleRound(ph, pl, e);
+        }
       } else {
-        // tails (the term is below 2^-900 relative to x²) or |x| so large that x² overflows
+        // a zero, infinite or NaN factor: the IEEE product
         const s = k === 0 ? swishSide.sh : scaleRound(swishSide.sh, swishSide.sl, k);
         th = s === 0 ? 0 * g : g * v * (v * s);
       }

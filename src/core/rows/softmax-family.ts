@@ -702,7 +702,15 @@ function logSoftmaxBackwardPlain(x: Float64Array, dy: Float64Array, o: number, c
     s += Math.exp(x[o + j] - m);
     t += dy[o + j];
   }
-  for (let j = 0; j < cols; j++) dx[o + j] = dy[o + j] - (Math.exp(x[o + j] - m) / s) * t;
+  // Finite dy whose sum overflows (each near the largest double): sum them scaled by 2^-64, so that a
+  // probability that underflowed to 0 gives dy_i, not 0·Infinity = NaN.
+  let scale = 1;
+  if (t - t !== 0 && rowFinite(dy, o, cols)) {
+    t = 0;
+    for (let j = 0; j < cols; j++) t += dy[o + j] * 2 ** -64;
+    scale = 2 ** 64;
+  }
+  for (let j = 0; j < cols; j++) dx[o + j] = dy[o + j] - (Math.exp(x[o + j] - m) / s) * t * scale;
 }
 
 // ---------------------------------------------------------------- softmax_cross_entropy
@@ -757,8 +765,16 @@ export function sceForward(x: Float64Array, rows: number, cols: number, targets:
         break;
       }
       const ah = addDD(st.Lh, st.Ll, -dh[i], -dl[i]);
-      const ph = mulDD1(ah, dd.lo, ti);
-      const pl = dd.lo;
+      let ph: number;
+      let pl: number;
+      if (Math.abs(ah) < 2 ** 995) {
+        ph = mulDD1(ah, dd.lo, ti);
+        pl = dd.lo;
+      } else {
+        // L − d_i beyond Dekker's split (logits 1e300 apart gave NaN): the product scaled by 2^-64, exactly
+        ph = mulDD1(ah * 2 ** -64, dd.lo * 2 ** -64, ti) * 2 ** 64;
+        pl = dd.lo * 2 ** 64;
+      }
       sh = twoSum(sh, ph);
       sl += dd.lo + pl;
     }
