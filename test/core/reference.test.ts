@@ -20,34 +20,23 @@ import { Decimal } from 'decimal.js';
 import { getActivation } from '../../src/core/activations/index.js';
 import { runBackward, runForward, type Dtype } from '../../src/core/batch.js';
 import { ULP_BOUND, ulpError, ulpOf } from '../helpers/golden.js';
-
-const D = Decimal.clone({ precision: 50, rounding: Decimal.ROUND_HALF_EVEN, minE: -9e15, maxE: 9e15 });
-type Dec = Decimal;
-
-/** The exact value of a double (toPrecision prints the binary value's own digits). */
-const exact = (x: number): Dec => new D(x.toPrecision(60));
-const ONE = new D(1);
-const TWO = new D(2);
-
-/** e^x − 1 without cancellation near 0. */
-function expm1(x: Dec): Dec {
-  if (x.abs().gte(1e-6)) return x.exp().minus(1);
-  // x + x²/2 + … + x⁸/8!: the next term is below 1e-54 relative.
-  let term = x;
-  let sum = x;
-  for (let n = 2; n <= 8; n++) {
-    term = term.times(x).div(n);
-    sum = sum.plus(term);
-  }
-  return sum;
-}
-
-/** ln(1 + t) for t ≥ 0, without losing a tiny t. */
-function log1p(t: Dec): Dec {
-  if (t.gte(1e-12)) return ONE.plus(t).ln();
-  // t − t²/2 + t³/3 − t⁴/4: the next term is below 1e-48 relative.
-  return t.minus(t.pow(2).div(2)).plus(t.pow(3).div(3)).minus(t.pow(4).div(4));
-}
+import {
+  D,
+  type Dec,
+  dtypes,
+  exact,
+  expectWithin,
+  expm1,
+  inputsOf,
+  log1p,
+  logUniform,
+  magnitudes,
+  ONE,
+  rounded,
+  RUNS,
+  TWO,
+  upstream,
+} from '../helpers/reference.js';
 
 const sigma = (x: Dec): Dec => ONE.div(ONE.plus(x.neg().exp()));
 /** ln(1 + e^x), the stable split. */
@@ -117,28 +106,6 @@ interface Reference {
   domain: fc.Arbitrary<number>;
   /** ULP allowed for normal results where the kernel does not round once from double-double (0 otherwise). */
   ulps?: number;
-}
-
-/**
- * Doubles of magnitude 2^lowest to 2^highest, log-uniform, either sign (or
- * positive only). The exponent comes from a uniform integer: fc.double's
- * draws are uniform over the doubles themselves, so most would lie within
- * 2^-52 of 0 and give 2^e = 1.
- */
-function logUniform(lowest: number, highest: number, signed = true): fc.Arbitrary<number> {
-  return fc
-    .tuple(fc.integer({ min: 0, max: 2 ** 32 }), fc.boolean())
-    .map(([i, negative]) => (signed && negative ? -1 : 1) * 2 ** (lowest + ((highest - lowest) * i) / 2 ** 32));
-}
-
-/** Doubles of every magnitude from 2^-1074 to `max`, either sign (most from 2^-60 up), and plain draws in [−max, max]. */
-function magnitudes(max: number): fc.Arbitrary<number> {
-  // The tiny ones reach results near and below the smallest normal double, where double-double low parts underflow.
-  return fc.oneof(
-    { arbitrary: logUniform(-60, Math.log2(max)), weight: 3 },
-    { arbitrary: logUniform(-1074, Math.log2(max)), weight: 1 },
-    fc.double({ min: -max, max, noNaN: true }),
-  );
 }
 
 /** A parameter such as α or β: mostly 2^-12 to 2^12 and plain draws near 1, where clients set it; now and then any magnitude. */
@@ -264,54 +231,6 @@ const references: Reference[] = [
   },
 ];
 
-/** The reference rounded to the dtype via float64 (see the header for float32). */
-function rounded(value: Dec, dtype: Dtype): number {
-  const double = Number(value.toPrecision(40));
-  return dtype === 'float32' ? Math.fround(double) : double;
-}
-
-function inputsOf(xs: number[], dtype: Dtype): Float64Array {
-  return Float64Array.from(xs, (v) => (dtype === 'float32' ? Math.fround(v) : v));
-}
-
-/**
- * Down to the smallest normal double every kernel here is held to its one
- * rounding: the result must be the reference's, bit for bit (a near-tie that
- * the double-double could not settle is about 2^-47 likely a draw). Below it
- * the reference cannot settle exact ties at 50 digits (dy·¼ lands exactly
- * halfway on the subnormal grid often), so the fixtures' ULP bound applies.
- * Exact ties occur above it too, when the factors have few bits (α =
- * 1.5e-323 times a dy), and double-double arithmetic (about 2^-104) cannot
- * settle a tie broken by less than that (α·e^x at x = −1e-40): a result one
- * ULP off the reference passes only where the reference lies within 2^-100
- * (relative) of halfway between the two.
- */
-const SUBNORMAL_BELOW = 2 ** -1022;
-const NEAR_TIE = new D(2).pow(-100);
-
-function expectWithin(computed: ArrayLike<number>, references: Dec[], xs: Float64Array, dtype: Dtype, what: string, ulps = 0): void {
-  references.forEach((reference, i) => {
-    const expected = rounded(reference, dtype);
-    const error = ulpError(computed[i], expected, dtype);
-    if (error <= (Math.abs(expected) >= SUBNORMAL_BELOW ? ulps : ULP_BOUND[dtype])) return;
-    if (error === 1 && Number.isFinite(expected)) {
-      const got = dtype === 'float32' ? Math.fround(computed[i]) : computed[i];
-      const halfway = exact(got).plus(exact(expected)).div(2);
-      if (reference.minus(halfway).abs().lte(reference.abs().times(NEAR_TIE))) return;
-    }
-    expect.fail(`${what} at x = ${xs[i]}: ${computed[i]} against ${expected}, ${error} ULP`);
-  });
-}
-
-const dtypes: Dtype[] = ['float64', 'float32'];
-
-/** Upstream gradients: mostly [−4, 4] (every magnitude below 4 among them), now and then up to the dtype's largest. */
-const upstream = (dtype: Dtype): fc.Arbitrary<number> =>
-  fc.oneof(
-    { arbitrary: fc.double({ min: -4, max: 4, noNaN: true }), weight: 4 },
-    { arbitrary: logUniform(-1074, dtype === 'float32' ? 127.9 : 1023.9), weight: 1 },
-  );
-const RUNS = Number(process.env.REFERENCE_RUNS ?? 40);
 
 /** The numeric parameters after the schema's defaults, as exact decimals. */
 function decimalParams(params: Record<string, unknown>): Params {

@@ -34,11 +34,14 @@
  *    so that no product of the expansions lands in the subnormals; the scale
  *    is undone in the final rounding (`scaleRound`).
  *
- * Rows whose dy (or dloss) is not finite, or whose careful result overflows,
+ * Rows whose dy (or dloss) is not finite, or whose careful result is NaN,
  * use the plain double formula instead (IEEE semantics for ±Infinity and NaN).
+ * A result that overflows in the fast pass is redone by the exact pass, whose
+ * ±Infinity stands (the true result overflows); dy from 2^990 up skips the
+ * fast pass (its Dekker products would overflow) and is scaled below 2^989.
  */
 import { dd, addDD, divDD, fastTwoSum, mulDD, mulDD1, twoProd, twoSum } from '../numeric/dd.js';
-import { pow2, scaleRound } from '../numeric/exp.js';
+import { exponentNear, pow2, scaleRound } from '../numeric/exp.js';
 import { SoftmaxRow, softmaxRow, unscale } from './softmax-row.js';
 
 /**
@@ -55,6 +58,12 @@ const LOW = 2 ** -968;
 const MIN_NORMAL = 2 ** -1022;
 const UP = 2 ** 600;
 const DOWN = 2 ** -600;
+/**
+ * An upstream gradient from here up is beyond the fast passes' Dekker
+ * products (their split overflows from 2^996): such rows go to the exact
+ * pass, which scales them down to below 2^989.
+ */
+const HUGE = 2 ** 990;
 
 function fillNaN(out: Float64Array, o: number, n: number): void {
   for (let j = 0; j < n; j++) out[o + j] = NaN;
@@ -62,6 +71,16 @@ function fillNaN(out: Float64Array, o: number, n: number): void {
 
 function rowFinite(a: Float64Array, o: number, n: number): boolean {
   for (let j = 0; j < n; j++) if (!Number.isFinite(a[o + j])) return false;
+  return true;
+}
+
+/**
+ * The exact passes' results may be ±Infinity where the true result overflows
+ * (dy near the largest double): only their final scaling can overflow. A NaN
+ * still sends the row to the plain formula.
+ */
+function rowNoNaN(a: Float64Array, o: number, n: number): boolean {
+  for (let j = 0; j < n; j++) if (a[o + j] !== a[o + j]) return false;
   return true;
 }
 
@@ -264,17 +283,30 @@ function exactE(st: SoftmaxRow, cols: number): void {
       RK[j] = ek[j];
     }
   }
+  // u itself below 2^-900 (logits 624 and more apart): kept scaled by 2^600, whose parts stay normal (unscaled,
+  // u near 2^-1021 lost its low bits: log_softmax's backward at x = [707.88, 0] was one ULP off).
+  uShift = st.tiny ? 600 : 0;
   sumU.reset();
-  for (let q = 1; q < n; q++) addE(sumU, ORDER[q], 1);
+  for (let q = 1; q < n; q++) addE(sumU, ORDER[q], 1, uShift);
 }
 
-/** sum += e_j·b exactly (after exactE; e_j = 0 adds nothing). */
-function addE(sum: ExactSum, j: number, b: number): void {
+/** sumU holds u·2^uShift. */
+let uShift = 0;
+
+/** sum += x·u exactly (x·2^-uShift normal; where it is not, x·u is below 2^-900 of x and the loss with it). */
+function addTimesU(sum: ExactSum, x: number): void {
+  const xs = x * pow2(-uShift);
+  const U = sumU.c;
+  for (let c = 0; c < sumU.n; c++) sum.addProd(xs, U[c]);
+}
+
+/** sum += e_j·b·2^shift exactly (after exactE; e_j = 0 adds nothing). */
+function addE(sum: ExactSum, j: number, b: number, shift = 0): void {
   const r = REF[j];
   if (r < 0 || b === 0) return;
   const h = RH[r];
   const l = RL[r];
-  const k = RK[r];
+  const k = RK[r] + shift;
   addRefProd(sum, h, l, k, b, 0);
   const m1 = M1[j];
   if (m1 === 0) return;
@@ -298,8 +330,9 @@ function addRefProd(sum: ExactSum, h: number, l: number, k: number, b: number, b
   }
 }
 
-/** A power of two σ ≥ 0 with m·2^σ about 2^500 (m > 0), at most 2^1000. */
+/** A power of two σ with m·2^σ about 2^500 for m below it (σ at most 1000), 0 up to HUGE, and beyond it down to 2^988. */
 function scaleFor(m: number): number {
+  if (m >= HUGE) return 988 - exponentNear(m); // down to below 2^989, no further: products with tiny exps must stay normal
   if (!(m > 0) || m >= 2 ** 500) return 0;
   const e = Math.floor(Math.log2(m));
   return Math.min(1000, 500 - e);
@@ -350,10 +383,14 @@ function softmaxBackwardRow(st: SoftmaxRow, x: Float64Array, dy: Float64Array, o
     fillNaN(dx, o, cols);
     return true;
   }
-  const nFlag = softmaxBackwardFast(st, dy, o, cols, sign, dx);
-  if (nFlag === 0) return rowFinite(dx, o, cols);
+  // dy from 2^990 up would overflow the fast pass's Dekker products: every result goes to the exact pass, which scales.
+  let nFlag = maxAbs(dy, o, cols) >= HUGE ? flagAll(cols) : softmaxBackwardFast(st, dy, o, cols, sign, dx);
+  if (nFlag === 0) {
+    if (rowFinite(dx, o, cols)) return true;
+    nFlag = flagAll(cols);
+  }
   st.load(x, o, cols, sign, true);
-  return softmaxBackwardExact(st, dy, o, cols, sign, dx, nFlag) && rowFinite(dx, o, cols);
+  return softmaxBackwardExact(st, dy, o, cols, sign, dx, nFlag) && rowNoNaN(dx, o, cols);
 }
 
 /** Indices whose fast result is not trusted, for the exact pass. */
@@ -361,6 +398,19 @@ let flagged = new Int32Array(0);
 function flagScratch(cols: number): Int32Array {
   if (flagged.length < cols) flagged = new Int32Array(cols);
   return flagged;
+}
+
+/** Flags every index of the row for the exact pass; returns their count. */
+function flagAll(cols: number): number {
+  const flags = flagScratch(cols);
+  for (let i = 0; i < cols; i++) flags[i] = i;
+  return cols;
+}
+
+function maxAbs(v: Float64Array, o: number, n: number): number {
+  let m = 0;
+  for (let j = 0; j < n; j++) m = Math.max(m, Math.abs(v[o + j]));
+  return m;
 }
 
 /**
@@ -469,23 +519,28 @@ function softmaxBackwardExact(st: SoftmaxRow, dy: Float64Array, o: number, cols:
   dScratch(cols);
   const Dh = dScratchH;
   const Dl = dScratchL;
-  const dyM = dy[o + jmax];
+  // dy near the largest double: D_j formed from dy scaled below 2^989, so that neither the differences nor the
+  // products overflow (entries below 2^-1040 or so then lose bits next to them).
+  const big = maxAbs(dy, o, cols);
+  const pre = big >= HUGE ? 988 - exponentNear(big) : 0;
+  const dyM = dy[o + jmax] * pow2(pre);
   let M = 0;
   for (let j = 0; j < cols; j++) {
-    Dh[j] = twoSum(dy[o + j], -dyM);
+    Dh[j] = twoSum(dy[o + j] * pow2(pre), -dyM);
     Dl[j] = dd.lo;
     const a = Math.abs(Dh[j]);
     if (a > M) M = a;
   }
   if (!(M <= Number.MAX_VALUE)) return false;
-  const sigma = scaleFor(M);
-  if (sigma !== 0) {
-    const s = pow2(sigma);
+  const up = scaleFor(M);
+  if (up !== 0) {
+    const s = pow2(up);
     for (let j = 0; j < cols; j++) {
       Dh[j] *= s;
       Dl[j] *= s;
     }
   }
+  const sigma = up + pre; // D_j = (dy_j − dy_max)·2^σ
   exactE(st, cols);
   sumH.reset();
   for (let j = 0; j < cols; j++) {
@@ -497,8 +552,6 @@ function softmaxBackwardExact(st: SoftmaxRow, dy: Float64Array, o: number, cols:
   const S2l = dd.lo;
   const Hh = sumH.toDD();
   const Hl = dd.lo;
-  const U = sumU.c;
-  const nU = sumU.n;
   const flags = flagged;
   for (let f = 0; f < nFlag; f++) {
     const i = flags[f];
@@ -516,10 +569,8 @@ function softmaxBackwardExact(st: SoftmaxRow, dy: Float64Array, o: number, cols:
       sumN.setNeg(sumH);
       sumN.add(dh);
       sumN.add(dl);
-      for (let c = 0; c < nU; c++) {
-        sumN.addProd(dh, U[c]);
-        if (dl !== 0) sumN.addProd(dl, U[c]);
-      }
+      addTimesU(sumN, dh);
+      if (dl !== 0) addTimesU(sumN, dl);
       nh = sumN.toDD();
       nl = dd.lo;
     }
@@ -579,9 +630,9 @@ function logSoftmaxBackwardRow(st: SoftmaxRow, x: Float64Array, dy: Float64Array
     fillNaN(dx, o, cols);
     return true;
   }
-  if (logSoftmaxBackwardFast(st, dy, o, cols, dx)) return rowFinite(dx, o, cols);
+  if (maxAbs(dy, o, cols) < HUGE && logSoftmaxBackwardFast(st, dy, o, cols, dx) && rowFinite(dx, o, cols)) return true;
   st.load(x, o, cols, 1, true);
-  return logSoftmaxBackwardExact(st, dy, o, cols, dx) && rowFinite(dx, o, cols);
+  return logSoftmaxBackwardExact(st, dy, o, cols, dx) && rowNoNaN(dx, o, cols);
 }
 
 function logSoftmaxBackwardFast(st: SoftmaxRow, dy: Float64Array, o: number, cols: number, dx: Float64Array): boolean {
@@ -660,14 +711,12 @@ function logSoftmaxBackwardExact(st: SoftmaxRow, dy: Float64Array, o: number, co
   const sigma = scaleFor(M);
   const s = pow2(sigma);
   exactE(st, cols);
-  const U = sumU.c;
-  const nU = sumU.n;
   // sumH = R·2^σ.
   sumH.reset();
   for (let j = 0; j < cols; j++) if (j !== jmax) sumH.add(dy[o + j] * s);
   const dyM = dy[o + jmax] * s;
   sumN.setNeg(sumH);
-  for (let c = 0; c < nU; c++) sumN.addProd(dyM, U[c]);
+  addTimesU(sumN, dyM);
   const mh = sumN.toDD();
   const vm = divDD(mh, dd.lo, st.Sh, st.Sl);
   dx[o + jmax] = scaleRound(vm, dd.lo, -sigma);
@@ -684,7 +733,7 @@ function logSoftmaxBackwardExact(st: SoftmaxRow, dy: Float64Array, o: number, co
     }
     sumN.reset();
     sumN.add(di);
-    for (let c = 0; c < nU; c++) sumN.addProd(di, U[c]);
+    addTimesU(sumN, di);
     for (let c = 0; c < nT; c++) addE(sumN, i, -T[c]);
     const nh = sumN.toDD();
     const v = divDD(nh, dd.lo, st.Sh, st.Sl);
@@ -754,11 +803,15 @@ export function sceForward(x: Float64Array, rows: number, cols: number, targets:
     }
     st.logSum();
     const { dh, dl, jmax } = st;
+    // Targets all below 2^-400 (a soft target of 3e-308): the sum formed with t·2^600, whose products keep their
+    // low parts, and scaled back in one rounding.
+    const tShift = maxAbs(t, 0, cols) < 2 ** -400 ? 600 : 0;
+    const tScale = pow2(tShift);
     // Σ_{i≠max} t_i·(L − d_i): every term ≥ 0 (d_i ≤ 0 ≤ L).
     let sh = 0;
     let sl = 0;
     for (let i = 0; i < cols; i++) {
-      const ti = t[i];
+      const ti = t[i] * tScale;
       if (i === jmax || ti === 0) continue;
       if (dh[i] === -Infinity) {
         sh = Infinity;
@@ -782,17 +835,18 @@ export function sceForward(x: Float64Array, rows: number, cols: number, targets:
       out[r] = Infinity;
       continue;
     }
-    const tm = t[jmax];
+    const tm = t[jmax] * tScale;
     if (st.tiny && sh === 0) {
       // Only the maximum is weighted and L = u < 2^-900: round t·U·2^-600 once.
       const v = mulDD1(st.Uh, st.Ul, tm);
-      out[r] = scaleRound(v, dd.lo, -600);
+      out[r] = scaleRound(v, dd.lo, -600 - tShift);
       continue;
     }
     const mh = mulDD1(st.Lh, st.Ll, tm);
     const ml = dd.lo;
     sh = fastTwoSum(sh, sl);
-    out[r] = addDD(sh, dd.lo, mh, ml);
+    const v = addDD(sh, dd.lo, mh, ml);
+    out[r] = tShift === 0 ? v : scaleRound(v, dd.lo, -tShift);
   }
 }
 
@@ -880,8 +934,6 @@ function sceBackwardFast(st: SoftmaxRow, dl: number, kd: number, t: Float64Array
 function sceBackwardExact(st: SoftmaxRow, dl: number, kd: number, t: Float64Array, o: number, cols: number, dx: Float64Array): boolean {
   const { eh, jmax } = st;
   exactE(st, cols);
-  const U = sumU.c;
-  const nU = sumU.n;
   const sigma = Math.abs(dl) < 2 ** 300 ? 600 : 0;
   const s = pow2(sigma);
   for (let i = 0; i < cols; i++) {
@@ -900,7 +952,7 @@ function sceBackwardExact(st: SoftmaxRow, dl: number, kd: number, t: Float64Arra
     sumN.reset();
     addE(sumN, i, s);
     sumN.add(-ts);
-    for (let c = 0; c < nU; c++) sumN.addProd(-ts, U[c]);
+    addTimesU(sumN, -ts);
     const nh = sumN.toDD();
     const wh = divDD(nh, dd.lo, st.Sh, st.Sl);
     const v = mulDD1(wh, dd.lo, dl);

@@ -20,7 +20,7 @@
  * A −Infinity entry next to a finite maximum has e_j = 0 (a masked logit).
  */
 import { dd, divDD, fastTwoSum, twoSum } from '../numeric/dd.js';
-import { expSplit, expSplitDD, pow2 } from '../numeric/exp.js';
+import { expSplit, expSplitDD, mulPow2, pow2 } from '../numeric/exp.js';
 import { log1pDD } from './log1p.js';
 
 /** u is accumulated as U = u·2^SCALE. */
@@ -168,13 +168,18 @@ export function softmaxRow(cols: number): SoftmaxRow {
   return scratch;
 }
 
-/** (h + l)·2^k as hi + dd.lo: exact while normal; rounded in the subnormal range (where the low part is lost). */
+/**
+ * (h + l)·2^k as hi + dd.lo: exact while normal; rounded in the subnormal
+ * range (where the low part is lost). h need not be near 1: for a product
+ * such as e_j·dy (h = 2^967, k = −1886) the scaling goes in steps, where
+ * h·2^-1074 first lost every bit (log_softmax's exact pass was 0.8 ULP off).
+ */
 export function unscale(h: number, l: number, k: number): number {
   if (k >= -1074) {
     const s = pow2(k);
     dd.lo = l * s;
     return h * s;
   }
-  dd.lo = 0;
-  return k >= -2148 ? h * pow2(-1074) * pow2(k + 1074) : h * 0;
+  dd.lo = mulPow2(l, k);
+  return mulPow2(h, k);
 }

@@ -1,0 +1,198 @@
+/**
+ * The softmax family's row kernels (softmax, softmin, log_softmax,
+ * softmax_cross_entropy) against the 50-digit decimal.js reference, at rows
+ * drawn anew on every run: logits of every spread (ties, 1e-300 apart, 1e5
+ * apart), upstream gradients of every magnitude below 2^500 (and beyond, to a
+ * looser bound: see `gradient`). Each formula is written so
+ * that the reference does not cancel where the kernels do not (a constant dy
+ * gives exactly 0, 1 − p_max is u/S). The kernels form every result as a
+ * double-double and round once, sending a row to their exact pass where it
+ * cancels by more than 2^16, so a result is good to 2^-58 of itself (the
+ * header of src/core/rows/softmax-family.ts): held bit for bit, a one-ULP
+ * miss allowed only within 2^-56 of a tie.
+ */
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { Decimal } from 'decimal.js';
+import { getActivation } from '../../src/core/activations/index.js';
+import { runBackward, runForward, type Dtype } from '../../src/core/batch.js';
+import { ULP_BOUND } from '../helpers/golden.js';
+import { D, type Dec, dtypes, exact, expectWithin, expm1, inputsOf, log1p, logUniform, ONE, RUNS, upstream } from '../helpers/reference.js';
+
+const ROW_TIE = new D(2).pow(-56);
+/** Sums and differences of dy exactly: doubles from 2^-1074 to 2^1024 apart need about 650 digits. */
+const W = Decimal.clone({ precision: 800, minE: -9e15, maxE: 9e15 });
+const wide = (v: Dec): Decimal => new W(v);
+/** Σ of decimals, exactly. */
+const sumOf = (vs: Dec[]): Dec => new D(vs.reduce((s, v) => s.plus(wide(v)), new W(0)));
+
+/** Logits: plain draws near the typical range, every magnitude up to 1e5, and exact repeats (ties). */
+const logit = fc.oneof(
+  { arbitrary: fc.double({ min: -30, max: 30, noNaN: true }), weight: 3 },
+  { arbitrary: logUniform(-1074, Math.log2(1e5)), weight: 2 },
+  { arbitrary: fc.constantFrom(0, 1, -1), weight: 1 },
+);
+const rowOf = <T>(arb: fc.Arbitrary<T>) => fc.array(arb, { minLength: 1, maxLength: 8 });
+
+/** A row's softmax as the reference needs it: d_i = x_i − max, T = Σ_{j≠max} e^{d_j}, p_i = e^{d_i}/(1 + T). */
+interface Softmax {
+  d: Dec[];
+  jmax: number;
+  T: Dec;
+  p: Dec[];
+}
+
+function softmaxOf(x: ArrayLike<number>): Softmax {
+  const xs = Array.from(x, exact);
+  let jmax = 0;
+  xs.forEach((v, j) => {
+    if (v.gt(xs[jmax])) jmax = j;
+  });
+  const d = xs.map((v) => v.minus(xs[jmax]));
+  const T = d.reduce((s, dj, j) => (j === jmax ? s : s.plus(dj.exp())), new D(0));
+  const S = ONE.plus(T);
+  return { d, jmax, T, p: d.map((dj, j) => (j === jmax ? ONE.div(S) : dj.exp().div(S))) };
+}
+
+/**
+ * Σ_j p_j (dy_i − dy_j) = dy_i − ⟨p, dy⟩ without cancelling for a constant dy: (1 + T)·p_j = e^{d_j}, written
+ * 1 + expm1(d_j) for the logits near the maximum, so that p_j that differ by less than 50 digits (logits 3e-323
+ * apart) keep their difference, and e^{d_j} itself for the rest (1 + expm1 would cancel there).
+ */
+function centred(sm: Softmax, dy: Dec[], i: number): Dec {
+  let near = new W(0);
+  let rest = new D(0);
+  sm.d.forEach((d, j) => {
+    const diff = wide(dy[i]).minus(wide(dy[j]));
+    if (d.gt(-1)) {
+      near = near.plus(diff);
+      rest = rest.plus(expm1(d).times(new D(diff)));
+    } else {
+      rest = rest.plus(d.exp().times(new D(diff)));
+    }
+  });
+  return new D(near).plus(rest).div(ONE.plus(sm.T));
+}
+
+/** log_softmax's dy_i − p_i·Σdy, at the maximum (dy_max·T − Σ_{j≠max} dy_j)/(1 + T): no 1 − p_max to lose. */
+function logSoftmaxGrad(sm: Softmax, dys: Dec[]): Dec[] {
+  const total = sumOf(dys);
+  const rest = sumOf(dys.filter((_, j) => j !== sm.jmax));
+  return dys.map((g, i) => (i === sm.jmax ? g.times(sm.T).minus(rest).div(ONE.plus(sm.T)) : new D(wide(g).minus(wide(sm.p[i].times(total))))));
+}
+
+function expectRow(got: ArrayLike<number>, want: Dec[], x: ArrayLike<number>, dtype: Dtype, what: string): void {
+  expectWithin(got, want, x, dtype, `${what}, x ${Array.from(x).join(', ')}`, 0, ROW_TIE);
+}
+
+/**
+ * Upstream gradients below 2^500 in magnitude (every magnitude from 2^-1074). Beyond, the exact passes
+ * cannot scale dy up to keep e_j·dy normal, and a result next to the subnormals (x = [0, −1390], dy =
+ * [1.1e298, …] gives 3.1e-307) can be one ULP off; those rows are held to the fixtures' bound below.
+ */
+const gradient = (dtype: Dtype) => upstream(dtype).filter((g) => Math.abs(g) < 2 ** 500);
+
+describe.each(dtypes)('the softmax family against a 50-digit reference, %s', (dtype) => {
+  const run = (name: string, x: Float64Array, dy?: Float64Array, params: Record<string, unknown> = {}) => {
+    const def = getActivation(name)!;
+    const task = { x: x.slice(), rows: 1, cols: x.length, params, dtype };
+    return dy ? runBackward(def, { ...task, dy: dy.slice() }).dx : runForward(def, task).out;
+  };
+
+  it('softmax and softmin, forward', () => {
+    fc.assert(
+      fc.property(rowOf(logit), (draws) => {
+        const x = inputsOf(draws, dtype);
+        expectRow(run('softmax', x), softmaxOf(x).p, x, dtype, 'softmax');
+        expectRow(run('softmin', x), softmaxOf(x.map((v) => -v)).p, x, dtype, 'softmin');
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('softmax and softmin, backward: ±p_i·Σ_j p_j (dy_i − dy_j)', () => {
+    fc.assert(
+      fc.property(rowOf(fc.tuple(logit, gradient(dtype))), (draws) => {
+        const x = inputsOf(draws.map(([v]) => v), dtype);
+        const dy = inputsOf(draws.map(([, g]) => g), dtype);
+        const dys = Array.from(dy, exact);
+        const what = `dy ${Array.from(dy).join(', ')}`;
+        const sm = softmaxOf(x);
+        expectRow(run('softmax', x, dy), sm.p.map((p, i) => p.times(centred(sm, dys, i))), x, dtype, `softmax backward, ${what}`);
+        const smin = softmaxOf(x.map((v) => -v));
+        expectRow(run('softmin', x, dy), smin.p.map((p, i) => p.times(centred(smin, dys, i)).neg()), x, dtype, `softmin backward, ${what}`);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('log_softmax, forward d_i − log1p(T) and backward dy_i − p_i·Σdy', () => {
+    fc.assert(
+      fc.property(rowOf(fc.tuple(logit, gradient(dtype))), (draws) => {
+        const x = inputsOf(draws.map(([v]) => v), dtype);
+        const dy = inputsOf(draws.map(([, g]) => g), dtype);
+        const sm = softmaxOf(x);
+        const lse = log1p(sm.T);
+        expectRow(run('log_softmax', x), sm.d.map((d) => d.minus(lse)), x, dtype, 'log_softmax');
+        const want = logSoftmaxGrad(sm, Array.from(dy, exact));
+        expectRow(run('log_softmax', x, dy), want, x, dtype, `log_softmax backward, dy ${Array.from(dy).join(', ')}`);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  // Not held bit for bit next to the subnormals: e_j·dy for a tiny e_j lands there unscaled (x = [0, 1394.9],
+  // dy = [2.1e298, …]: 3.3e-308 three ULP off); those results only must not be NaN.
+  it.skipIf(dtype === 'float32')('backward with dy up to the largest double: within the fixtures\' ULP bound from 2^-1000 up, never NaN', () => {
+    const huge = fc.oneof(gradient(dtype), logUniform(500, 1023.9));
+    fc.assert(
+      fc.property(rowOf(fc.tuple(logit, huge)), (draws) => {
+        const x = inputsOf(draws.map(([v]) => v), dtype);
+        const dy = inputsOf(draws.map(([, g]) => g), dtype);
+        const dys = Array.from(dy, exact);
+        const sm = softmaxOf(x);
+        const what = `dy ${Array.from(dy).join(', ')}, x ${Array.from(x).join(', ')}`;
+        const check = (got: Float64Array, want: Dec[], name: string) => {
+          const away = want.map((w, i) => [w, i] as const).filter(([w]) => w.abs().gte(new D(2).pow(-1000)));
+          expectWithin(away.map(([, i]) => got[i]), away.map(([w]) => w), away.map(([, i]) => x[i]), dtype, `${name}, ${what}`, ULP_BOUND[dtype], ROW_TIE);
+          got.forEach((v, i) => expect(Number.isNaN(v) && !want[i].isNaN(), `${name} NaN at ${i}, ${what}`).toBe(false));
+        };
+        check(run('softmax', x, dy), sm.p.map((p, i) => p.times(centred(sm, dys, i))), 'softmax backward');
+        check(run('log_softmax', x, dy), logSoftmaxGrad(sm, dys), 'log_softmax backward');
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('softmax_cross_entropy with a class index and with a probability row, forward and backward', () => {
+    fc.assert(
+      fc.property(
+        rowOf(logit),
+        fc.nat(),
+        fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: 8, maxLength: 8 }),
+        gradient(dtype),
+        (draws, index, weights, dloss) => {
+          const x = inputsOf(draws, dtype);
+          const cols = x.length;
+          const sm = softmaxOf(x);
+          const lse = log1p(sm.T);
+          const g = dtype === 'float32' ? Math.fround(dloss) : dloss;
+          for (const target of [index % cols, weights.slice(0, cols)]) {
+            const t = typeof target === 'number' ? Array.from({ length: cols }, (_, j) => (j === target ? ONE : new D(0))) : target.map(exact);
+            const params = { targets: [target] };
+            const what = `softmax_cross_entropy with target ${JSON.stringify(target)}`;
+            // −Σ t_i·(d_i − log1p(T)): every term ≥ 0.
+            const loss = t.reduce((s, ti, i) => s.plus(ti.times(lse.minus(sm.d[i]))), new D(0));
+            expectRow(run('softmax_cross_entropy', x, undefined, params), [loss], x, dtype, what);
+            // (p_i − t_i)·dloss, with p_max − t = (1 − t) − T/(1 + T).
+            const want = sm.p.map((p, i) =>
+              (i === sm.jmax ? ONE.minus(t[i]).minus(sm.T.div(ONE.plus(sm.T))) : p.minus(t[i])).times(exact(g)),
+            );
+            expectRow(run('softmax_cross_entropy', x, Float64Array.of(g), params), want, x, dtype, `${what}, dloss ${g}`);
+          }
+        },
+      ),
+      { numRuns: RUNS },
+    );
+  });
+});

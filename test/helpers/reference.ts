@@ -1,0 +1,119 @@
+/**
+ * What the 50-digit reference tests share (test/core/reference*.test.ts): the
+ * decimal.js context, exact inputs, draws of every magnitude, and the check
+ * that holds a kernel's results to the reference rounded once.
+ */
+import { expect } from 'vitest';
+import fc from 'fast-check';
+import { Decimal } from 'decimal.js';
+import type { Dtype } from '../../src/core/batch.js';
+import { ULP_BOUND, ulpError } from './golden.js';
+
+export const D = Decimal.clone({ precision: 50, rounding: Decimal.ROUND_HALF_EVEN, minE: -9e15, maxE: 9e15 });
+export type Dec = Decimal;
+
+
+/** A double to the context's 50 digits (toPrecision prints the binary value's own digits): a sum of x and −x is then exactly 0. */
+export const exact = (x: number): Dec => new D(x.toPrecision(60)).toSignificantDigits(50);
+export const ONE = new D(1);
+export const TWO = new D(2);
+
+/** e^x − 1 without cancellation near 0. */
+export function expm1(x: Dec): Dec {
+  if (x.abs().gte(1e-6)) return x.exp().minus(1);
+  // x + x²/2 + … + x⁸/8!: the next term is below 1e-54 relative.
+  let term = x;
+  let sum = x;
+  for (let n = 2; n <= 8; n++) {
+    term = term.times(x).div(n);
+    sum = sum.plus(term);
+  }
+  return sum;
+}
+
+/** ln(1 + t) for t ≥ 0, without losing a tiny t. */
+export function log1p(t: Dec): Dec {
+  if (t.gte(1e-12)) return ONE.plus(t).ln();
+  // t − t²/2 + t³/3 − t⁴/4: the next term is below 1e-48 relative.
+  return t.minus(t.pow(2).div(2)).plus(t.pow(3).div(3)).minus(t.pow(4).div(4));
+}
+
+/**
+ * Doubles of magnitude 2^lowest to 2^highest, log-uniform, either sign (or
+ * positive only). The exponent comes from a uniform integer: fc.double's
+ * draws are uniform over the doubles themselves, so most would lie within
+ * 2^-52 of 0 and give 2^e = 1.
+ */
+export function logUniform(lowest: number, highest: number, signed = true): fc.Arbitrary<number> {
+  return fc
+    .tuple(fc.integer({ min: 0, max: 2 ** 32 }), fc.boolean())
+    .map(([i, negative]) => (signed && negative ? -1 : 1) * 2 ** (lowest + ((highest - lowest) * i) / 2 ** 32));
+}
+
+/** Doubles of every magnitude from 2^-1074 to `max`, either sign (most from 2^-60 up), and plain draws in [−max, max]. */
+export function magnitudes(max: number): fc.Arbitrary<number> {
+  // The tiny ones reach results near and below the smallest normal double, where double-double low parts underflow.
+  return fc.oneof(
+    { arbitrary: logUniform(-60, Math.log2(max)), weight: 3 },
+    { arbitrary: logUniform(-1074, Math.log2(max)), weight: 1 },
+    fc.double({ min: -max, max, noNaN: true }),
+  );
+}
+
+/** The reference rounded to the dtype via float64 (see the header for float32). */
+export function rounded(value: Dec, dtype: Dtype): number {
+  const double = Number(value.toPrecision(40));
+  return dtype === 'float32' ? Math.fround(double) : double;
+}
+
+export function inputsOf(xs: number[], dtype: Dtype): Float64Array {
+  return Float64Array.from(xs, (v) => (dtype === 'float32' ? Math.fround(v) : v));
+}
+
+/**
+ * Down to the smallest normal double every kernel is held to its one
+ * rounding: the result must be the reference's, bit for bit (a near-tie that
+ * the double-double could not settle is about 2^-47 likely a draw). Below it
+ * the reference cannot settle exact ties at 50 digits (dy·¼ lands exactly
+ * halfway on the subnormal grid often), so the fixtures' ULP bound applies.
+ * Exact ties occur above it too, when the factors have few bits (α =
+ * 1.5e-323 times a dy), and double-double arithmetic (about 2^-104) cannot
+ * settle a tie broken by less than that (α·e^x at x = −1e-40): a result one
+ * ULP off the reference passes only where the reference lies within 2^-100
+ * (relative) of halfway between the two.
+ */
+export const SUBNORMAL_BELOW = 2 ** -1022;
+export const NEAR_TIE = new D(2).pow(-100);
+
+/** `ulps` for normal results where a kernel does not round once; `nearTie` the relative distance from a tie within which a one-ULP miss passes. */
+export function expectWithin(
+  computed: ArrayLike<number>,
+  references: Dec[],
+  xs: ArrayLike<number>,
+  dtype: Dtype,
+  what: string,
+  ulps = 0,
+  nearTie: Dec = NEAR_TIE,
+): void {
+  references.forEach((reference, i) => {
+    const expected = rounded(reference, dtype);
+    const error = ulpError(computed[i], expected, dtype);
+    if (error <= (Math.abs(expected) >= SUBNORMAL_BELOW ? ulps : ULP_BOUND[dtype])) return;
+    if (error === 1 && Number.isFinite(expected)) {
+      const got = dtype === 'float32' ? Math.fround(computed[i]) : computed[i];
+      const halfway = exact(got).plus(exact(expected)).div(2);
+      if (reference.minus(halfway).abs().lte(reference.abs().times(nearTie))) return;
+    }
+    expect.fail(`${what} at x = ${xs[i]}: ${computed[i]} against ${expected}, ${error} ULP`);
+  });
+}
+
+export const dtypes: Dtype[] = ['float64', 'float32'];
+
+/** Upstream gradients: mostly [−4, 4] (every magnitude below 4 among them), now and then up to the dtype's largest. */
+export const upstream = (dtype: Dtype): fc.Arbitrary<number> =>
+  fc.oneof(
+    { arbitrary: fc.double({ min: -4, max: 4, noNaN: true }), weight: 4 },
+    { arbitrary: logUniform(-1074, dtype === 'float32' ? 127.9 : 1023.9), weight: 1 },
+  );
+export const RUNS = Number(process.env.REFERENCE_RUNS ?? 40);
