@@ -2,8 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { hardswish } from '../../src/core/activations/hardswish.js';
 import { runBackward, runForward } from '../../src/core/batch.js';
-import { SPLIT_SAFE } from '../../src/core/exact-linear.js';
 import { dd, divDD, fastTwoSum, twoProd, twoSum } from '../../src/core/numeric/dd.js';
+import { mulRoundSub } from '../../src/core/smooth/round.js';
 
 const forward = (x: number[]) =>
   Array.from(runForward(hardswish, { x: Float64Array.from(x), rows: 1, cols: x.length, params: {}, dtype: 'float64' }).out);
@@ -79,12 +79,7 @@ describe('hardswish in blocks matches the per-element form bit for bit', () => {
   function backwardOracle(v: number, d: number): number {
     const t = Math.min(Math.max(v, -3), 3);
     const s = twoSum(2 * t, 3);
-    const sl = dd.lo;
-    let mid: number;
-    if (Math.abs(d) < SPLIT_SAFE) {
-      const p = twoProd(d, s);
-      mid = divDD(fastTwoSum(p, dd.lo + d * sl), dd.lo, 6, 0);
-    } else mid = d * ((s + sl) / 6);
+    const mid = mulRoundSub(d, divDD(s, dd.lo, 6, 0), dd.lo);
     return v <= -3 ? 0 : v >= 3 ? d : mid;
   }
   const value = fc.oneof(

@@ -117,6 +117,9 @@ function scale(signed: boolean): fc.Arbitrary<number> {
   );
 }
 
+/** hardsigmoid's α: the exact fraction 1/6 where the double 1/6 was sent (or defaulted), as the kernel takes it. */
+const slopeOf = (p: Params): Dec => (p.alpha.eq(exact(1 / 6)) ? ONE.div(6) : p.alpha);
+
 /** x − tanh x: the series x³/3 − 2x⁵/15 + 17x⁷/315 − 62x⁹/2835 below 1e-4, where the difference would cancel. */
 function tanhshrink(x: Dec): Dec {
   if (x.abs().gte(1e-4)) return x.minus(tanh(x));
@@ -220,6 +223,29 @@ const references: Reference[] = [
     },
     paramGradient: { name: 'beta', term: (x, p) => x.pow(2).times(sigma(p.beta.times(x))).times(sigma(p.beta.times(x).neg())) },
     domain: magnitudes(1e5),
+  },
+  {
+    name: 'hardsigmoid',
+    // α = 1/6 (the default, or its double) is the exact fraction, as the kernel reads it; otherwise the double sent.
+    params: fc.oneof(
+      fc.constant({}),
+      fc.record({ alpha: fc.oneof(scale(true), fc.constant(0.2)), beta: fc.oneof(fc.double({ min: -4, max: 4, noNaN: true }), fc.constant(0.5)) }),
+    ),
+    forward: (x, p) => {
+      const v = slopeOf(p).times(x).plus(p.beta);
+      return v.lte(0) ? new D(0) : v.gte(1) ? ONE : v;
+    },
+    derivative: (x, p) => {
+      const v = slopeOf(p).times(x).plus(p.beta);
+      return v.gt(0) && v.lt(1) ? slopeOf(p) : new D(0);
+    },
+    domain: fc.oneof(magnitudes(8), fc.integer({ min: -8, max: 8 })),
+  },
+  {
+    name: 'hardswish',
+    forward: (x) => (x.lte(-3) ? new D(0) : x.gte(3) ? x : x.times(x.plus(3)).div(6)),
+    derivative: (x) => (x.lte(-3) ? new D(0) : x.gte(3) ? ONE : x.div(3).plus(0.5)),
+    domain: fc.oneof(magnitudes(8), fc.integer({ min: -8, max: 8 })),
   },
   {
     name: 'softplus',
