@@ -242,6 +242,15 @@ const references: Reference[] = [
     domain: fc.oneof(magnitudes(8), fc.integer({ min: -8, max: 8 })),
   },
   {
+    name: 'prelu',
+    params: fc.record({ alpha: scale(true) }),
+    forward: (x, p) => (x.gt(0) ? x : p.alpha.times(x)),
+    derivative: (x, p) => (x.gt(0) ? ONE : p.alpha),
+    // dα = Σ dy·x over x ≤ 0 (compensated dot products in the kernel).
+    paramGradient: { name: 'alpha', term: (x) => (x.gt(0) ? new D(0) : x) },
+    domain: magnitudes(1e5),
+  },
+  {
     name: 'hardswish',
     forward: (x) => (x.lte(-3) ? new D(0) : x.gte(3) ? x : x.times(x.plus(3)).div(6)),
     derivative: (x) => (x.lte(-3) ? new D(0) : x.gte(3) ? ONE : x.div(3).plus(0.5)),
