@@ -97,6 +97,18 @@ describe('log_softmax backward', () => {
     expect(dx[1]).toBe(-Infinity);
   });
 
+  it('keeps e_j·dy exact in the exact pass for logits 1300 apart and dy near 1e303 (mpmath, 700 digits)', () => {
+    // unscale took h·2^-1074 first and lost the product's bits (-1.9877531669469295e-265); dy from 2^990 up also
+    // overflowed the fast pass.
+    const dx = backward([[1307.1407791876522, 5e-324, 0]], [[0, 9.602624044173637e302, 5e-324]]);
+    expectClose(dx, [-9.602624044173637e302, 9.602624044173637e302, -1.9877531669469298e-265]);
+  });
+
+  it('keeps u near the smallest normal double exact: 1 − p_max for logits 708 apart (mpmath, 700 digits)', () => {
+    // u = e^-707.88 unscaled lost its low bits in the exact pass (7.172879653090343e-306).
+    expectClose(backward([[707.8772803619903, 5e-324]], [[191.8184026737251, 0]]), [7.172879653090342e-306, -7.172879653090342e-306]);
+  });
+
   it('gives dy where the probability underflows even when Σdy overflows, not 0·Infinity = NaN', () => {
     // dx_i = dy_i − p_i·Σdy with Σdy = −4·MAX: p_i·Σdy is below 2^-600 for the first two, 7e4 for the third,
     // and the fourth overflows (−MAX + 4·MAX).

@@ -74,6 +74,16 @@ function centred(sm: Softmax, dy: Dec[], i: number): Dec {
   return new D(near).plus(rest).div(ONE.plus(sm.T));
 }
 
+/** softmax's backward, p_i·Σ_j p_j (dy_i − dy_j). */
+const softmaxGrad = (sm: Softmax, dys: Dec[]): Dec[] => sm.p.map((p, i) => p.times(centred(sm, dys, i)));
+
+/** A drawn row of (logit, dy) pairs as the kernels' inputs, and dy as decimals. */
+function rowAndGradient(draws: [number, number][], dtype: Dtype) {
+  const x = inputsOf(draws.map(([v]) => v), dtype);
+  const dy = inputsOf(draws.map(([, g]) => g), dtype);
+  return { x, dy, dys: Array.from(dy, exact) };
+}
+
 /** log_softmax's dy_i − p_i·Σdy, at the maximum (dy_max·T − Σ_{j≠max} dy_j)/(1 + T): no 1 − p_max to lose. */
 function logSoftmaxGrad(sm: Softmax, dys: Dec[]): Dec[] {
   const total = sumOf(dys);
@@ -113,14 +123,11 @@ describe.each(dtypes)('the softmax family against a 50-digit reference, %s', (dt
   it('softmax and softmin, backward: ±p_i·Σ_j p_j (dy_i − dy_j)', () => {
     fc.assert(
       fc.property(rowOf(fc.tuple(logit, gradient(dtype))), (draws) => {
-        const x = inputsOf(draws.map(([v]) => v), dtype);
-        const dy = inputsOf(draws.map(([, g]) => g), dtype);
-        const dys = Array.from(dy, exact);
+        const { x, dy, dys } = rowAndGradient(draws, dtype);
         const what = `dy ${Array.from(dy).join(', ')}`;
-        const sm = softmaxOf(x);
-        expectRow(run('softmax', x, dy), sm.p.map((p, i) => p.times(centred(sm, dys, i))), x, dtype, `softmax backward, ${what}`);
-        const smin = softmaxOf(x.map((v) => -v));
-        expectRow(run('softmin', x, dy), smin.p.map((p, i) => p.times(centred(smin, dys, i)).neg()), x, dtype, `softmin backward, ${what}`);
+        expectRow(run('softmax', x, dy), softmaxGrad(softmaxOf(x), dys), x, dtype, `softmax backward, ${what}`);
+        const softmin = softmaxGrad(softmaxOf(x.map((v) => -v)), dys).map((v) => v.neg());
+        expectRow(run('softmin', x, dy), softmin, x, dtype, `softmin backward, ${what}`);
       }),
       { numRuns: RUNS },
     );
@@ -129,42 +136,38 @@ describe.each(dtypes)('the softmax family against a 50-digit reference, %s', (dt
   it('log_softmax, forward d_i − log1p(T) and backward dy_i − p_i·Σdy', () => {
     fc.assert(
       fc.property(rowOf(fc.tuple(logit, gradient(dtype))), (draws) => {
-        const x = inputsOf(draws.map(([v]) => v), dtype);
-        const dy = inputsOf(draws.map(([, g]) => g), dtype);
+        const { x, dy, dys } = rowAndGradient(draws, dtype);
         const sm = softmaxOf(x);
         const lse = log1p(sm.T);
         expectRow(run('log_softmax', x), sm.d.map((d) => d.minus(lse)), x, dtype, 'log_softmax');
-        const want = logSoftmaxGrad(sm, Array.from(dy, exact));
-        expectRow(run('log_softmax', x, dy), want, x, dtype, `log_softmax backward, dy ${Array.from(dy).join(', ')}`);
+        expectRow(run('log_softmax', x, dy), logSoftmaxGrad(sm, dys), x, dtype, `log_softmax backward, dy ${Array.from(dy).join(', ')}`);
       }),
       { numRuns: RUNS },
     );
   });
 
-  // Not held bit for bit next to the subnormals: e_j·dy for a tiny e_j lands there unscaled (x = [0, 1394.9],
-  // dy = [2.1e298, …]: 3.3e-308 three ULP off); those results only must not be NaN.
-  // float64 only: a float32 dy cannot exceed 2^128.
-  if (dtype === 'float64')
-    it('backward with dy up to the largest double: within the fixtures\' ULP bound from 2^-1000 up, never NaN', () => {
-    const huge = fc.oneof(gradient(dtype), logUniform(500, 1023.9));
-    fc.assert(
-      fc.property(rowOf(fc.tuple(logit, huge)), (draws) => {
-        const x = inputsOf(draws.map(([v]) => v), dtype);
-        const dy = inputsOf(draws.map(([, g]) => g), dtype);
-        const dys = Array.from(dy, exact);
-        const sm = softmaxOf(x);
-        const what = `dy ${Array.from(dy).join(', ')}, x ${Array.from(x).join(', ')}`;
-        const check = (got: Float64Array, want: Dec[], name: string) => {
-          const away = want.map((w, i) => [w, i] as const).filter(([w]) => w.abs().gte(new D(2).pow(-1000)));
-          expectWithin(away.map(([, i]) => got[i]), away.map(([w]) => w), away.map(([, i]) => x[i]), dtype, `${name}, ${what}`, ULP_BOUND[dtype], ROW_TIE);
-          got.forEach((v, i) => expect(Number.isNaN(v) && !want[i].isNaN(), `${name} NaN at ${i}, ${what}`).toBe(false));
-        };
-        check(run('softmax', x, dy), sm.p.map((p, i) => p.times(centred(sm, dys, i))), 'softmax backward');
-        check(run('log_softmax', x, dy), logSoftmaxGrad(sm, dys), 'log_softmax backward');
-      }),
-      { numRuns: RUNS },
-    );
-  });
+  // float64 only (a float32 dy cannot exceed 2^128). Not held bit for bit next to the subnormals: e_j·dy for a
+  // tiny e_j lands there unscaled (x = [0, 1394.9], dy = [2.1e298, …]: 3.3e-308 three ULP off); there only no NaN.
+  if (dtype === 'float64') {
+    it("backward with dy up to the largest double: within the fixtures' ULP bound from 2^-1000 up, never NaN", () => {
+      const huge = fc.oneof(gradient(dtype), logUniform(500, 1023.9));
+      fc.assert(
+        fc.property(rowOf(fc.tuple(logit, huge)), (draws) => {
+          const { x, dy, dys } = rowAndGradient(draws, dtype);
+          const sm = softmaxOf(x);
+          const what = `dy ${Array.from(dy).join(', ')}, x ${Array.from(x).join(', ')}`;
+          const check = (got: ArrayLike<number>, want: Dec[], name: string) => {
+            const away = want.map((w, i) => [w, i] as const).filter(([w]) => w.abs().gte(new D(2).pow(-1000)));
+            expectWithin(away.map(([, i]) => got[i]), away.map(([w]) => w), away.map(([, i]) => x[i]), dtype, `${name}, ${what}`, ULP_BOUND[dtype], ROW_TIE);
+            want.forEach((w, i) => expect(Number.isNaN(got[i]) && !w.isNaN(), `${name} NaN at ${i}, ${what}`).toBe(false));
+          };
+          check(run('softmax', x, dy), softmaxGrad(sm, dys), 'softmax backward');
+          check(run('log_softmax', x, dy), logSoftmaxGrad(sm, dys), 'log_softmax backward');
+        }),
+        { numRuns: RUNS },
+      );
+    });
+  }
 
   it('softmax_cross_entropy with a class index and with a probability row, forward and backward', () => {
     fc.assert(

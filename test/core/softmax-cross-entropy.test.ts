@@ -45,6 +45,11 @@ describe('softmax_cross_entropy forward', () => {
     expectClose(loss(x, [[0.5, 0.5, 0]]), [500]);
   });
 
+  it('rounds a tiny soft target\'s loss once: t·log 2 just above the smallest normal double (mpmath)', () => {
+    // t·L's low part was subnormal (2.2982969454064656e-308).
+    expectClose(loss([[5e-324, 0]], [[3.315741605628161e-308, 0]]), [2.298296945406466e-308]);
+  });
+
   it('stays finite for logits far beyond Dekker\'s split (L − x_i above 2^995 gave NaN)', () => {
     expectClose(loss([[1e305, 1]], [1]), [1e305]);
     expectClose(loss([[1e300, -1e300]], [1]), [2 * 1e300]);
