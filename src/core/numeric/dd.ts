@@ -94,19 +94,6 @@ export function invDD(dh: number, dl: number): number {
   return fastTwoSum(q, r);
 }
 
-/**
- * a · (bh + bl) rounded once, for products from 2^-969 up: below that the
- * low parts are subnormal and the result can be a rounding off (kernels round
- * through smooth/round.ts's mulRoundSub, which scales those). Falls back to
- * a·bh where the exact product overflows in Dekker's split (|a| > 2^996,
- * ±Infinity), so IEEE results survive.
- */
-export function mulRound(a: number, bh: number, bl: number): number {
-  const p = twoProd(a, bh);
-  const r = p + (dd.lo + a * bl);
-  return r === r ? r : a * bh;
-}
-
 /** √(ah + al) for ah > 0, one Newton step from the double square root. */
 export function sqrtDD(ah: number, al: number): number {
   const q = Math.sqrt(ah);
