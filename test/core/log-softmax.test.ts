@@ -104,6 +104,12 @@ describe('log_softmax backward', () => {
     expectClose(dx, [-9.602624044173637e302, 9.602624044173637e302, -1.9877531669469298e-265]);
   });
 
+  it('keeps e_j·Σdy exact next to the subnormals: logits 1395 apart with dy near 2e298 (mpmath, 900 digits)', () => {
+    // e_2·Σdy lay below 2^-1022 in the exact pass's sum and lost its low bits (-3.268584960037649e-308).
+    const dx = backward([[0, 1394.9061484858762, 0, 0]], [[2.062542177684212e298, 0, -2.5e-323, 3.273390607896142e150]]);
+    expectClose(dx, [2.062542177684212e298, -2.062542177684212e298, -3.2685849600376505e-308, 3.273390607896142e150]);
+  });
+
   it('keeps u near the smallest normal double exact: 1 − p_max for logits 708 apart (mpmath, 700 digits)', () => {
     // u = e^-707.88 unscaled lost its low bits in the exact pass (7.172879653090343e-306).
     expectClose(backward([[707.8772803619903, 5e-324]], [[191.8184026737251, 0]]), [7.172879653090342e-306, -7.172879653090342e-306]);

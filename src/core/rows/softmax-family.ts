@@ -41,7 +41,7 @@
  * fast pass (its Dekker products would overflow) and is scaled below 2^989.
  */
 import { dd, addDD, divDD, fastTwoSum, mulDD, mulDD1, twoProd, twoSum } from '../numeric/dd.js';
-import { exponentNear, pow2, scaleRound } from '../numeric/exp.js';
+import { exponentNear, mulPow2, pow2, scaleRound } from '../numeric/exp.js';
 import { SoftmaxRow, softmaxRow, unscale } from './softmax-row.js';
 
 /**
@@ -724,20 +724,30 @@ function logSoftmaxBackwardExact(st: SoftmaxRow, dy: Float64Array, o: number, co
   sumH.add(dyM);
   const T = sumH.c;
   const nT = sumH.n;
+  const Th = sumH.toDD();
+  const eT = Th !== 0 && Th - Th === 0 ? exponentNear(Th) : 0; // T = 0: no e_i·T term to keep
   for (let i = 0; i < cols; i++) {
     if (i === jmax) continue;
-    const di = dy[o + i] * s;
     if (eh[i] === 0) {
+      dx[o + i] = dy[o + i];
+      continue;
+    }
+    // e_i·T below 2^-900 would lose its low bits in the sum (logits 1390 apart with dy near 1e298): this index's
+    // terms are scaled by a further 2^τ that brings e_i·T near 2^500. Where dy_i·2^(σ+τ) then overflows,
+    // |dy_i| exceeds p_i·Σdy by more than 2^500 and dx_i rounds to dy_i.
+    const tau = ek[i] + eT < -900 ? 500 - (ek[i] + eT) : 0;
+    const di = mulPow2(dy[o + i], sigma + tau);
+    if (di - di !== 0) {
       dx[o + i] = dy[o + i];
       continue;
     }
     sumN.reset();
     sumN.add(di);
     addTimesU(sumN, di);
-    for (let c = 0; c < nT; c++) addE(sumN, i, -T[c]);
+    for (let c = 0; c < nT; c++) addE(sumN, i, -T[c], tau);
     const nh = sumN.toDD();
     const v = divDD(nh, dd.lo, st.Sh, st.Sl);
-    dx[o + i] = scaleRound(v, dd.lo, -sigma);
+    dx[o + i] = scaleRound(v, dd.lo, -sigma - tau);
   }
   return true;
 }
