@@ -110,6 +110,11 @@ describe('log_softmax backward', () => {
     expectClose(dx, [2.062542177684212e298, -2.062542177684212e298, -3.2685849600376505e-308, 3.273390607896142e150]);
   });
 
+  it('forms dy_max·u at a scale of its own for logits 1135 apart: a subnormal result rounded once (mpmath, 900 digits)', () => {
+    // u·2^600 and dy_max·u both lay below the normal range (2.858028934385e-312, three units off).
+    expectClose(backward([[0, -1135.0864068919493]], [[2.617156045334462e181, 0]]), [2.85802893437e-312, -2.85802893437e-312]);
+  });
+
   it('keeps u near the smallest normal double exact: 1 − p_max for logits 708 apart (mpmath, 700 digits)', () => {
     // u = e^-707.88 unscaled lost its low bits in the exact pass (7.172879653090343e-306).
     expectClose(backward([[707.8772803619903, 5e-324]], [[191.8184026737251, 0]]), [7.172879653090342e-306, -7.172879653090342e-306]);

@@ -102,6 +102,11 @@ describe('softmax non-finite rows (IEEE, as PyTorch)', () => {
 });
 
 describe('softmax backward', () => {
+  it('rounds p_max·(dy_max − g) once for logits 1125 apart and dy near 2e198 (mpmath, 900 digits)', () => {
+    // u·2^600 lay next to the subnormals and the fast pass kept it (6.3857888181020135e-291).
+    expect(Array.from(bwd([[1124.892058402449, 0]], [[2.1858897471509087e198, 0]]))).toEqual([6.385788818102014e-291, -6.385788818102014e-291]);
+  });
+
   // Exactly 0 in all but subnormal corners (x differing from the max by ~1e-323), where it is within the 2-ULP bound.
   it('dy constant on a row gives 0, to within 2 ULP of the smallest subnormal', () => {
     fc.assert(

@@ -189,6 +189,9 @@ export function expSplitDD(ah: number, al: number): number {
 
 /** x · 2^k for any integer k, exact whenever the result is a normal number. */
 export function mulPow2(x: number, k: number): number {
+  // Beyond ±2200 every finite nonzero x gives 0 or ±Infinity; the clamp also keeps an infinite k from looping.
+  if (k > 2200) k = 2200;
+  else if (k < -2200) k = -2200;
   while (k > 1023) {
     x *= POW2[1023 + 1074];
     k -= 1023;

@@ -64,6 +64,8 @@ const DOWN = 2 ** -600;
  * pass, which scales them down to below 2^989.
  */
 const HUGE = 2 ** 990;
+/** Below this U = u·2^600 (SoftmaxRow) has lost low bits to the subnormals; the fast passes leave such a u to the exact ones. */
+const U_FLOOR = 2 ** -900;
 
 function fillNaN(out: Float64Array, o: number, n: number): void {
   for (let j = 0; j < n; j++) out[o + j] = NaN;
@@ -283,9 +285,12 @@ function exactE(st: SoftmaxRow, cols: number): void {
       RK[j] = ek[j];
     }
   }
-  // u itself below 2^-900 (logits 624 and more apart): kept scaled by 2^600, whose parts stay normal (unscaled,
-  // u near 2^-1021 lost its low bits: log_softmax's backward at x = [707.88, 0] was one ULP off).
-  uShift = st.tiny ? 600 : 0;
+  // u itself below 2^-900 (logits 624 and more apart): kept scaled by 2^600, or by as much as brings its
+  // largest term near 1, so that its parts stay normal (unscaled, u near 2^-1021 lost its low bits: log_softmax's
+  // backward at x = [707.88, 0] was one ULP off; at 2^-1640 it was lost altogether).
+  let kTop = -600;
+  for (let q = 1; q < n; q++) kTop = q === 1 ? RK[REF[ORDER[q]]] : Math.max(kTop, RK[REF[ORDER[q]]]);
+  uShift = st.tiny ? Math.max(600, -kTop) : 0; // no terms (u = 0): 600
   sumU.reset();
   for (let q = 1; q < n; q++) addE(sumU, ORDER[q], 1, uShift);
 }
@@ -293,9 +298,18 @@ function exactE(st: SoftmaxRow, cols: number): void {
 /** sumU holds u·2^uShift. */
 let uShift = 0;
 
-/** sum += x·u exactly (x·2^-uShift normal; where it is not, x·u is below 2^-900 of x and the loss with it). */
-function addTimesU(sum: ExactSum, x: number): void {
-  const xs = x * pow2(-uShift);
+/** Whether every component of `sum` stays finite scaled by 2^k. */
+function scalesFinite(sum: ExactSum, k: number): boolean {
+  for (let c = 0; c < sum.n; c++) if (!Number.isFinite(mulPow2(sum.c[c], k))) return false;
+  return true;
+}
+
+/**
+ * sum += x·u·2^shift exactly (x·2^(shift − uShift) normal; where it is not, x·u is below 2^-900 of x and the
+ * loss with it).
+ */
+function addTimesU(sum: ExactSum, x: number, shift = 0): void {
+  const xs = mulPow2(x, shift - uShift);
   const U = sumU.c;
   for (let c = 0; c < sumU.n; c++) sum.addProd(xs, U[c]);
 }
@@ -495,7 +509,8 @@ function softmaxBackwardFast(st: SoftmaxRow, dy: Float64Array, o: number, cols: 
     // u < 2^-900: work on U = u·2^600 and G·2^600 (both below 2^730), round once.
     const ah = mulDD1(st.Uh, st.Ul, dyM);
     const numh = addDD(ah, dd.lo, -Gsh, -Gsl);
-    if (Math.abs(numh) < ILL * (Math.abs(dyM) * st.Uh + As) || (numh !== 0 && Math.abs(numh) < LOW * UP)) flags[nFlag++] = jmax;
+    // U itself below 2^-900 (logits 1125 and more apart) has lost low bits: the exact pass decides.
+    if (Math.abs(numh) < ILL * (Math.abs(dyM) * st.Uh + As) || (numh !== 0 && Math.abs(numh) < LOW * UP) || st.Uh < U_FLOOR) flags[nFlag++] = jmax;
     const v = divDD(numh, dd.lo, S2h, S2l);
     dx[o + jmax] = sign * scaleRound(v, dd.lo, -600);
   } else {
@@ -683,7 +698,7 @@ function logSoftmaxBackwardFast(st: SoftmaxRow, dy: Float64Array, o: number, col
     // u < 2^-900: work on U = u·2^600 and R·2^600, round once.
     const ah = mulDD1(st.Uh, st.Ul, dyM);
     const numh = addDD(ah, dd.lo, -Rh * UP, -Rl * UP);
-    if (Math.abs(numh) < ILL * Math.abs(dyM) * st.Uh + errR * UP || (numh !== 0 && Math.abs(numh) < LOW * UP)) return false;
+    if (Math.abs(numh) < ILL * Math.abs(dyM) * st.Uh + errR * UP || (numh !== 0 && Math.abs(numh) < LOW * UP) || st.Uh < U_FLOOR) return false;
     const v = divDD(numh, dd.lo, st.Sh, st.Sl);
     dx[o + jmax] = scaleRound(v, dd.lo, -600);
   } else {
@@ -715,11 +730,17 @@ function logSoftmaxBackwardExact(st: SoftmaxRow, dy: Float64Array, o: number, co
   sumH.reset();
   for (let j = 0; j < cols; j++) if (j !== jmax) sumH.add(dy[o + j] * s);
   const dyM = dy[o + jmax] * s;
-  sumN.setNeg(sumH);
-  addTimesU(sumN, dyM);
+  // dy_max·u below 2^-900 (logits 1135 apart): formed at a further 2^τ that brings it near 2^500, unless R·2^τ
+  // then overflows (R exceeds dy_max·u by 2^500 and more, which the unscaled form gives as well).
+  const Uh = sumU.toDD();
+  const eProd = dyM !== 0 && Uh !== 0 ? exponentNear(dyM) + exponentNear(Uh) - uShift : 0;
+  const tauM = eProd < -900 && scalesFinite(sumH, 500 - eProd) ? 500 - eProd : 0;
+  sumN.reset();
+  for (let c = 0; c < sumH.n; c++) sumN.add(-mulPow2(sumH.c[c], tauM));
+  addTimesU(sumN, dyM, tauM);
   const mh = sumN.toDD();
   const vm = divDD(mh, dd.lo, st.Sh, st.Sl);
-  dx[o + jmax] = scaleRound(vm, dd.lo, -sigma);
+  dx[o + jmax] = scaleRound(vm, dd.lo, -sigma - tauM);
   // sumH = T·2^σ from here on.
   sumH.add(dyM);
   const T = sumH.c;
