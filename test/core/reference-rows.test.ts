@@ -22,8 +22,6 @@ const ROW_TIE = new D(2).pow(-56);
 /** Sums and differences of dy exactly: doubles from 2^-1074 to 2^1024 apart need about 650 digits. */
 const W = Decimal.clone({ precision: 800, minE: -9e15, maxE: 9e15 });
 const wide = (v: Dec): Decimal => new W(v);
-/** Σ of decimals, exactly. */
-const sumOf = (vs: Dec[]): Dec => new D(vs.reduce((s, v) => s.plus(wide(v)), new W(0)));
 
 /** Logits: plain draws near the typical range, every magnitude up to 1e5, and exact repeats (ties). */
 const logit = fc.oneof(
@@ -54,21 +52,16 @@ function softmaxOf(x: ArrayLike<number>): Softmax {
 }
 
 /**
- * Σ_j p_j (dy_i − dy_j) = dy_i − ⟨p, dy⟩ without cancelling for a constant dy: (1 + T)·p_j = e^{d_j}, written
- * 1 + expm1(d_j) for the logits near the maximum, so that p_j that differ by less than 50 digits (logits 3e-323
- * apart) keep their difference, and e^{d_j} itself for the rest (1 + expm1 would cancel there).
+ * e_j = e^{d_j} in W, as 1 + expm1(d_j) near the maximum: logits 5e-324 or 3e-323 apart keep what separates
+ * them, which 50 digits would round away.
  */
+const expsOf = (sm: Softmax): Decimal[] => sm.d.map((d) => (d.gt(-1) ? new W(1).plus(wide(expm1(d))) : wide(d.exp())));
+
+/** Σ_j p_j (dy_i − dy_j) = dy_i − ⟨p, dy⟩, summed in W: exactly 0 for a constant dy, equal logits' terms cancel exactly. */
 function centred(sm: Softmax, dy: Dec[], i: number): Dec {
-  // Both sums in W: equal logits' terms (the same 50-digit factor times exact differences) then cancel exactly,
-  // as in x = [0, 4e-17, 0, …] with dy = [a, 0, −a, 2.5e-206, …].
-  let near = new W(0);
-  let rest = new W(0);
-  sm.d.forEach((d, j) => {
-    const diff = wide(dy[i]).minus(wide(dy[j]));
-    if (d.gt(-1)) near = near.plus(diff);
-    rest = rest.plus(wide(d.gt(-1) ? expm1(d) : d.exp()).times(diff));
-  });
-  return new D(near.plus(rest)).div(ONE.plus(sm.T));
+  const e = expsOf(sm);
+  const sum = e.reduce((s, ej, j) => s.plus(ej.times(wide(dy[i]).minus(wide(dy[j])))), new W(0));
+  return new D(sum).div(ONE.plus(sm.T));
 }
 
 /** softmax's backward, p_i·Σ_j p_j (dy_i − dy_j). */
@@ -82,21 +75,14 @@ function rowAndGradient(draws: [number, number][], dtype: Dtype) {
 }
 
 /**
- * log_softmax's backward dy_i − p_i·Σdy, as Σ_j (e_j·dy_i − e_i·dy_j)/S with e = e^d and S = Σ e_j, each
- * e_j as 1 + expm1(d_j) near the maximum and summed in W, so that logits 5e-324 apart keep what separates
- * them (x = [0, 5e-324], dy = [M, M] gives M·5e-324/2, not 0) and a zero Σdy gives exactly dy.
+ * log_softmax's backward dy_i − p_i·Σdy, as Σ_j (e_j·dy_i − e_i·dy_j)/S, S = Σ e_j, summed in W: x = [0, 5e-324],
+ * dy = [M, M] gives M·5e-324/2, not 0, and a zero Σdy gives exactly dy.
  */
 function logSoftmaxGrad(sm: Softmax, dys: Dec[]): Dec[] {
-  const S = ONE.plus(sm.T);
-  // e_j = base_j + small_j: 1 + expm1(d_j) near the maximum, 0 + e^{d_j} beyond; every product in W.
-  const base = sm.d.map((d) => (d.gt(-1) ? new W(1) : new W(0)));
-  const small = sm.d.map((d) => wide(d.gt(-1) ? expm1(d) : d.exp()));
+  const e = expsOf(sm);
   return dys.map((gi, i) => {
-    let sum = new W(0);
-    dys.forEach((gj, j) => {
-      sum = sum.plus(base[j].plus(small[j]).times(wide(gi))).minus(base[i].plus(small[i]).times(wide(gj)));
-    });
-    return new D(sum).div(S);
+    const sum = dys.reduce((s, gj, j) => s.plus(e[j].times(wide(gi))).minus(e[i].times(wide(gj))), new W(0));
+    return new D(sum).div(ONE.plus(sm.T));
   });
 }
 

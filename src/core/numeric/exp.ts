@@ -239,6 +239,12 @@ export function exponentNear(v: number): number {
 const PLAIN_LO = 2 ** -400;
 const PLAIN_HI = 2 ** 400;
 
+/** 0 for v within 2^±400 (and 0, ±Infinity, NaN), else `exponentNear(v)`: the power of two to take out first. */
+export function extremeExponent(v: number): number {
+  const t = Math.abs(v);
+  return (t >= PLAIN_LO && t <= PLAIN_HI) || t === 0 || !(t < Infinity) ? 0 : exponentNear(t);
+}
+
 /**
  * a·(bh + bl)·2^k rounded once, for any a, any bh with |bl| ≤ ulp(bh)/2 and
  * any k: huge factors (Dekker's split overflows from 2^997) and tiny ones

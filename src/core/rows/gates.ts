@@ -20,7 +20,7 @@
  * swish with β > 0 and gelu) in plain double arithmetic.
  */
 import { dd, addDD, divDD, fastTwoSum, mulDD, mulDD1, twoSum } from '../numeric/dd.js';
-import { expSplit, expSplitDD, exponentNear, mulPow2, pow2 } from '../numeric/exp.js';
+import { expSplit, expSplitDD, extremeExponent, mulPow2, pow2 } from '../numeric/exp.js';
 import { productLo } from '../smooth/shift.js';
 import { GELU_ROOT_BAND, geluPrimeNearRoot, millsRatio, phiSplit, PHI_CUTOFF } from './gauss.js';
 
@@ -118,15 +118,6 @@ export function sigmoidGate(b: number, withDerivative: boolean): void {
   }
 }
 
-/**
- * For |b| below 2^-400 the exponent the gates take out of b before b·Φ or
- * b·σ (the product's low part would be subnormal, as in gelu's gate at
- * b = −2.5e-323), else 0: the power of two goes into gate.k.
- */
-function tinyExponent(b: number): number {
-  return b !== 0 && Math.abs(b) < 2 ** -400 ? exponentNear(b) : 0;
-}
-
 /** Swish with parameter β: act(b) = b·σ(βb), act′(b) = σ(βb)(1 + βb·σ(−βb)). */
 export function swishGate(b: number, beta: number, withDerivative: boolean): void {
   const zh0 = beta * b;
@@ -135,7 +126,8 @@ export function swishGate(b: number, beta: number, withDerivative: boolean): voi
     swishLimit(b, zh0);
     return;
   }
-  const be = tinyExponent(b);
+  // b beyond 2^±400 enters b·σ and b·Φ near 1, its power of two in gate.k (gelu's gate at b = −2.5e-323 lost the low part)
+  const be = extremeExponent(b);
   const neg = zh0 < 0;
   const ah = neg ? -zh0 : zh0;
   const al = neg ? -zl0 : zl0;
@@ -220,7 +212,7 @@ export function geluGate(b: number, withDerivative: boolean): void {
     let rl = dd.lo;
     // Φ = φ·R; act = b·Φ.
     let ph = mulDD(fh, fl, rh, rl);
-    const be = tinyExponent(b);
+    const be = extremeExponent(b);
     gate.h = mulDD1(ph, dd.lo, mulPow2(b, -be));
     gate.l = dd.lo;
     gate.k = fk + be;
@@ -265,7 +257,7 @@ export function geluGate(b: number, withDerivative: boolean): void {
   }
   const Ph = addDD(1, 0, -qh, -ql);
   const Pl = dd.lo;
-  const be = tinyExponent(b);
+  const be = extremeExponent(b);
   gate.h = mulDD1(Ph, Pl, mulPow2(b, -be));
   gate.l = dd.lo;
   gate.k = be;

@@ -7,7 +7,7 @@
  * double-double mantissa·2^k (gates.ts) and each product is rounded once.
  */
 import { dd, mulDD, mulDD1, twoProd } from '../numeric/dd.js';
-import { exponentNear, mulPow2, scaleRound } from '../numeric/exp.js';
+import { extremeExponent, mulPow2, scaleRound } from '../numeric/exp.js';
 import { gate, geluGate, sigmoidGate, swishGate } from './gates.js';
 
 export type GluGate = 'sigmoid' | 'swish' | 'gelu' | 'relu';
@@ -35,9 +35,8 @@ let shift = 0;
  * tiny one), and the power of two goes into the final `scaleRound`.
  */
 function nearOne(v: number): number {
-  const t = Math.abs(v);
-  if ((t >= 2 ** -400 && t <= 2 ** 400) || t === 0 || !(t < Infinity)) return v;
-  const e = exponentNear(t);
+  const e = extremeExponent(v);
+  if (e === 0) return v;
   shift += e;
   return mulPow2(v, -e);
 }

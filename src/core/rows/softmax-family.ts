@@ -344,9 +344,12 @@ function addRefProd(sum: ExactSum, h: number, l: number, k: number, b: number, b
   }
 }
 
+/** For m from HUGE up: the power of two σ < 0 that brings m below 2^989, no further (products with tiny exps must stay normal). */
+const downFor = (m: number): number => 988 - exponentNear(m);
+
 /** A power of two σ with m·2^σ about 2^500 for m below it (σ at most 1000), 0 up to HUGE, and beyond it down to 2^988. */
 function scaleFor(m: number): number {
-  if (m >= HUGE) return 988 - exponentNear(m); // down to below 2^989, no further: products with tiny exps must stay normal
+  if (m >= HUGE) return downFor(m);
   if (!(m > 0) || m >= 2 ** 500) return 0;
   const e = Math.floor(Math.log2(m));
   return Math.min(1000, 500 - e);
@@ -537,7 +540,7 @@ function softmaxBackwardExact(st: SoftmaxRow, dy: Float64Array, o: number, cols:
   // dy near the largest double: D_j formed from dy scaled below 2^989, so that neither the differences nor the
   // products overflow (entries below 2^-1040 or so then lose bits next to them).
   const big = maxAbs(dy, o, cols);
-  const pre = big >= HUGE ? 988 - exponentNear(big) : 0;
+  const pre = big >= HUGE ? downFor(big) : 0;
   const dyM = dy[o + jmax] * pow2(pre);
   let M = 0;
   for (let j = 0; j < cols; j++) {
