@@ -1,16 +1,30 @@
 import { z } from 'zod';
 import { defineActivation } from '../activation.js';
-import { asFraction, mulExact } from '../exact-linear.js';
+import { asFraction } from '../exact-linear.js';
 import { NoiseStream, SeedSchema, randomSeed, requireSeed } from '../noise.js';
 import { addDD, dd } from '../numeric/dd.js';
+import { mulScaleRound } from '../numeric/exp.js';
+import { mulRoundSub } from '../smooth/round.js';
 
-/** The eval-mode slope (lower + upper)/2 as a double-double: hi returned, lo in dd.lo. */
-function meanSlope(lower: number, upper: number): number {
+/**
+ * The eval-mode slope (lower + upper)/2: the sum of the bounds is exact as a
+ * double-double (sh + sl), and so is its half (hh + hl) unless a part of it is
+ * subnormal (bounds like 3e-323): `halved` false, and the products take the
+ * general form with the factor 2^-1 kept aside.
+ */
+function meanSlope(lower: number, upper: number) {
   const [lh, ll] = asFraction(lower, 1, 3);
   const [uh, ul] = asFraction(upper, 1, 3);
-  const h = addDD(lh, ll, uh, ul);
-  dd.lo /= 2;
-  return h / 2;
+  const sh = addDD(lh, ll, uh, ul);
+  const sl = dd.lo;
+  const hh = sh / 2;
+  const hl = sl / 2;
+  return { sh, sl, hh, hl, halved: hh * 2 === sh && hl * 2 === sl };
+}
+
+/** v·(lower + upper)/2 rounded once, at every magnitude (subnormal and huge products included; −0 stays −0). */
+function timesSlope(v: number, s: ReturnType<typeof meanSlope>): number {
+  return s.halved ? mulRoundSub(v, s.hh, s.hl) : mulScaleRound(v, s.sh, s.sl, -1);
 }
 
 /**
@@ -25,7 +39,8 @@ function meanSlope(lower: number, upper: number): number {
  * Eval: leaky ReLU with the mean slope (lower + upper)/2, taken as the exact
  * real number: the defaults are the fractions 1/8 and 1/3 (the float64
  * nearest 1/3 stands for 1/3), so the slope is 11/48, carried as a
- * double-double, and x·slope is an error-free product rounded once.
+ * double-double, and x·slope is rounded once at every magnitude (subnormal
+ * and huge products included; −0 stays −0, as in IEEE x·a).
  *
  * The derivative at x = 0 is the slope (a, or the mean), as leaky_relu; a NaN
  * input gives NaN in both directions.
@@ -103,11 +118,10 @@ export const rrelu = defineActivation({
       }
       return;
     }
-    const sh = meanSlope(lower, upper);
-    const sl = dd.lo;
+    const slope = meanSlope(lower, upper);
     for (let i = 0; i < x.length; i++) {
       const v = x[i];
-      const negative = mulExact(v, sh, sl);
+      const negative = timesSlope(v, slope);
       out[i] = v > 0 ? v : negative;
     }
   },
@@ -123,12 +137,11 @@ export const rrelu = defineActivation({
       }
       return undefined;
     }
-    const sh = meanSlope(lower, upper);
-    const sl = dd.lo;
+    const slope = meanSlope(lower, upper);
     for (let i = 0; i < x.length; i++) {
       const v = x[i];
       const d = dy[i];
-      const negative = mulExact(d, sh, sl);
+      const negative = timesSlope(d, slope);
       dx[i] = v > 0 ? d : v === v ? negative : NaN;
     }
     return undefined;
