@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { gelu } from '../../src/core/activations/gelu.js';
 import { addDD, dd, fastTwoSum, mulDD, mulDD1, twoProd, twoSum } from '../../src/core/numeric/dd.js';
-import { mulRoundSub } from '../../src/core/smooth/round.js';
+import { HALF_INEXACT, halfPlus, mulRoundSub } from '../../src/core/smooth/round.js';
 import { expX } from '../../src/core/numeric/exp.js';
 import { cdfPieceInto, INV_SQRT_2PI_H, INV_SQRT_2PI_L, PIECES_END } from '../../src/core/numeric/normal.js';
 import { GELU_ROOTS, ROOT_BAND, rootSeries } from '../../src/core/numeric/roots.js';
@@ -47,10 +47,10 @@ function cdfNearComposed(v: number): number {
 
 describe('gelu none: the forward written out in its loop', () => {
   // For |x| <= 4.25 the kernel inlines the sign fold of Φ and mulRoundSub for speed; it must stay those
-  // operations, bit for bit: x·Φ(x) with Φ(x) = m + (1 - 2m)·Φ(-|x|), m = [x > 0].
+  // operations, bit for bit: x·Φ(x) with Φ(x) = m + (1 - 2m)·Φ(-|x|), m = [x > 0], and halfPlus for subnormal x.
   const composed = (v: number) => {
     const c = cdfNearComposed(v);
-    return mulRoundSub(v, c, dd.lo);
+    return Math.abs(v) < HALF_INEXACT ? halfPlus(v, 1) : mulRoundSub(v, c, dd.lo);
   };
   const expectComposed = (xs: number[]) => {
     const got = fwd('none', ...xs);

@@ -15,7 +15,7 @@ import {
   SQRT_2_OVER_PI_L,
 } from '../numeric/normal.js';
 import { GELU_ROOTS, ROOT_BAND, rootSeries } from '../numeric/roots.js';
-import { mulRoundSub, SMALLEST_SAFE } from '../smooth/round.js';
+import { HALF_INEXACT, halfPlus, mulRoundSub, SMALLEST_SAFE } from '../smooth/round.js';
 
 /** The spec's constants as the exact reals they write: 1.702, 0.044715, 3·0.044715, 2√(2/π). */
 const [K_H, K_L] = ddFraction(1702, 1000);
@@ -104,7 +104,8 @@ function geluExactBatch(x: Float64Array, out: Float64Array): void {
     const Ch = sc - (sc - C);
     const Clo = C - Ch;
     const r = p + (vh * Ch - p + vh * Clo + vl * Ch + vl * Clo + v * Cl);
-    out[i] = Math.abs(r) >= SMALLEST_SAFE ? r : mulRoundSub(v, C, Cl);
+    // Tiny: Φ(v) − 1/2 = 0.4v underflows there, yet its sign (v·0.4v > 0) breaks the ties of v/2.
+    out[i] = Math.abs(r) >= SMALLEST_SAFE ? r : Math.abs(v) < HALF_INEXACT ? halfPlus(v, 1) : mulRoundSub(v, C, Cl);
   }
 }
 
@@ -253,10 +254,11 @@ function cubic(x: number, aH: number, aL: number): number {
  * stay inside Dekker's range, 2^996), and its relative error passes to σ
  * unchanged, so one formula serves both signs and the hot loop has no branch
  * on the sign of x (random data would mispredict it). ±0 gives ±0, as x·Φ(x)
- * does (the division's compensation would make −0 into +0).
+ * does (the division's compensation would make −0 into +0), and a subnormal x
+ * goes to `halfPlus`, where σ(s) − 1/2 would underflow.
  */
 function xSigma(x: number, sh: number, sl: number): number {
-  if (x === 0) return x;
+  if (Math.abs(x) < HALF_INEXACT) return halfPlus(x, 1); // x·(1/2 + s/4) with x·s > 0 (±0 included)
   if (sh > -600) {
     const e = expX(-sh, -sl);
     const el = dd.lo;

@@ -1,10 +1,11 @@
 import { z } from 'zod';
 import { defineActivation } from '../activation.js';
 import { dd, divDD, fastTwoSum, twoProd, twoSum } from '../numeric/dd.js';
-import { mulRoundSub } from '../smooth/round.js';
+import { HALF_INEXACT, halfPlus, mulRoundSub } from '../smooth/round.js';
 
 /** x(x + 3)/6 rounded once, for −3 ≤ x ≤ 3 (and NaN): x + 3 = s + sl exactly, then x·s error-free, plus x·sl (tiny). */
 function middleForward(t: number): number {
+  if (Math.abs(t) < HALF_INEXACT) return halfPlus(t, 1); // t/2 + t²/6: the square only breaks ties
   const s = twoSum(t, 3);
   const sl = dd.lo;
   const p = twoProd(t, s);

@@ -2,15 +2,20 @@ import { z } from 'zod';
 import { defineActivation } from '../activation.js';
 import { asFraction } from '../exact-linear.js';
 import { NoiseStream, SeedSchema, randomSeed, requireSeed } from '../noise.js';
-import { addDD, dd } from '../numeric/dd.js';
-import { mulScaleRound } from '../numeric/exp.js';
-import { mulRoundSub } from '../smooth/round.js';
+import { addDD, dd, twoProd } from '../numeric/dd.js';
+import { ExactSum } from '../numeric/exact-sum.js';
+import { mulRoundSub, SMALLEST_SAFE } from '../smooth/round.js';
 
 /**
  * The eval-mode slope (lower + upper)/2: the sum of the bounds is exact as a
  * double-double (sh + sl), and so is its half (hh + hl) unless a part of it is
  * subnormal (bounds like 3e-323): `halved` false, and the products take the
- * general form with the factor 2^-1 kept aside.
+ * general form. A bound of 1/3 is no double-double: its products can be
+ * exact ties (x·(1/4 + 1/3)/2 at x = −6.857282834184967e118) that its 2^-106
+ * error would decide; a low part below 2^-100 of the sum (lower = 5e-324
+ * next to upper = 2) decides ties that a double-double product cannot see.
+ * With either (`careful`), products near a tie, and where Dekker's product
+ * loses bits, are formed exactly.
  */
 function meanSlope(lower: number, upper: number) {
   const [lh, ll] = asFraction(lower, 1, 3);
@@ -19,12 +24,41 @@ function meanSlope(lower: number, upper: number) {
   const sl = dd.lo;
   const hh = sh / 2;
   const hl = sl / 2;
-  return { sh, sl, hh, hl, halved: hh * 2 === sh && hl * 2 === sl };
+  const halved = hh * 2 === sh && hl * 2 === sl;
+  const careful = ll !== 0 || ul !== 0 || !halved || (sl !== 0 && Math.abs(sl) < 2 ** -100 * Math.abs(sh));
+  return { lower, upper, sh, sl, hh, hl, careful };
 }
 
+type Slope = ReturnType<typeof meanSlope>;
+
 /** v·(lower + upper)/2 rounded once, at every magnitude (subnormal and huge products included; −0 stays −0). */
-function timesSlope(v: number, s: ReturnType<typeof meanSlope>): number {
-  return s.halved ? mulRoundSub(v, s.hh, s.hl) : mulScaleRound(v, s.sh, s.sl, -1);
+function timesSlope(v: number, s: Slope): number {
+  return s.careful ? timesCarefully(v, s) : mulRoundSub(v, s.hh, s.hl);
+}
+
+function timesCarefully(v: number, s: Slope): number {
+  const p = twoProd(v, s.hh);
+  const e = dd.lo + v * s.hl;
+  const r = p + e;
+  const a = Math.abs(r);
+  if (a >= SMALLEST_SAFE && a < 2 ** 990 && s.hh * 2 === s.sh && s.hl * 2 === s.sl) {
+    // t is what r leaves of the product; at a tie it is half the step d to the neighbour on its side.
+    const t = p - r + e;
+    const d = r + 2 * t - r;
+    if (d === 0 || Math.abs(t - d / 2) > 2 ** -40 * Math.abs(d)) return r;
+  }
+  if (v === 0 || !Number.isFinite(v)) return v * s.hh; // IEEE zeros, infinities and NaN
+  return exactTimesSlope(v, s);
+}
+
+/** v·(lower + upper)/2 as v·(3·lower + 3·upper)/6, a bound of 1/3 entering as 1 (the rare path: BigInt). */
+function exactTimesSlope(v: number, s: Slope): number {
+  const sum = new ExactSum();
+  for (const bound of [s.lower, s.upper]) {
+    if (bound === 1 / 3) sum.addProduct(v, 1);
+    else sum.addProduct(v, bound).addProduct(v, bound).addProduct(v, bound);
+  }
+  return sum.round(6) || v * 0;
 }
 
 /**

@@ -44,7 +44,7 @@ export const silu = defineActivation({
   },
   example: { inputs: [[-40, -1.2784645427610738, -1, 0, 1, 40]] },
   forward({ x, out }) {
-    for (let i = 0; i < x.length; i++) out[i] = swishValue(x[i], x[i], 0);
+    for (let i = 0; i < x.length; i++) out[i] = swishValue(x[i], x[i], 0, 1);
   },
   backward({ x, dy, dx }) {
     for (let i = 0; i < x.length; i++) {

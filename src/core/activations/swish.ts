@@ -64,13 +64,14 @@ export const swish = defineActivation({
   forward({ x, out, params }) {
     const beta = params.beta;
     if (beta === 1) {
-      for (let i = 0; i < x.length; i++) out[i] = swishValue(x[i], x[i], 0);
+      for (let i = 0; i < x.length; i++) out[i] = swishValue(x[i], x[i], 0, 1);
       return;
     }
+    const side = Math.sign(beta);
     for (let i = 0; i < x.length; i++) {
       const v = x[i];
       const zh = beta === 0 ? 0 : beta * v; // β = 0: z = 0 even for infinite x
-      out[i] = swishValue(v, zh, productLo(beta, v, zh));
+      out[i] = swishValue(v, zh, productLo(beta, v, zh), side);
     }
   },
   backward({ x, dy, dx, params }) {

@@ -219,7 +219,10 @@ export function scaleRound(h: number, l: number, k: number): number {
   const a = mulPow2(sign * h, k + 1074);
   const b = mulPow2(sign * l, k + 1074);
   const fa = Math.floor(a);
-  const d = (a - fa - 0.5) + b; // a - fa is exact; only the sign of d matters
+  // a - fa is exact; only the sign of d matters. At a tie of the high part it is l's, which the scaling of b may
+  // have flushed to 0 (a·(0.5 + 2^-1075) at a = 2^-1074 is 2^-1074, not the tie's 0).
+  const d0 = a - fa - 0.5;
+  const d = d0 !== 0 ? d0 + b : sign * l;
   const n = d > 0 ? fa + 1 : d < 0 ? fa : fa % 2 === 0 ? fa : fa + 1;
   return n === 0 ? h * 0 : sign * n * 5e-324;
 }
@@ -258,8 +261,13 @@ export function mulScaleRound(a: number, bh: number, bl: number, k: number): num
   // Within one of each binary exponent, which is all the scaling needs.
   const ea = exponentNear(a);
   const eb = exponentNear(bh);
-  const p = mulDD1(mulPow2(bh, -eb), mulPow2(bl, -eb), mulPow2(a, -ea));
-  return scaleRound(p, dd.lo, k + ea + eb);
+  const am = mulPow2(a, -ea);
+  const blm = mulPow2(bl, -eb);
+  const p = mulDD1(mulPow2(bh, -eb), blm, am);
+  let lo = dd.lo;
+  // A low part bl too small for its share of the product to survive still breaks a tie, by its sign.
+  if (lo === 0 && bl !== 0 && blm * am === 0) lo = Math.sign(a) * Math.sign(bl) * 5e-324;
+  return scaleRound(p, lo, k + ea + eb);
 }
 
 /**

@@ -1,0 +1,95 @@
+/**
+ * Sums of doubles and of products of two doubles, kept exactly and rounded
+ * once to the nearest double (ties to even), for any finite inputs.
+ *
+ * The slow path of the compensated sums in rows/maxout-kernels.ts: they run
+ * in double-double with a running error bound and come here only when that
+ * bound cannot settle the rounding (a result within about 2^-100 of a
+ * rounding boundary, heavy cancellation, products next to the subnormals or
+ * beyond Dekker's split); and of rrelu's subnormal products with the
+ * fraction 1/3, which no double-double holds exactly (x·(1/4 + 1/3)/2 can be
+ * an exact tie there). Why hand-written: no npm package sums products of
+ * doubles exactly; BigInt holds them as integers, since every such product is
+ * an integer multiple of 2^-2148.
+ */
+
+const bits = new Float64Array(1);
+const word = new BigUint64Array(bits.buffer);
+const MANTISSA = (1n << 52n) - 1n;
+const HIDDEN = 1n << 52n;
+
+/** The sum's unit: 2^-2148, the smallest product of two doubles. */
+const SCALE = 2148;
+
+/** Finite v as m·2^(e - 2148) with m a BigInt (signed) and e ≥ 0 left in `exponent.value`. */
+const exponent = { value: 0 };
+function integerOf(v: number): bigint {
+  bits[0] = v;
+  const w = word[0];
+  const biased = Number((w >> 52n) & 0x7ffn);
+  const m = biased === 0 ? w & MANTISSA : (w & MANTISSA) | HIDDEN;
+  exponent.value = (biased === 0 ? 1 : biased) - 1075 + 1074; // the exponent of m's unit, counted from 2^-1074
+  return w >> 63n ? -m : m;
+}
+
+export class ExactSum {
+  /** The sum is acc·2^-2148. */
+  private acc = 0n;
+
+  add(v: number): this {
+    const m = integerOf(v);
+    this.acc += m << BigInt(exponent.value + SCALE - 1074);
+    return this;
+  }
+
+  addProduct(a: number, b: number): this {
+    const ma = integerOf(a);
+    const ea = exponent.value;
+    const mb = integerOf(b);
+    this.acc += (ma * mb) << BigInt(ea + exponent.value);
+    return this;
+  }
+
+  /** The sign of this − other: −1, 0 or 1. */
+  compare(other: ExactSum): number {
+    return this.acc > other.acc ? 1 : this.acc < other.acc ? -1 : 0;
+  }
+
+  isZero(): boolean {
+    return this.acc === 0n;
+  }
+
+  /**
+   * The double nearest the sum, divided by a small positive integer if
+   * given (ties to even), ±Infinity beyond the largest; +0 for an exact 0.
+   */
+  round(divisor = 1): number {
+    const negative = this.acc < 0n;
+    let m = negative ? -this.acc : this.acc;
+    if (m === 0n) return 0;
+    let scale = SCALE;
+    if (divisor !== 1) {
+      // 64 more bits of the quotient, and a sticky bit below them for a remainder: a quotient that is not exact is never a tie.
+      const d = BigInt(divisor);
+      const widened = m << 64n;
+      m = widened / d;
+      if (m * d !== widened) m |= 1n;
+      scale += 64;
+    }
+    const length = bitLength(m);
+    // Keep 53 bits, or fewer where the result is subnormal (its unit is 2^-1074).
+    const shift = Math.max(length - 53, scale - 1074);
+    let q = m >> BigInt(shift);
+    const rest = m - (q << BigInt(shift));
+    const half = 1n << BigInt(shift - 1);
+    if (rest > half || (rest === half && (q & 1n) === 1n)) q += 1n;
+    // q ≤ 2^53 and 2^(shift − scale) ≥ 2^-1074: one exact product, or ±Infinity when it overflows.
+    const magnitude = Number(q) * 2 ** (shift - scale);
+    return negative ? -magnitude : magnitude;
+  }
+}
+
+function bitLength(m: bigint): number {
+  const hex = m.toString(16);
+  return (hex.length - 1) * 4 + (32 - Math.clz32(parseInt(hex[0], 16)));
+}

@@ -1,0 +1,370 @@
+/**
+ * The kernels whose results are sums of products of the inputs and the
+ * parameters (maxout with weights, rrelu in eval mode, and the exact sums
+ * behind them) against the exact result, at inputs drawn anew on every run:
+ * every double is a finite decimal, so a 3200-digit decimal.js sum of products
+ * of doubles is exact (they span 2^-2148 to 2^2047, about 2800 digits). A
+ * result must be the double nearest the exact value, ties to even: it is
+ * compared with the midpoints to its neighbours, not with a rounding of ours.
+ * float32 results must be the float64 result rounded to float32 once more
+ * (ACTIVATIONS.md: computed in float64, rounded to float32 once).
+ */
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { Decimal } from 'decimal.js';
+import { getActivation } from '../../src/core/activations/index.js';
+import { runBackward, runForward, type Dtype } from '../../src/core/batch.js';
+import { ExactSum } from '../../src/core/numeric/exact-sum.js';
+import { dtypes, inputsOf, logUniform, magnitudes, RUNS, upstream } from '../helpers/reference.js';
+
+const X = Decimal.clone({ precision: 3200, rounding: Decimal.ROUND_HALF_EVEN, minE: -9e15, maxE: 9e15 });
+type Exact = Decimal;
+
+const bits = new Float64Array(1);
+const word = new BigUint64Array(bits.buffer);
+const powers = new Map<number, Exact>();
+const pow2 = (e: number): Exact => {
+  let p = powers.get(e);
+  if (!p) powers.set(e, (p = new X(2).pow(e)));
+  return p;
+};
+
+/** The exact value of a finite double: its integer significand times a power of two. */
+function exactOf(v: number): Exact {
+  bits[0] = v;
+  const w = word[0];
+  const biased = Number((w >> 52n) & 0x7ffn);
+  const fraction = w & ((1n << 52n) - 1n);
+  const significand = biased === 0 ? fraction : fraction | (1n << 52n);
+  const value = new X(significand.toString()).times(pow2((biased === 0 ? 1 : biased) - 1075));
+  return w >> 63n ? value.neg() : value;
+}
+
+/** The next double up from a finite a ≥ 0, and down from a > 0. */
+function step(a: number, by: bigint): number {
+  bits[0] = a;
+  word[0] += by;
+  return bits[0];
+}
+
+const MAX = Number.MAX_VALUE;
+/** Halfway from the largest double to 2^1024: from here on (ties included, the largest double being odd) IEEE rounds to Infinity. */
+const TO_INFINITY = exactOf(MAX).plus(pow2(970));
+
+/**
+ * Whether y is the double nearest v/den, ties to even (either zero for an
+ * exact 0). den = 3 keeps rrelu's 11/48 exact: its products can be exact
+ * ties (x = 3·2^k), which no decimal of 1/3 would show.
+ */
+function isNearest(y: number, v: Exact, den = 1): boolean {
+  if (Number.isNaN(y)) return false;
+  if (v.isZero()) return y === 0;
+  if (y !== 0 && y < 0 !== v.isNeg()) return false;
+  const a = Math.abs(y);
+  const A = v.abs();
+  if (a === Infinity) return A.gte(TO_INFINITY.times(den));
+  bits[0] = a;
+  const even = (word[0] & 1n) === 0n;
+  const here = exactOf(a);
+  const above = (a === MAX ? TO_INFINITY : here.plus(exactOf(step(a, 1n))).div(2)).times(den);
+  if (A.gt(above) || (A.eq(above) && !even)) return false;
+  if (a === 0) return true;
+  const below = here.plus(exactOf(step(a, -1n))).div(2).times(den);
+  return A.gt(below) || (A.eq(below) && even);
+}
+
+/** The double nearest v/den: V8's correctly rounded parse of its decimal, or a neighbour at a tie the decimal of v/3 misses. */
+function nearest(v: Exact, den = 1): number {
+  const y = Number(v.div(den).toString());
+  for (const candidate of [y, ...(Number.isFinite(y) && y !== 0 ? [Math.sign(y) * step(Math.abs(y), 1n), Math.sign(y) * step(Math.abs(y), -1n)] : [])]) {
+    if (isNearest(candidate, v, den)) return candidate;
+  }
+  throw new Error(`no double found nearest ${v.div(den).toSignificantDigits(30).toString()}`);
+}
+
+/** A kernel's result against the exact value v/den: the nearest double, then rounded to float32 for float32. */
+function expectRoundedOnce(y: number, v: Exact, dtype: Dtype, what: string, den = 1): void {
+  const want = dtype === 'float32' ? Math.fround(nearest(v, den)) : nearest(v, den);
+  if (y === want || (Number.isNaN(y) && Number.isNaN(want))) return;
+  expect.fail(`${what}: ${y} against ${want} (exact ${v.div(den).toSignificantDigits(25).toString()})`);
+}
+
+/** The largest magnitude drawn for a dtype's inputs (finite in it; Math.log2 of the largest double rounds to 1024). */
+const largest = (dtype: Dtype): number => (dtype === 'float32' ? 2 ** 127.99 : 2 ** 1023.999);
+
+/** Doubles of every magnitude up to the dtype's largest, plain ones, and exact small values. */
+const valueOf = (dtype: Dtype) =>
+  fc.oneof(
+    { arbitrary: fc.double({ min: -4, max: 4, noNaN: true }), weight: 3 },
+    { arbitrary: magnitudes(largest(dtype)), weight: 2 },
+    { arbitrary: fc.constantFrom(0, -0, 1, -1, 0.5, 5e-324, dtype === 'float32' ? 3.4028234663852886e38 : MAX), weight: 1 },
+  );
+const value = valueOf('float64');
+
+describe('ExactSum: sums of doubles and products, rounded once', () => {
+  const term = fc.oneof(fc.tuple(value, value), fc.tuple(value, fc.constant(1)));
+
+  it('is the double nearest the exact sum (terms of every magnitude, and sums that cancel to a tie)', () => {
+    fc.assert(
+      fc.property(fc.array(term, { minLength: 1, maxLength: 6 }), fc.boolean(), (terms, cancel) => {
+        if (cancel) {
+          // The float sum's own rounding error is left: a residual 2^-50 or so of the terms, often a tie.
+          const plain = terms.reduce((s, [a, b]) => s + a * b, 0);
+          if (Number.isFinite(plain)) terms.push([-plain, 1]);
+        }
+        const sum = new ExactSum();
+        let reference = new X(0);
+        for (const [a, b] of terms) {
+          if (b === 1) sum.add(a);
+          else sum.addProduct(a, b);
+          reference = reference.plus(exactOf(a).times(exactOf(b)));
+        }
+        expectRoundedOnce(sum.round(), reference, 'float64', `sum of ${JSON.stringify(terms)}`);
+        expect(sum.isZero()).toBe(reference.isZero());
+      }),
+      { numRuns: RUNS * 10 },
+    );
+  });
+
+  it('rounds ties to even, into the subnormals and to Infinity', () => {
+    const sums: [number, number, number][] = [
+      [1, 2 ** -53, 1], // 1 + half an ULP: a tie, 1 is even
+      [1 + 2 ** -52, 2 ** -53, 1 + 2 ** -51], // a tie, up to the even neighbour
+      [1, -(2 ** -54), 1], // 1 - a quarter ULP above 1 = half an ULP below: a tie, 1 is even
+      [2 ** 53, 1, 2 ** 53],
+      [2 ** 53, 3, 2 ** 53 + 4],
+    ];
+    for (const [a, b, want] of sums) expect(new ExactSum().add(a).add(b).round(), `${a} + ${b}`).toBe(want);
+    const products: [number, number, number][] = [
+      [2 ** -1074, 0.5, 0], // half the smallest subnormal: a tie, to 0
+      [3 * 2 ** -1074, 0.5, 2 * 2 ** -1074], // 1.5 units: a tie, to 2
+      [2 ** -600, 2 ** -500, 0],
+      [MAX, 1, MAX],
+    ];
+    for (const [a, b, want] of products) expect(new ExactSum().addProduct(a, b).round(), `${a}·${b}`).toBe(want);
+    expect(new ExactSum().add(MAX).addProduct(2 ** 970, 1).round()).toBe(Infinity);
+    expect(new ExactSum().add(MAX).addProduct(2 ** 970, 1).add(-(2 ** -1074)).round()).toBe(MAX);
+    expect(new ExactSum().add(-MAX).add(-MAX).add(MAX).round()).toBe(-MAX);
+  });
+});
+
+const maxout = getActivation('maxout')!;
+
+interface MaxoutCase {
+  x: number[][];
+  dy: number[][];
+  weight: number[][][];
+  bias?: number[][];
+}
+
+/**
+ * Batches and pieces of every magnitude, some built to be hard: `cancel` sets
+ * each bias to minus the float dot product of the first row, so z is that
+ * sum's rounding error (a near-tie more often than not); `tie` makes piece 1 a
+ * copy of piece 0 (`copy`), or one with a bias one ULP apart (`bump`), or one
+ * that differs only in a column the first row has 0 in (`zeroed`).
+ */
+const maxoutCase = (dtype: Dtype): fc.Arbitrary<MaxoutCase> =>
+  fc
+    .record({
+      rows: fc.integer({ min: 1, max: 3 }),
+      cols: fc.integer({ min: 1, max: 4 }),
+      pieces: fc.integer({ min: 1, max: 3 }),
+      units: fc.integer({ min: 1, max: 3 }),
+      withBias: fc.boolean(),
+      cancel: fc.boolean(),
+      tie: fc.constantFrom('none', 'copy', 'bump', 'zeroed'),
+    })
+    .chain((d) =>
+      fc
+        .record({
+          x: fc.array(fc.array(valueOf(dtype), { minLength: d.cols, maxLength: d.cols }), { minLength: d.rows, maxLength: d.rows }),
+          dy: fc.array(fc.array(upstream(dtype), { minLength: d.units, maxLength: d.units }), { minLength: d.rows, maxLength: d.rows }),
+          weight: fc.array(fc.array(fc.array(value, { minLength: d.units, maxLength: d.units }), { minLength: d.cols, maxLength: d.cols }), {
+            minLength: d.pieces,
+            maxLength: d.pieces,
+          }),
+          bias: fc.array(fc.array(value, { minLength: d.units, maxLength: d.units }), { minLength: d.pieces, maxLength: d.pieces }),
+        })
+        .map(({ x, dy, weight, bias }) => {
+          x = x.map((row) => Array.from(inputsOf(row, dtype)));
+          dy = dy.map((row) => Array.from(inputsOf(row, dtype)));
+          if (d.tie !== 'none' && d.pieces >= 2) {
+            weight[1] = weight[0].map((row) => [...row]);
+            bias[1] = [...bias[0]];
+            // One ULP away from piece 0's bias (down from the largest double).
+            if (d.tie === 'bump') bias[1] = bias[1].map((b) => (b === 0 ? 5e-324 : Math.sign(b) * step(Math.abs(b), Math.abs(b) === MAX ? -1n : 1n)));
+            if (d.tie === 'zeroed') {
+              x[0][0] = 0;
+              weight[1][0] = weight[1][0].map((w) => w + 1);
+            }
+          }
+          if (d.cancel) {
+            for (let i = 0; i < d.pieces; i++) {
+              for (let j = 0; j < d.units; j++) {
+                const plain = x[0].reduce((s, xc, c) => s + xc * weight[i][c][j], 0);
+                if (Number.isFinite(plain)) bias[i][j] = -plain;
+              }
+            }
+          }
+          return { x, dy, weight, bias: d.withBias || d.cancel ? bias : undefined };
+        }),
+    );
+
+/** z_ij of row r exactly, and the winners (lowest index of the exact maximum). */
+function maxoutReference({ x, weight, bias }: MaxoutCase) {
+  const units = weight[0][0].length;
+  const z = x.map((row) =>
+    Array.from({ length: units }, (_, j) =>
+      weight.map((piece, i) => row.reduce((s, xc, c) => s.plus(exactOf(xc).times(exactOf(piece[c][j]))), bias ? exactOf(bias[i][j]) : new X(0))),
+    ),
+  );
+  const win = z.map((unitsOfRow) => unitsOfRow.map((pieces) => pieces.reduce((best, zi, i) => (zi.gt(pieces[best]) ? i : best), 0)));
+  return { z, win };
+}
+
+describe.each(dtypes)('maxout with weights against the exact result, %s', (dtype) => {
+  it('forward: the exact maximum piece, rounded once', () => {
+    fc.assert(
+      fc.property(maxoutCase(dtype), (c) => {
+        const params = maxout.params.parse({ pieces: c.weight.length, weight: c.weight, bias: c.bias });
+        const { out } = runForward(maxout, { x: Float64Array.from(c.x.flat()), rows: c.x.length, cols: c.x[0].length, params, dtype });
+        const { z, win } = maxoutReference(c);
+        const units = c.weight[0][0].length;
+        z.forEach((row, r) => row.forEach((pieces, j) => expectRoundedOnce(out[r * units + j], pieces[win[r][j]], dtype, `out[${r}][${j}] of ${JSON.stringify(c)}`)));
+      }),
+      { numRuns: RUNS * 5 },
+    );
+  });
+
+  it('backward: dx, dW and db through the exact winners, each rounded once', () => {
+    fc.assert(
+      fc.property(maxoutCase(dtype), (c) => {
+        const params = maxout.params.parse({ pieces: c.weight.length, weight: c.weight, bias: c.bias });
+        const rows = c.x.length;
+        const cols = c.x[0].length;
+        const { dx, gradParams } = runBackward(maxout, { x: Float64Array.from(c.x.flat()), dy: Float64Array.from(c.dy.flat()), rows, cols, params, dtype });
+        const grads = gradParams as { weight: number[][][]; bias?: number[][] };
+        const { win } = maxoutReference(c);
+        const what = JSON.stringify(c);
+        const units = c.weight[0][0].length;
+        for (let r = 0; r < rows; r++) {
+          for (let col = 0; col < cols; col++) {
+            const v = c.dy[r].reduce((s, g, j) => s.plus(exactOf(g).times(exactOf(c.weight[win[r][j]][col][j]))), new X(0));
+            expectRoundedOnce(dx[r * cols + col], v, dtype, `dx[${r}][${col}] of ${what}`);
+          }
+        }
+        for (let i = 0; i < c.weight.length; i++) {
+          for (let j = 0; j < units; j++) {
+            const mine = c.x.map((_, r) => r).filter((r) => win[r][j] === i);
+            for (let col = 0; col < cols; col++) {
+              const v = mine.reduce((s, r) => s.plus(exactOf(c.dy[r][j]).times(exactOf(c.x[r][col]))), new X(0));
+              expectRoundedOnce(grads.weight[i][col][j], v, dtype, `dW[${i}][${col}][${j}] of ${what}`);
+            }
+            if (c.bias) expectRoundedOnce(grads.bias![i][j], mine.reduce((s, r) => s.plus(exactOf(c.dy[r][j])), new X(0)), dtype, `db[${i}][${j}] of ${what}`);
+          }
+        }
+        expect(grads.bias === undefined).toBe(c.bias === undefined);
+      }),
+      { numRuns: RUNS * 5 },
+    );
+  });
+});
+
+const rrelu = getActivation('rrelu')!;
+
+/** 3× a bound as the kernel reads it: the float64 nearest 1/3 is 1/3 (ACTIVATIONS.md), any other value itself. */
+const thrice = (v: number): Exact => (v === 1 / 3 ? new X(1) : exactOf(v).times(3));
+
+/** Bounds 0 ≤ lower ≤ upper: the defaults, the default fractions written out, and drawn ones of every magnitude (subnormal ones too). */
+const bounds = fc.oneof(
+  fc.constant({}),
+  fc.constant({ lower: 0.125, upper: 0.3333333333333333 }),
+  fc.constantFrom(0, 0.25, 0.5, 1 / 3).map((other) => ({ lower: Math.min(other, 1 / 3), upper: Math.max(other, 1 / 3) })),
+  fc
+    .tuple(
+      fc.oneof(logUniform(-1074, 3, false), fc.double({ min: 0, max: 2, noNaN: true }), fc.constantFrom(0, 5e-324, 1 / 3, 3 * 5e-324)),
+      fc.oneof(logUniform(-1074, 3, false), fc.double({ min: 0, max: 2, noNaN: true }), fc.constantFrom(1, 1 / 3, 1 - 2 ** -53)),
+    )
+    .map(([a, b]) => ({ lower: Math.min(a, b), upper: Math.max(a, b) })),
+);
+
+/** −3m·2^e, products with 1/3 that are often exact ties, here next to and below the smallest normal. */
+const thirdsTies = fc.tuple(fc.integer({ min: 2 ** 20, max: 2 ** 51 }), fc.integer({ min: -1085, max: -1000 })).map(([m, e]) => -3 * m * 2 ** e);
+
+describe.each(dtypes)('rrelu (eval) against the exact result, %s', (dtype) => {
+  it('forward x·(lower + upper)/2 and backward dy·(lower + upper)/2 for x ≤ 0, rounded once', () => {
+    const x = fc.oneof(magnitudes(largest(dtype)), thirdsTies);
+    fc.assert(
+      fc.property(bounds, fc.array(fc.tuple(x, fc.oneof(upstream(dtype), thirdsTies)), { minLength: 1, maxLength: 8 }), (p, draws) => {
+        const params = rrelu.params.parse(p) as { lower: number; upper: number };
+        const slope3 = thrice(params.lower).plus(thrice(params.upper)).div(2); // 3× the slope, exactly
+        const x = inputsOf(draws.map(([v]) => v), dtype);
+        const dy = inputsOf(draws.map(([, g]) => g), dtype);
+        const n = x.length;
+        const { out } = runForward(rrelu, { x: Float64Array.from(x), rows: 1, cols: n, params, dtype });
+        const { dx } = runBackward(rrelu, { x: Float64Array.from(x), dy: Float64Array.from(dy), rows: 1, cols: n, params, dtype });
+        for (let i = 0; i < n; i++) {
+          const what = `at x = ${x[i]}, dy = ${dy[i]}, ${JSON.stringify(p)}`;
+          expectRoundedOnce(out[i], x[i] > 0 ? exactOf(x[i]).times(3) : exactOf(x[i]).times(slope3), dtype, `forward ${what}`, 3);
+          expectRoundedOnce(dx[i], x[i] > 0 ? exactOf(dy[i]).times(3) : exactOf(dy[i]).times(slope3), dtype, `backward ${what}`, 3);
+        }
+      }),
+      { numRuns: RUNS * 5 },
+    );
+  });
+});
+
+/**
+ * f(x) = x·(1/2 + c·x + …) near 0 (x·σ(z), x·Φ(x), x(x + 3)/6): for a
+ * subnormal x the correction c·x² is far below the grid and only breaks the
+ * ties of x/2 (x an odd multiple of 2^-1074), yet it must break them (gelu of
+ * 5e-324 is 5e-324; x/2 rounded to even gives 0). The backward at tiny x is
+ * dy·(1/2 + 2c·x + …), whose correction breaks the ties of dy/2.
+ */
+/** 1/√(2π), to more digits than the test needs (c only breaks ties). */
+const INV_SQRT_2PI = new X('0.39894228040143267793994605993438186847585863116493');
+const nearHalf: { name: string; params: object; c: Exact }[] = [
+  { name: 'gelu', params: {}, c: INV_SQRT_2PI }, // x·Φ(x): Φ(x) = 1/2 + x/√(2π) + …
+  { name: 'gelu', params: { approximate: 'tanh' }, c: INV_SQRT_2PI }, // (x/2)(1 + tanh(√(2/π)x + …))
+  { name: 'gelu', params: { approximate: 'sigmoid' }, c: new X('1.702').div(4) },
+  { name: 'silu', params: {}, c: new X(1).div(4) },
+  { name: 'hardswish', params: {}, c: new X(1).div(6) },
+];
+
+describe('near 0: x·(1/2 + c·x) breaks the ties of x/2 on the side of c', () => {
+  const subnormal = fc.oneof(
+    fc.integer({ min: -(2 ** 30), max: 2 ** 30 }).map((k) => (2 * k + 1) * 5e-324), // odd multiples: every one a tie of x/2
+    logUniform(-1074, -900),
+  );
+  const swishBeta = fc.oneof(fc.double({ min: -4, max: -(2 ** -20), noNaN: true }), fc.double({ min: 2 ** -20, max: 4, noNaN: true }));
+
+  it.each(nearHalf.map((f) => [`${f.name} ${JSON.stringify(f.params)}`, f] as const))('%s forward at subnormal x, backward at tiny x', (_, f) => {
+    const def = getActivation(f.name)!;
+    const params = def.params.parse(f.params);
+    const c = f.c;
+    fc.assert(
+      fc.property(fc.array(subnormal, { minLength: 1, maxLength: 8 }), fc.array(fc.tuple(logUniform(-1000, -500), subnormal), { minLength: 1, maxLength: 8 }), (xs, backs) => {
+        const { out } = runForward(def, { x: Float64Array.from(xs), rows: 1, cols: xs.length, params, dtype: 'float64' });
+        xs.forEach((x, i) => expectRoundedOnce(out[i], exactOf(x).div(2).plus(c.times(exactOf(x).pow(2))), 'float64', `${f.name} forward at ${x}`));
+        const bx = backs.map(([x]) => x);
+        const dy = backs.map(([, g]) => g);
+        const { dx } = runBackward(def, { x: Float64Array.from(bx), dy: Float64Array.from(dy), rows: 1, cols: bx.length, params, dtype: 'float64' });
+        bx.forEach((x, i) => expectRoundedOnce(dx[i], exactOf(dy[i]).times(new X(0.5).plus(c.times(2).times(exactOf(x)))), 'float64', `${f.name} backward at x = ${x}, dy = ${dy[i]}`));
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('swish with β of either sign (the side is sign β)', () => {
+    const swish = getActivation('swish')!;
+    fc.assert(
+      fc.property(swishBeta, fc.array(subnormal, { minLength: 1, maxLength: 8 }), (beta, xs) => {
+        const { out } = runForward(swish, { x: Float64Array.from(xs), rows: 1, cols: xs.length, params: swish.params.parse({ beta }), dtype: 'float64' });
+        const c = exactOf(beta).div(4);
+        xs.forEach((x, i) => expectRoundedOnce(out[i], exactOf(x).div(2).plus(c.times(exactOf(x).pow(2))), 'float64', `swish β = ${beta} at ${x}`));
+      }),
+      { numRuns: RUNS },
+    );
+  });
+});
