@@ -3,8 +3,8 @@ import { defineActivation } from '../activation.js';
 import { asFraction } from '../exact-linear.js';
 import { NoiseStream, SeedSchema, randomSeed, requireSeed } from '../noise.js';
 import { addDD, dd, twoProd } from '../numeric/dd.js';
-import { ExactSum } from '../numeric/exact-sum.js';
-import { mulRoundSub, SMALLEST_SAFE } from '../smooth/round.js';
+import { ExactSum, signOfSum } from '../numeric/exact-sum.js';
+import { mulRoundSub } from '../smooth/round.js';
 
 /**
  * The eval-mode slope (lower + upper)/2: the sum of the bounds is exact as a
@@ -26,26 +26,52 @@ function meanSlope(lower: number, upper: number) {
   const hl = sl / 2;
   const halved = hh * 2 === sh && hl * 2 === sl;
   const careful = ll !== 0 || ul !== 0 || !halved || (sl !== 0 && Math.abs(sl) < 2 ** -100 * Math.abs(sh));
-  return { lower, upper, sh, sl, hh, hl, careful };
+  // 6·slope = 3·lower + 3·upper (a bound of 1/3 as 1) as nh + nl, if a double-double holds it exactly (nExact).
+  const a = tripled(lower);
+  const al = dd.lo;
+  const b = tripled(upper);
+  const bl = dd.lo;
+  const nh = addDD(a, al, b, bl);
+  const nl = dd.lo;
+  const check = [nh, nl, -a, -al, -b, -bl];
+  const nExact = Number.isFinite(nh) && Math.abs(b) >= 2 ** -900 && (a === 0 || Math.abs(a) >= 2 ** -900) && signOfSum(check, 6) === 0;
+  return { lower, upper, hh, hl, careful, nh, nl, nExact };
+}
+
+/** 3·bound exactly as hi + dd.lo (1 for the fraction 1/3). */
+function tripled(bound: number): number {
+  if (bound === 1 / 3) {
+    dd.lo = 0;
+    return 1;
+  }
+  return twoProd(3, bound);
 }
 
 type Slope = ReturnType<typeof meanSlope>;
 
-/** v·(lower + upper)/2 rounded once, at every magnitude (subnormal and huge products included; −0 stays −0). */
-function timesSlope(v: number, s: Slope): number {
-  return s.careful ? timesCarefully(v, s) : mulRoundSub(v, s.hh, s.hl);
-}
+const terms = new Float64Array(8);
 
+/** v·(lower + upper)/2 rounded once, at every magnitude (subnormal and huge products included; −0 stays −0), for a `careful` slope. */
 function timesCarefully(v: number, s: Slope): number {
   const p = twoProd(v, s.hh);
   const e = dd.lo + v * s.hl;
   const r = p + e;
   const a = Math.abs(r);
-  if (a >= SMALLEST_SAFE && a < 2 ** 990 && s.hh * 2 === s.sh && s.hl * 2 === s.sl) {
+  if (a >= 2 ** -900 && a < 2 ** 990 && s.nExact) {
     // t is what r leaves of the product; at a tie it is half the step d to the neighbour on its side.
     const t = p - r + e;
     const d = r + 2 * t - r;
     if (d === 0 || Math.abs(t - d / 2) > 2 ** -40 * Math.abs(d)) return r;
+    // Near the midpoint M = r + d/2: the sign of v·N − 6M, N = 6·slope, exactly (all its terms are exact products).
+    terms[0] = twoProd(v, s.nh);
+    terms[1] = dd.lo;
+    terms[2] = twoProd(v, s.nl);
+    terms[3] = dd.lo;
+    terms[4] = -twoProd(6, r);
+    terms[5] = -dd.lo;
+    terms[6] = -3 * d;
+    const side = signOfSum(terms, 7);
+    return side === 0 ? r + d / 2 : side === Math.sign(d) ? r + d : r; // r + d/2 is M itself: IEEE rounds it to even
   }
   if (v === 0 || !Number.isFinite(v)) return v * s.hh; // IEEE zeros, infinities and NaN
   return exactTimesSlope(v, s);
@@ -153,9 +179,18 @@ export const rrelu = defineActivation({
       return;
     }
     const slope = meanSlope(lower, upper);
+    if (slope.careful) {
+      for (let i = 0; i < x.length; i++) {
+        const v = x[i];
+        const negative = timesCarefully(v, slope);
+        out[i] = v > 0 ? v : negative;
+      }
+      return;
+    }
+    const { hh, hl } = slope;
     for (let i = 0; i < x.length; i++) {
       const v = x[i];
-      const negative = timesSlope(v, slope);
+      const negative = mulRoundSub(v, hh, hl);
       out[i] = v > 0 ? v : negative;
     }
   },
@@ -172,10 +207,11 @@ export const rrelu = defineActivation({
       return undefined;
     }
     const slope = meanSlope(lower, upper);
+    const { hh, hl, careful } = slope;
     for (let i = 0; i < x.length; i++) {
       const v = x[i];
       const d = dy[i];
-      const negative = timesSlope(d, slope);
+      const negative = careful ? timesCarefully(d, slope) : mulRoundSub(d, hh, hl);
       dx[i] = v > 0 ? d : v === v ? negative : NaN;
     }
     return undefined;

@@ -42,3 +42,12 @@ export function halfPlus(x: number, side: number): number {
   const r = (x + side * 5e-324) / 2;
   return r === 0 ? x * 0 : r;
 }
+
+/** Whether some element is subnormal-small, 0 < |x| < 2^-1021 (a pass at memory speed, so kernels can keep `halfPlus` out of their loops). */
+export function hasTiny(x: Float64Array): boolean {
+  for (let i = 0; i < x.length; i++) {
+    const a = Math.abs(x[i]);
+    if (a < HALF_INEXACT && a !== 0) return true;
+  }
+  return false;
+}
