@@ -212,7 +212,8 @@ const MIN_NORMAL = 2.2250738585072014e-308;
  */
 export function scaleRound(h: number, l: number, k: number): number {
   const v = mulPow2(h, k);
-  if (!(Math.abs(v) < MIN_NORMAL)) return v; // normal (exact), ±Infinity or NaN
+  // Normal (exact), ±Infinity or NaN; the smallest normal itself may be a subnormal h·2^k rounded up (twice, then).
+  if (!(Math.abs(v) <= MIN_NORMAL)) return v;
   // Round a + b = |h + l|·2^(k+1074) to an integer n; the result is ±n·2^-1074. On the magnitude, since
   // a - floor(a) is exact only for a >= 0: for a in (-0.5, 0), 1 + a can round up to 0.5 and lose the tie.
   const sign = h < 0 ? -1 : 1;
