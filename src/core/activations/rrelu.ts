@@ -62,6 +62,12 @@ function timesCarefully(v: number, s: Slope): number {
     const t = p - r + e;
     const d = r + 2 * t - r;
     if (d === 0 || Math.abs(t - d / 2) > 2 ** -40 * Math.abs(d)) return r;
+    if (s.nl === 0) {
+      // Nearly all of these are exact ties, from significands divisible by 3: then v/3 is exact and
+      // (v/3)·N/2 rounds once, ties to even, with no help.
+      const third = v / 3;
+      if (twoProd(third, 3) === v && dd.lo === 0) return (third * s.nh) / 2;
+    }
     // Near the midpoint M = r + d/2: the sign of v·N − 6M, N = 6·slope, exactly (all its terms are exact products).
     terms[0] = twoProd(v, s.nh);
     terms[1] = dd.lo;
