@@ -14,7 +14,7 @@ import {
 import type { Config } from './config.js';
 import auth from './plugins/auth.js';
 import compute from './plugins/compute.js';
-import errorHandler, { clientErrorHandler, frameworkErrors } from './plugins/error-handler.js';
+import errorHandler, { clientErrorHandler, frameworkErrors, requireHost } from './plugins/error-handler.js';
 import loadShedding from './plugins/load-shedding.js';
 import metrics from './plugins/metrics.js';
 import rateLimit from './plugins/rate-limit.js';
@@ -64,6 +64,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     keepAliveTimeout: config.KEEP_ALIVE_TIMEOUT_MS,
     http: {
       maxHeaderSize: config.MAX_HEADER_SIZE,
+      // Node answers an HTTP/1.1 request without Host with a bare 400 of its own; requireHost (below) says why, as problem+json.
+      requireHostHeader: false,
       // Node requires headersTimeout <= requestTimeout.
       headersTimeout: config.REQUEST_TIMEOUT_MS > 0 ? Math.min(60_000, config.REQUEST_TIMEOUT_MS) : 60_000,
       // How often Node looks for requests past those limits (its default, 30 s, would let a short limit run long).
@@ -92,6 +94,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   });
 
   await app.register(errorHandler);
+  app.addHook('onRequest', requireHost);
   // onRequest hooks run in registration order: closing first, then headers, shedding, the key and the rate limit.
   await app.register(shutdown);
   await app.register(compute, { config, workerFile: options.workerFile });

@@ -93,6 +93,19 @@ export function clientErrorHandler(this: FastifyInstance, error: Error & { code?
   );
 }
 
+/**
+ * An HTTP/1.1 request must carry a Host header (RFC 9112, section 3.2): a 400
+ * that says so (Node's own check, turned off in app.ts, answered with an
+ * empty body). An onRequest hook, so /v2 answers it in its own form.
+ */
+export function requireHost(request: FastifyRequest, _reply: FastifyReply, done: (error?: Error) => void): void {
+  if (request.headers.host === undefined && request.raw.httpVersionMajor === 1 && request.raw.httpVersionMinor >= 1) {
+    done(new ProblemError('ACT_ERR_VALIDATION', 'An HTTP/1.1 request needs a Host header (RFC 9112, section 3.2).'));
+    return;
+  }
+  done();
+}
+
 /** The problem code each failed request was answered with, for the request log and metrics. */
 const answeredWith = new WeakMap<FastifyRequest, ProblemError['code']>();
 

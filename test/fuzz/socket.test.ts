@@ -249,13 +249,18 @@ describe('framing on the raw socket', () => {
     });
   }
 
-  it('HTTP/1.1 without Host: 400 and closed (Node answers it itself, with no problem body)', async () => {
-    // Node's http server refuses this before Fastify sees it (requireHostHeader), with an empty 400 of its own:
-    // the one error here that is not application/problem+json.
+  it('HTTP/1.1 without Host: a 400 problem that names the header (/v2: its {"error"})', async () => {
+    // Node's own check (requireHostHeader) answered with an empty 400; random bytes after a request line that
+    // happened to form a header ("0:") met it in the fuzz test below.
     const text = `POST /v1/activations/relu/forward HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: ${BODY.length}\r\n\r\n${BODY}`;
-    const { responses, closedByServer } = await exchange([text]);
+    // The connection stays open (keep-alive): the answers are read within a second.
+    const { responses } = await exchange([text], { waitMs: 1_000 });
     expect(responses.map((r) => r.status)).toEqual([400]);
-    expect(closedByServer).toBe(true);
+    responses.forEach(checkRaw);
+    expect(JSON.parse(responses[0].body).detail).toContain('Host header');
+    const v2 = await exchange([`POST /v2/models/relu/infer HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}`], { waitMs: 1_000 });
+    expect(v2.responses.map((r) => r.status)).toEqual([400]);
+    expect(JSON.parse(v2.responses[0].body).error).toContain('Host header');
     await knownRequestWorks();
   });
 
@@ -312,7 +317,8 @@ describe('framing on the raw socket', () => {
         });
         responses.forEach(checkRaw);
       }),
-      params(Math.max(4, Math.round(RUNS / 4))),
+      // "0:" after the request line is a header, and no Host: Node's bare 400 once (a CI run found it).
+      { ...params(Math.max(4, Math.round(RUNS / 4))), examples: [['POST /v1/activations/relu/forward HTTP/1.1\r\n', Uint8Array.from([48, 58])]] },
     );
     await knownRequestWorks();
   });
