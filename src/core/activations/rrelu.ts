@@ -34,7 +34,7 @@ function meanSlope(lower: number, upper: number) {
   const nh = addDD(a, al, b, bl);
   const nl = dd.lo;
   const check = [nh, nl, -a, -al, -b, -bl];
-  const nExact = Number.isFinite(nh) && Math.abs(b) >= 2 ** -900 && (a === 0 || Math.abs(a) >= 2 ** -900) && signOfSum(check, 6) === 0;
+  const nExact = halved && Number.isFinite(nh) && Math.abs(b) >= 2 ** -900 && (a === 0 || Math.abs(a) >= 2 ** -900) && signOfSum(check, 6) === 0;
   return { lower, upper, hh, hl, careful, nh, nl, nExact };
 }
 
@@ -50,6 +50,25 @@ function tripled(bound: number): number {
 type Slope = ReturnType<typeof meanSlope>;
 
 const terms = new Float64Array(8);
+/** Within this fraction of a step from its midpoint a product is settled exactly (the double-double is good to 2^-104). */
+const NEAR_TIE = 2 ** -40;
+
+/**
+ * v·(hh + hl) rounded once where that is certain (a `careful` slope with
+ * nExact): away from a step's midpoint and within Dekker's range; else NaN,
+ * for `timesCarefully`. Small enough to be inlined into the loops.
+ */
+function settledProduct(v: number, hh: number, hl: number): number {
+  const p = twoProd(v, hh);
+  const e = dd.lo + v * hl;
+  const r = p + e;
+  const t = p - r + e;
+  const d = r + 2 * t - r;
+  const a = Math.abs(r);
+  // No branch on d = 0 (half of all products; mispredicted, it cost 4x): the midpoint test fails there anyway.
+  const settled = (+(Math.abs(t - d / 2) > NEAR_TIE * Math.abs(d)) | +(d === 0)) & +(a >= 2 ** -900) & +(a < 2 ** 990);
+  return settled === 1 ? r : NaN;
+}
 
 /** v·(lower + upper)/2 rounded once, at every magnitude (subnormal and huge products included; −0 stays −0), for a `careful` slope. */
 function timesCarefully(v: number, s: Slope): number {
@@ -61,7 +80,8 @@ function timesCarefully(v: number, s: Slope): number {
     // t is what r leaves of the product; at a tie it is half the step d to the neighbour on its side.
     const t = p - r + e;
     const d = r + 2 * t - r;
-    if (d === 0 || Math.abs(t - d / 2) > 2 ** -40 * Math.abs(d)) return r;
+    // Without a branch on d = 0 (half of all products; mispredicted, it cost 4x): the test fails for d = 0 anyway.
+    if ((+(Math.abs(t - d / 2) <= NEAR_TIE * Math.abs(d)) & +(d !== 0)) === 0) return r;
     if (s.nl === 0) {
       // Nearly all of these are exact ties, from significands divisible by 3: then v/3 is exact and
       // (v/3)·N/2 rounds once, ties to even, with no help.
@@ -186,9 +206,11 @@ export const rrelu = defineActivation({
     }
     const slope = meanSlope(lower, upper);
     if (slope.careful) {
+      const { hh, hl, nExact } = slope;
       for (let i = 0; i < x.length; i++) {
         const v = x[i];
-        const negative = timesCarefully(v, slope);
+        let negative = nExact ? settledProduct(v, hh, hl) : NaN;
+        if (negative !== negative) negative = timesCarefully(v, slope);
         out[i] = v > 0 ? v : negative;
       }
       return;
@@ -213,11 +235,15 @@ export const rrelu = defineActivation({
       return undefined;
     }
     const slope = meanSlope(lower, upper);
-    const { hh, hl, careful } = slope;
+    const { hh, hl, careful, nExact } = slope;
     for (let i = 0; i < x.length; i++) {
       const v = x[i];
       const d = dy[i];
-      const negative = careful ? timesCarefully(d, slope) : mulRoundSub(d, hh, hl);
+      let negative: number;
+      if (careful) {
+        negative = nExact ? settledProduct(d, hh, hl) : NaN;
+        if (negative !== negative) negative = timesCarefully(d, slope);
+      } else negative = mulRoundSub(d, hh, hl);
       dx[i] = v > 0 ? d : v === v ? negative : NaN;
     }
     return undefined;
