@@ -74,6 +74,8 @@ describe('gelu none: the backward written out in its loop', () => {
   // For |x| <= 4.25 outside the root band the kernel inlines the sign fold of Φ, twoProd, expX, mulDD, mulDD1, addDD and
   // mulRoundSub; it must stay those operations, bit for bit: dy·(Φ(x) + xφ(x)).
   const composed = (v: number, d: number) => {
+    // A subnormal x: dy·(1/2 + 2x/√(2π)), whose second term underflows, breaks the ties of dy/2 by the sign of dy·x.
+    if (v !== 0 && Math.abs(v) < HALF_INEXACT) return halfPlus(d, Math.sign(d) * Math.sign(v));
     const ch = cdfNearComposed(v);
     const cl = dd.lo;
     const q = twoProd(v, v);

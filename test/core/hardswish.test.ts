@@ -80,6 +80,8 @@ describe('hardswish in blocks matches the per-element form bit for bit', () => {
     const t = Math.min(Math.max(v, -3), 3);
     const s = twoSum(2 * t, 3);
     const mid = mulRoundSub(d, divDD(s, dd.lo, 6, 0), dd.lo);
+    // A subnormal x: dy·(1/2 + x/3), whose x/3 underflows, breaks the ties of dy/2 by the sign of dy·x (fixTinySlopes).
+    if (v !== 0 && Math.abs(v) < HALF_INEXACT) return halfPlus(d, Math.sign(d) * Math.sign(v));
     return v <= -3 ? 0 : v >= 3 ? d : mid;
   }
   const value = fc.oneof(

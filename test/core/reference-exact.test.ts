@@ -356,6 +356,21 @@ describe('near 0: x·(1/2 + c·x) breaks the ties of x/2 on the side of c', () =
     );
   });
 
+  it.each(nearHalf.map((f) => [`${f.name} ${JSON.stringify(f.params)}`, f] as const))('%s backward at subnormal x, dy of any size', (_, f) => {
+    // There 2c·x underflows in the kernels' derivative, yet it breaks the ties of dy/2.
+    const def = getActivation(f.name)!;
+    const params = def.params.parse(f.params);
+    fc.assert(
+      fc.property(fc.array(fc.tuple(subnormal, fc.oneof(subnormal, upstream('float64'))), { minLength: 1, maxLength: 8 }), (pairs) => {
+        const bx = pairs.map(([x]) => x);
+        const dy = pairs.map(([, g]) => g);
+        const { dx } = runBackward(def, { x: Float64Array.from(bx), dy: Float64Array.from(dy), rows: 1, cols: bx.length, params, dtype: 'float64' });
+        bx.forEach((x, i) => expectRoundedOnce(dx[i], exactOf(dy[i]).times(new X(0.5).plus(f.c.times(2).times(exactOf(x)))), 'float64', `${f.name} backward at x = ${x}, dy = ${dy[i]}`));
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
   it('swish with β of either sign (the side is sign β)', () => {
     const swish = getActivation('swish')!;
     fc.assert(
@@ -363,6 +378,11 @@ describe('near 0: x·(1/2 + c·x) breaks the ties of x/2 on the side of c', () =
         const { out } = runForward(swish, { x: Float64Array.from(xs), rows: 1, cols: xs.length, params: swish.params.parse({ beta }), dtype: 'float64' });
         const c = exactOf(beta).div(4);
         xs.forEach((x, i) => expectRoundedOnce(out[i], exactOf(x).div(2).plus(c.times(exactOf(x).pow(2))), 'float64', `swish β = ${beta} at ${x}`));
+        // Backward: dy·(1/2 + (β/2)·x), dy as small as x (in place: dx over dy).
+        const dy = Float64Array.from(xs, (x) => -x);
+        const want = xs.map((x) => exactOf(-x).times(new X(0.5).plus(c.times(2).times(exactOf(x)))));
+        runBackward(swish, { x: Float64Array.from(xs), dy, dx: dy, rows: 1, cols: xs.length, params: swish.params.parse({ beta }), dtype: 'float64' });
+        xs.forEach((x, i) => expectRoundedOnce(dy[i], want[i], 'float64', `swish β = ${beta} backward at ${x}, dy = ${-x}`));
       }),
       { numRuns: RUNS },
     );

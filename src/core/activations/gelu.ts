@@ -15,7 +15,7 @@ import {
   SQRT_2_OVER_PI_L,
 } from '../numeric/normal.js';
 import { GELU_ROOTS, ROOT_BAND, rootSeries } from '../numeric/roots.js';
-import { HALF_INEXACT, halfPlus, mulRoundSub, SMALLEST_SAFE } from '../smooth/round.js';
+import { fixTinySlopes, HALF_INEXACT, halfPlus, mulRoundSub, SMALLEST_SAFE, tinySlopes } from '../smooth/round.js';
 
 /** The spec's constants as the exact reals they write: 1.702, 0.044715, 3·0.044715, 2√(2/π). */
 const [K_H, K_L] = ddFraction(1702, 1000);
@@ -398,6 +398,7 @@ export const gelu = defineActivation({
   },
   backward({ x, dy, dx, params }) {
     const n = x.length;
+    const tiny = tinySlopes(x, dy);
     switch (params.approximate) {
       case 'none':
         geluExactGradBatch(x, dy, dx);
@@ -431,6 +432,7 @@ export const gelu = defineActivation({
         }
         break;
     }
+    fixTinySlopes(tiny, dx, 1); // all three forms are x·(1/2 + c·x + …) with c > 0
     return undefined;
   },
 });

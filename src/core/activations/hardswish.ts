@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defineActivation } from '../activation.js';
 import { dd, divDD, fastTwoSum, twoProd, twoSum } from '../numeric/dd.js';
-import { HALF_INEXACT, halfPlus, mulRoundSub } from '../smooth/round.js';
+import { fixTinySlopes, HALF_INEXACT, halfPlus, mulRoundSub, tinySlopes } from '../smooth/round.js';
 
 /** x(x + 3)/6 rounded once, for −3 ≤ x ≤ 3 (and NaN): x + 3 = s + sl exactly, then x·s error-free, plus x·sl (tiny). */
 function middleForward(t: number): number {
@@ -129,11 +129,13 @@ export const hardswish = defineActivation({
     }
   },
   backward({ x, dy, dx }) {
+    const tiny = tinySlopes(x, dy);
     for (let start = 0; start < x.length; start += BLOCK) {
       const end = Math.min(x.length, start + BLOCK);
       const count = sortOut(x, dx, start, end, 0, dy);
       for (let m = 0; m < count; m++) dx[listedAt[m]] = middleBackward(listedX[m], listedOther[m]);
     }
+    fixTinySlopes(tiny, dx, 1); // (2x + 3)/6 = 1/2 + x/3
     return undefined;
   },
 });

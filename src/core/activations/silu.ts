@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { defineActivation } from '../activation.js';
 import { dd } from '../numeric/dd.js';
 import { scaleRoundMul } from '../numeric/exp.js';
-import { HALF_INEXACT, hasTiny, mulRoundSub } from '../smooth/round.js';
+import { fixTinySlopes, HALF_INEXACT, hasTiny, mulRoundSub, tinySlopes } from '../smooth/round.js';
 import { swishSide, swishSlope, swishValue, tinySwish } from '../smooth/swish.js';
 
 /** The forward for a batch with subnormal inputs: a loop of its own, as a second loop in the forward cost it 10% (its body is inlined). */
@@ -53,6 +53,7 @@ export const silu = defineActivation({
     else for (let i = 0; i < x.length; i++) out[i] = swishValue(x[i], x[i], 0);
   },
   backward({ x, dy, dx }) {
+    const tiny = tinySlopes(x, dy);
     for (let i = 0; i < x.length; i++) {
       const g = dy[i];
       const h = swishSlope(x[i], 0);
@@ -60,6 +61,7 @@ export const silu = defineActivation({
       const k = swishSide.k;
       dx[i] = k === 0 ? mulRoundSub(g, h, l) : scaleRoundMul(h, l, k, g);
     }
+    fixTinySlopes(tiny, dx, 1);
     return undefined;
   },
 });

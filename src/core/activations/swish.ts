@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { defineActivation } from '../activation.js';
 import { dd, fastTwoSum, mulDD, mulDD1, twoProd, twoSum } from '../numeric/dd.js';
 import { exponentNear, mulPow2, scaleRound, scaleRoundMul } from '../numeric/exp.js';
-import { HALF_INEXACT, hasTiny, mulRoundSub } from '../smooth/round.js';
+import { fixTinySlopes, HALF_INEXACT, hasTiny, mulRoundSub, tinySlopes } from '../smooth/round.js';
 import { productLo } from '../smooth/shift.js';
 import { swishSide, swishSlope, swishValue, tinySwish } from '../smooth/swish.js';
 
@@ -78,6 +78,7 @@ export const swish = defineActivation({
   },
   backward({ x, dy, dx, params }) {
     const beta = params.beta;
+    const tiny = tinySlopes(x, dy, beta);
     let sh = 0;
     let sl = 0;
     for (let i = 0; i < x.length; i++) {
@@ -129,6 +130,7 @@ export const swish = defineActivation({
       sl += dd.lo + tl;
       sh = s;
     }
+    fixTinySlopes(tiny, dx, Math.sign(beta)); // σ(βx)(1 + βx·σ(−βx)) = 1/2 + (β/2)·x + …
     return { beta: fastTwoSum(sh, sl) };
   },
 });

@@ -51,3 +51,39 @@ export function hasTiny(x: Float64Array): boolean {
   }
   return false;
 }
+
+/** Elements with 0 < |x| < 2^-1021, with their x and dy, saved before a backward pass writes dx (which may be dy). */
+export interface TinySlopes {
+  at: number[];
+  x: number[];
+  dy: number[];
+}
+
+/** `factor`: swish's β, whose β·x must be tiny too for the slope to be 1/2 + (β/2)·x. */
+export function tinySlopes(x: Float64Array, dy: Float64Array, factor = 1): TinySlopes | null {
+  if (!hasTiny(x)) return null;
+  const saved: TinySlopes = { at: [], x: [], dy: [] };
+  for (let i = 0; i < x.length; i++) {
+    const a = Math.abs(x[i]);
+    if (a < HALF_INEXACT && a !== 0 && Math.abs(factor * x[i]) < 2 ** -60) {
+      saved.at.push(i);
+      saved.x.push(x[i]);
+      saved.dy.push(dy[i]);
+    }
+  }
+  return saved;
+}
+
+/**
+ * dx = dy·(1/2 + 2c·x) for the saved elements, where f(x) = x·(1/2 + c·x + …)
+ * near 0 (`cSign` the sign of c): dy/2, its ties broken by the sign of
+ * dy·c·x. The kernels' derivative 1/2 + 2c·x loses 2c·x to underflow there
+ * (dy = 5e-324 times silu′(5e-324) is 5e-324, not the tie's 0).
+ */
+export function fixTinySlopes(saved: TinySlopes | null, dx: Float64Array, cSign: number): void {
+  if (saved === null) return;
+  for (let k = 0; k < saved.at.length; k++) {
+    const g = saved.dy[k];
+    dx[saved.at[k]] = halfPlus(g, Math.sign(g) * Math.sign(saved.x[k]) * cSign);
+  }
+}
