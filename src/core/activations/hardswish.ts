@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defineActivation } from '../activation.js';
 import { dd, divDD, fastTwoSum, twoProd, twoSum } from '../numeric/dd.js';
-import { fixTinySlopes, HALF_INEXACT, halfPlus, mulRoundSub, tinySlopes } from '../smooth/round.js';
+import { HALF_INEXACT, halfPlus, mulRoundSub } from '../smooth/round.js';
 
 /** x(x + 3)/6 rounded once, for −3 ≤ x ≤ 3 (and NaN): x + 3 = s + sl exactly, then x·s error-free, plus x·sl (tiny). */
 function middleForward(t: number): number {
@@ -21,6 +21,8 @@ function middleForward(t: number): number {
  * above the subnormals (one ULP off at 2.2e-308).
  */
 function middleBackward(t: number, d: number): number {
+  // A subnormal t: x/3 underflows in (2x + 3)/6 = 1/2 + x/3, yet it breaks the ties of dy/2, by the sign of dy·x.
+  if (Math.abs(t) < HALF_INEXACT && t !== 0) return halfPlus(d, Math.sign(d) * Math.sign(t));
   const s = twoSum(2 * t, 3);
   const q = divDD(s, dd.lo, 6, 0);
   return mulRoundSub(d, q, dd.lo);
@@ -129,13 +131,11 @@ export const hardswish = defineActivation({
     }
   },
   backward({ x, dy, dx }) {
-    const tiny = tinySlopes(x, dy);
     for (let start = 0; start < x.length; start += BLOCK) {
       const end = Math.min(x.length, start + BLOCK);
       const count = sortOut(x, dx, start, end, 0, dy);
       for (let m = 0; m < count; m++) dx[listedAt[m]] = middleBackward(listedX[m], listedOther[m]);
     }
-    fixTinySlopes(tiny, dx, 1); // (2x + 3)/6 = 1/2 + x/3
     return undefined;
   },
 });
