@@ -14,7 +14,7 @@ import fc from 'fast-check';
 import { Decimal } from 'decimal.js';
 import { getActivation } from '../../src/core/activations/index.js';
 import { runBackward, runForward, type Dtype } from '../../src/core/batch.js';
-import { ExactSum } from '../../src/core/numeric/exact-sum.js';
+import { ExactSum, signOfSum } from '../../src/core/numeric/exact-sum.js';
 import { dtypes, inputsOf, logUniform, magnitudes, RUNS, upstream } from '../helpers/reference.js';
 
 const X = Decimal.clone({ precision: 3200, rounding: Decimal.ROUND_HALF_EVEN, minE: -9e15, maxE: 9e15 });
@@ -121,6 +121,20 @@ describe('ExactSum: sums of doubles and products, rounded once', () => {
         }
         expectRoundedOnce(sum.round(), reference, 'float64', `sum of ${JSON.stringify(terms)}`);
         expect(sum.isZero()).toBe(reference.isZero());
+      }),
+      { numRuns: RUNS * 10 },
+    );
+  });
+
+  it('signOfSum: the sign of the exact sum of a few doubles (sums that cancel to 0 and to a few ULP included)', () => {
+    const finite = fc.oneof(fc.double({ min: -4, max: 4, noNaN: true }), logUniform(-1074, 1000));
+    fc.assert(
+      fc.property(fc.array(finite, { minLength: 1, maxLength: 12 }), fc.constantFrom('none', 'cancel', 'nudge'), (terms, how) => {
+        // cancel: append the terms negated (exactly 0); nudge: the same, plus one term's ULP-sized remainder.
+        if (how !== 'none') terms.push(...terms.map((t) => -t));
+        if (how === 'nudge') terms.push(terms[0] * 2 ** -60);
+        const reference = terms.reduce((sum, t) => sum.plus(exactOf(t)), new X(0));
+        expect(signOfSum(terms, terms.length)).toBe(reference.isZero() ? 0 : reference.isNeg() ? -1 : 1);
       }),
       { numRuns: RUNS * 10 },
     );

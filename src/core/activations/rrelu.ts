@@ -35,7 +35,7 @@ function meanSlope(lower: number, upper: number) {
   const nl = dd.lo;
   const check = [nh, nl, -a, -al, -b, -bl];
   const nExact = halved && Number.isFinite(nh) && Math.abs(b) >= 2 ** -900 && (a === 0 || Math.abs(a) >= 2 ** -900) && signOfSum(check, 6) === 0;
-  return { lower, upper, hh, hl, careful, nh, nl, nExact };
+  return { lower, upper, hh, hl, halved, careful, nh, nl, nExact };
 }
 
 /** 3·bound exactly as hi + dd.lo (1 for the fraction 1/3). */
@@ -54,14 +54,16 @@ const terms = new Float64Array(8);
 const NEAR_TIE = 2 ** -40;
 
 /**
- * v·(hh + hl) rounded once where that is certain (a `careful` slope with
- * nExact): away from a step's midpoint and within Dekker's range; else NaN,
- * for `timesCarefully`. Small enough to be inlined into the loops.
+ * v·(hh + hl) rounded once where that is certain (a `careful` slope, halved
+ * exactly): away from a step's midpoint (the double-double is good to
+ * 2^-104) and within Dekker's range; else NaN, for `unsettledProduct`.
+ * Small enough to be inlined into the loops.
  */
 function settledProduct(v: number, hh: number, hl: number): number {
   const p = twoProd(v, hh);
   const e = dd.lo + v * hl;
   const r = p + e;
+  // t is what r leaves of the product; at a tie it is half the step d to the neighbour on its side.
   const t = p - r + e;
   const d = r + 2 * t - r;
   const a = Math.abs(r);
@@ -70,36 +72,38 @@ function settledProduct(v: number, hh: number, hl: number): number {
   return settled === 1 ? r : NaN;
 }
 
-/** v·(lower + upper)/2 rounded once, at every magnitude (subnormal and huge products included; −0 stays −0), for a `careful` slope. */
-function timesCarefully(v: number, s: Slope): number {
-  const p = twoProd(v, s.hh);
-  const e = dd.lo + v * s.hl;
-  const r = p + e;
-  const a = Math.abs(r);
-  if (a >= 2 ** -900 && a < 2 ** 990 && s.nExact) {
-    // t is what r leaves of the product; at a tie it is half the step d to the neighbour on its side.
-    const t = p - r + e;
-    const d = r + 2 * t - r;
-    // Without a branch on d = 0 (half of all products; mispredicted, it cost 4x): the test fails for d = 0 anyway.
-    if ((+(Math.abs(t - d / 2) <= NEAR_TIE * Math.abs(d)) & +(d !== 0)) === 0) return r;
-    if (s.nl === 0) {
-      // Nearly all of these are exact ties, from significands divisible by 3: then v/3 is exact and
-      // (v/3)·N/2 rounds once, ties to even, with no help.
-      const third = v / 3;
-      if (twoProd(third, 3) === v && dd.lo === 0) return (third * s.nh) / 2;
-    }
-    // Near the midpoint M = r + d/2: the sign of v·N − 6M, N = 6·slope, exactly (all its terms are exact products).
-    terms[0] = twoProd(v, s.nh);
-    terms[1] = dd.lo;
-    terms[2] = twoProd(v, s.nl);
-    terms[3] = dd.lo;
-    terms[4] = -twoProd(6, r);
-    terms[5] = -dd.lo;
-    terms[6] = -3 * d;
-    const side = signOfSum(terms, 7);
-    return side === 0 ? r + d / 2 : side === Math.sign(d) ? r + d : r; // r + d/2 is M itself: IEEE rounds it to even
-  }
+/**
+ * v·(lower + upper)/2 rounded once for what `settledProduct` leaves: a
+ * product near a midpoint, decided exactly when 6·slope is a double-double
+ * (nExact); out of its range, or any other slope, by BigInt; −0 stays −0.
+ */
+function unsettledProduct(v: number, s: Slope): number {
   if (v === 0 || !Number.isFinite(v)) return v * s.hh; // IEEE zeros, infinities and NaN
+  if (s.nExact) {
+    const p = twoProd(v, s.hh);
+    const e = dd.lo + v * s.hl;
+    const r = p + e;
+    const a = Math.abs(r);
+    if (a >= 2 ** -900 && a < 2 ** 990) {
+      if (s.nl === 0) {
+        // Nearly all of these are exact ties, from significands divisible by 3: then v/3 is exact and
+        // (v/3)·N/2 rounds once, ties to even, with no help.
+        const third = v / 3;
+        if (twoProd(third, 3) === v && dd.lo === 0) return (third * s.nh) / 2;
+      }
+      // Near the midpoint M = r + d/2: the sign of v·N − 6M, N = 6·slope, exactly (all its terms are exact products).
+      const d = r + 2 * (p - r + e) - r;
+      terms[0] = twoProd(v, s.nh);
+      terms[1] = dd.lo;
+      terms[2] = twoProd(v, s.nl);
+      terms[3] = dd.lo;
+      terms[4] = -twoProd(6, r);
+      terms[5] = -dd.lo;
+      terms[6] = -3 * d;
+      const side = signOfSum(terms, 7);
+      return side === 0 ? r + d / 2 : side === Math.sign(d) ? r + d : r; // r + d/2 is M itself: IEEE rounds it to even
+    }
+  }
   return exactTimesSlope(v, s);
 }
 
@@ -206,11 +210,11 @@ export const rrelu = defineActivation({
     }
     const slope = meanSlope(lower, upper);
     if (slope.careful) {
-      const { hh, hl, nExact } = slope;
+      const { hh, hl, halved } = slope;
       for (let i = 0; i < x.length; i++) {
         const v = x[i];
-        let negative = nExact ? settledProduct(v, hh, hl) : NaN;
-        if (negative !== negative) negative = timesCarefully(v, slope);
+        let negative = halved ? settledProduct(v, hh, hl) : NaN;
+        if (negative !== negative) negative = unsettledProduct(v, slope);
         out[i] = v > 0 ? v : negative;
       }
       return;
@@ -235,14 +239,14 @@ export const rrelu = defineActivation({
       return undefined;
     }
     const slope = meanSlope(lower, upper);
-    const { hh, hl, careful, nExact } = slope;
+    const { hh, hl, careful, halved } = slope;
     for (let i = 0; i < x.length; i++) {
       const v = x[i];
       const d = dy[i];
       let negative: number;
       if (careful) {
-        negative = nExact ? settledProduct(d, hh, hl) : NaN;
-        if (negative !== negative) negative = timesCarefully(d, slope);
+        negative = halved ? settledProduct(d, hh, hl) : NaN;
+        if (negative !== negative) negative = unsettledProduct(d, slope);
       } else negative = mulRoundSub(d, hh, hl);
       dx[i] = v > 0 ? d : v === v ? negative : NaN;
     }
