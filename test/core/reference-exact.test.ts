@@ -402,3 +402,54 @@ describe('near 0: x·(1/2 + c·x) breaks the ties of x/2 on the side of c', () =
     );
   });
 });
+
+const prelu = getActivation('prelu')!;
+
+describe.each(dtypes)('prelu dα against the exact sum, %s', (dtype) => {
+  it('Σ dy·x over x ≤ 0 per α (one, per column, per element), rounded once, in batches built to cancel', () => {
+    const shape = fc.record({ rows: fc.integer({ min: 1, max: 4 }), cols: fc.integer({ min: 1, max: 4 }), kind: fc.constantFrom('one', 'column', 'element'), cancel: fc.boolean() });
+    fc.assert(
+      fc.property(
+        shape.chain((d) =>
+          fc.record({
+            d: fc.constant(d),
+            x: fc.array(fc.array(valueOf(dtype), { minLength: d.cols, maxLength: d.cols }), { minLength: d.rows, maxLength: d.rows }),
+            dy: fc.array(fc.array(upstream(dtype), { minLength: d.cols, maxLength: d.cols }), { minLength: d.rows, maxLength: d.rows }),
+            nudge: fc.array(upstream(dtype), { minLength: d.cols, maxLength: d.cols }),
+          }),
+        ),
+        ({ d, x, dy, nudge }) => {
+          x = x.map((row) => Array.from(inputsOf(row, dtype)));
+          dy = dy.map((row) => Array.from(inputsOf(row, dtype)));
+          if (d.cancel) {
+            // The rows again with dy negated (each column's sum cancels exactly), then the first row once more with
+            // a small dy: what is left is that row's terms, next to sums of every size.
+            x = [...x, ...x.map((row) => [...row]), [...x[0]]];
+            dy = [...dy, ...dy.map((row) => row.map((g) => -g)), Array.from(inputsOf(nudge.map((g) => g * 2 ** -40), dtype))];
+          }
+          const rows = x.length;
+          const cols = d.cols;
+          const alpha = d.kind === 'one' ? 0.25 : d.kind === 'column' ? Array(cols).fill(0.25) : x.map((row) => row.map(() => 0.25));
+          const { gradParams } = runBackward(prelu, {
+            x: Float64Array.from(x.flat()),
+            dy: Float64Array.from(dy.flat()),
+            rows,
+            cols,
+            params: prelu.params.parse({ alpha }),
+            dtype,
+          });
+          const grad = (gradParams as { alpha: number | number[] | number[][] }).alpha;
+          const slot = (r: number, c: number) => (d.kind === 'one' ? 0 : d.kind === 'column' ? c : r * cols + c);
+          const sums = new Map<number, Exact>();
+          x.forEach((row, r) => row.forEach((v, c) => {
+            const k = slot(r, c);
+            sums.set(k, (sums.get(k) ?? new X(0)).plus(v > 0 ? new X(0) : exactOf(v).times(exactOf(dy[r][c]))));
+          }));
+          const got = (k: number): number => (typeof grad === 'number' ? grad : Array.isArray(grad[0]) ? (grad as number[][])[Math.floor(k / cols)][k % cols] : (grad as number[])[k]);
+          for (const [k, v] of sums) expectRoundedOnce(got(k), v, dtype, `dα[${k}] of ${JSON.stringify({ x, dy, kind: d.kind })}`);
+        },
+      ),
+      { numRuns: RUNS * 5 },
+    );
+  });
+});

@@ -106,13 +106,13 @@ function checkWeights(p: Params, cols: number): ShapeIssue | undefined {
  * Maxout: each output is the maximum of k pieces, either k consecutive inputs
  * or k learnable affine maps of the whole row.
  *
- * Without weights the result is exact (comparisons only). With weights each
- * piece is a compensated dot product (Dot2: TwoProd and TwoSum, as if in
- * twice the precision, rounded once), the maximum is taken over the
- * double-double values, and dx, dW and db (summed over the batch) are
- * compensated sums too (rows/maxout-kernels.ts). The gradient flows to the
- * winning piece only, the lowest index on ties; a NaN piece wins (and
- * spreads NaN), as NaN propagates in IEEE 754.
+ * Without weights the result is exact (comparisons only). With weights every
+ * result (the pieces' maximum, dx, and dW and db summed over the batch) is
+ * the exact value rounded once, and the winner is the exact maximum:
+ * compensated sums with running error bounds, redone exactly where those
+ * cannot settle the rounding or the order (rows/maxout-kernels.ts). The
+ * gradient flows to the winning piece only, the lowest index on ties; a NaN
+ * piece wins (and spreads NaN), as NaN propagates in IEEE 754.
  */
 export const maxout = defineActivation({
   name: 'maxout',

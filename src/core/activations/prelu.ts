@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { defineActivation, type ShapeIssue } from '../activation.js';
 import { SPLIT_SAFE } from '../exact-linear.js';
 import { dd, twoProd, twoSum } from '../numeric/dd.js';
+import { boundOf, ExactSum, settle } from '../numeric/exact-sum.js';
 import { leakyForward, leakyForwardSlopes } from '../leaky.js';
 
 type Alpha = number | number[] | number[][];
@@ -35,13 +36,18 @@ function slopes(alpha: Alpha, rows: number, cols: number): Float64Array {
   return a;
 }
 
+/** From here up Dekker's product keeps every bit of its low part; below, a product's low part may lose 2^-1070 (2^-1018 in `run`'s units). */
+const SMALLEST_SAFE = 2 ** -969;
+const TINY_RUN = 2 ** -1018;
+
 /**
- * Σ terms, accurately: Ogita–Rump–Oishi's Dot2 keeps each product's rounding
- * error (Dekker) and each addition's (TwoSum) in a second accumulator, so the
- * sum is as if computed in twice the precision and rounded once. `s` and `c`
- * are the running sum and its compensation per output slot.
+ * Σ terms, to be rounded once: Ogita–Rump–Oishi's Dot2 keeps each product's
+ * rounding error (Dekker) and each addition's (TwoSum) in a second
+ * accumulator, and `run` their running error bound (numeric/exact-sum.ts
+ * `boundOf`). `s`, `c` and `run` are per output slot. A factor beyond
+ * Dekker's split makes the slot's bound infinite, so it is summed exactly.
  */
-function accumulate(s: Float64Array, c: Float64Array, k: number, d: number, m: number): void {
+function accumulate(s: Float64Array, c: Float64Array, run: Float64Array, k: number, d: number, m: number): void {
   let p: number;
   let pe: number;
   if (Math.abs(d) < SPLIT_SAFE && Math.abs(m) < SPLIT_SAFE) {
@@ -50,13 +56,34 @@ function accumulate(s: Float64Array, c: Float64Array, k: number, d: number, m: n
   } else {
     p = d * m;
     pe = 0;
+    run[k] = Infinity;
   }
   s[k] = twoSum(s[k], p);
-  c[k] += pe + dd.lo;
+  const t = pe + dd.lo;
+  const sum = c[k] + t;
+  c[k] = sum;
+  run[k] += Math.abs(t) + Math.abs(sum) + TINY_RUN * +(Math.abs(p) < SMALLEST_SAFE);
 }
 
-/** The compensated sum; an infinite or NaN sum is returned as is (its compensation is NaN). */
-const total = (s: number, c: number): number => (Number.isFinite(s) ? s + c : s);
+/**
+ * Slot k's sum rounded once: settled from its bound, or redone exactly over
+ * the elements that feed it (i ≡ k mod width, x ≤ 0), or by IEEE arithmetic
+ * when a term is not finite.
+ */
+function total(s: Float64Array, c: Float64Array, run: Float64Array, k: number, x: Float64Array, dy: Float64Array, width: number): number {
+  const v = settle(s[k], c[k], boundOf(run[k], 0));
+  if (v === v) return v;
+  const exact = new ExactSum();
+  let plain = 0;
+  let finite = true;
+  for (let i = k; i < x.length; i += width) {
+    if (x[i] > 0) continue;
+    plain += dy[i] * x[i];
+    finite &&= Number.isFinite(dy[i]) && Number.isFinite(x[i]);
+    if (finite) exact.addProduct(dy[i], x[i]);
+  }
+  return finite ? exact.round() : plain;
+}
 
 /**
  * PReLU, x if x > 0 else α·x, with α learnable: one α for the whole batch,
@@ -68,8 +95,9 @@ const total = (s: number, c: number): number => (Number.isFinite(s) ? s + c : s)
  * from a small array, with no slope array the size of the batch. Backward: dx = dy·(x > 0 ? 1 : α), so α at x = 0;
  * dα = Σ dy·x over the elements with x ≤ 0 (x = 0 adds 0), reduced to α's
  * shape: per element it is one product, per column a sum over the rows, for
- * one α a sum over the batch. The sums use compensated dot products (Dot2),
- * so a gradient with cancellation is still right to the last bit or so. A NaN
+ * one α a sum over the batch. The sums use compensated dot products (Dot2)
+ * with a running error bound and are redone exactly where that cannot settle
+ * the rounding, so dα is the exact sum rounded once, cancellation or not. A NaN
  * x makes dx NaN and its term of dα NaN (x ≤ 0 is undecided, as in PyTorch's
  * x > 0 ? 0 : dy·x).
  */
@@ -132,13 +160,16 @@ export const prelu = defineActivation({
     }
     leakyForwardSlopes(x, out, slopes(alpha, rows, cols));
   },
-  backward({ x, dy, dx, rows, cols, params }) {
+  backward({ x, dy: upstream, dx, rows, cols, params }) {
     const alpha = params.alpha;
+    // dα's exact pass reads dy after dx is written: in place, from a copy.
+    const dy = dx.buffer === upstream.buffer ? upstream.slice() : upstream;
     const a = slopes(alpha, rows, cols);
     // One accumulator per α: 1, cols or rows·cols slots; element i feeds slot i mod width.
     const width = typeof alpha === 'number' ? 1 : Array.isArray(alpha[0]) ? rows * cols : cols;
     const s = new Float64Array(width);
     const c = new Float64Array(width);
+    const run = new Float64Array(width);
     // Selects through small tables at comparison flags (piecewise.ts): the ternaries on the sign of x
     // compiled to branches, mispredicted half the time on random signs.
     const factor = new Float64Array(2);
@@ -158,13 +189,14 @@ export const prelu = defineActivation({
       // x > 0 contributes an exact 0 (the terms dy·x become 0·0), even where dy is infinite or NaN.
       term[0] = d;
       term[2] = v;
-      accumulate(s, c, k, term[positive], term[2 + positive]);
+      accumulate(s, c, run, k, term[positive], term[2 + positive]);
       k = k + 1 === width ? 0 : k + 1;
     }
     let grad: Alpha;
-    if (typeof alpha === 'number') grad = total(s[0], c[0]);
-    else if (width === cols && !Array.isArray(alpha[0])) grad = Array.from(s, (v, j) => total(v, c[j]));
-    else grad = Array.from({ length: rows }, (_, r) => Array.from({ length: cols }, (_, j) => total(s[r * cols + j], c[r * cols + j])));
+    const sum = (k: number) => total(s, c, run, k, x, dy, width);
+    if (typeof alpha === 'number') grad = sum(0);
+    else if (width === cols && !Array.isArray(alpha[0])) grad = Array.from(s, (_, j) => sum(j));
+    else grad = Array.from({ length: rows }, (_, r) => Array.from({ length: cols }, (_, j) => sum(r * cols + j)));
     return { alpha: grad };
   },
 });

@@ -2,16 +2,18 @@
  * Sums of doubles and of products of two doubles, kept exactly and rounded
  * once to the nearest double (ties to even), for any finite inputs.
  *
- * The slow path of the compensated sums in rows/maxout-kernels.ts: they run
- * in double-double with a running error bound and come here only when that
- * bound cannot settle the rounding (a result within about 2^-100 of a
- * rounding boundary, heavy cancellation, products next to the subnormals or
- * beyond Dekker's split); and of rrelu's subnormal products with the
- * fraction 1/3, which no double-double holds exactly (x·(1/4 + 1/3)/2 can be
- * an exact tie there). Why hand-written: no npm package sums products of
+ * The slow path of the compensated sums of maxout and prelu (`settle`, at
+ * the end of this file): they run in double-double with a running error
+ * bound and come here only when that bound cannot settle the rounding (a
+ * result within about 2^-100 of a rounding boundary, heavy cancellation,
+ * products next to the subnormals or beyond Dekker's split); and of rrelu's
+ * products with the
+ * fraction 1/3, which no double-double holds exactly. Why hand-written: no npm package sums products of
  * doubles exactly; BigInt holds them as integers, since every such product is
  * an integer multiple of 2^-2148.
  */
+
+import { dd, twoSum } from './dd.js';
 
 const bits = new Float64Array(1);
 const word = new BigUint64Array(bits.buffer);
@@ -119,3 +121,46 @@ export function signOfSum(terms: ArrayLike<number>, n: number): number {
   }
   return m === 0 ? 0 : Math.sign(expansion[m - 1]);
 }
+
+const ULP_FACTOR = 2 ** -52;
+const LOW_PART_LOSS = 2 ** -1070;
+export const MIN_SUBNORMAL = 2 ** -1074;
+/**
+ * Compensated sums (Ogita, Rump & Oishi's Dot2) with a running error bound
+ * (Higham): a sum hi + lo settles its rounding when the bound says no value
+ * it may stand for rounds otherwise; where it does not, callers redo the sum
+ * with ExactSum. Used by maxout's and prelu's sums.
+ *
+ * The bound on |exact − (hi + lo)| of a compensated sum: `run` sums the
+ * magnitudes of the rounded low-part additions' operands and results
+ * (2^-53 of each, doubled for the rounding of `run` itself), `tiny` counts
+ * the products whose low part may have lost bits.
+ */
+export function boundOf(run: number, tiny: number): number {
+  return run * ULP_FACTOR + tiny * LOW_PART_LOSS + (run !== 0 ? MIN_SUBNORMAL : 0);
+}
+
+const gapBits = new Float64Array(1);
+/** The double's two 32-bit halves, the high one (sign, exponent) second: little-endian, as on every platform Node runs on. */
+const gapWords = new Uint32Array(gapBits.buffer);
+
+/**
+ * Twice the distance from r to the nearest rounding boundary, at least (so
+ * that it is a double among the subnormals too): ulp(r), half of it at a
+ * power of two (the step below is half), 2^-1074 for subnormals and 0.
+ */
+function twiceHalfGap(r: number): number {
+  gapBits[0] = r;
+  const high = gapWords[1];
+  const exponent = (high >>> 20) & 0x7ff;
+  if (exponent <= 1) return MIN_SUBNORMAL;
+  const ulp = 2 ** (exponent - 1075);
+  return (high & 0xfffff) === 0 && gapWords[0] === 0 ? ulp / 2 : ulp;
+}
+
+/** hi + lo rounded once, if no value within e of it rounds otherwise; else NaN (also for a non-finite sum). */
+export function settle(h: number, l: number, e: number): number {
+  const r = twoSum(h, l);
+  return 2 * (Math.abs(dd.lo) + e) < twiceHalfGap(r) ? r : NaN;
+}
+

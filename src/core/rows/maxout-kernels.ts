@@ -19,7 +19,7 @@
  * and are skipped.
  */
 import { dd, twoProd, twoSum } from '../numeric/dd.js';
-import { ExactSum } from '../numeric/exact-sum.js';
+import { boundOf, ExactSum, MIN_SUBNORMAL, settle } from '../numeric/exact-sum.js';
 
 export interface MaxoutWeights {
   readonly pieces: number;
@@ -62,45 +62,8 @@ function samePiece(w: Float64Array, b: Float64Array, cols: number, units: number
   return true;
 }
 
-const ULP_FACTOR = 2 ** -52;
-const LOW_PART_LOSS = 2 ** -1070;
-const MIN_SUBNORMAL = 2 ** -1074;
 /** From here up Dekker's product keeps every bit of its low part. */
 const SMALLEST_SAFE = 2 ** -969;
-
-/**
- * The bound on |exact − (hi + lo)| of a compensated sum: `run` sums the
- * magnitudes of the rounded low-part additions' operands and results
- * (2^-53 of each, doubled for the rounding of `run` itself), `tiny` counts
- * the products whose low part may have lost bits.
- */
-function boundOf(run: number, tiny: number): number {
-  return run * ULP_FACTOR + tiny * LOW_PART_LOSS + (run !== 0 ? MIN_SUBNORMAL : 0);
-}
-
-const gapBits = new Float64Array(1);
-/** The double's two 32-bit halves, the high one (sign, exponent) second: little-endian, as on every platform Node runs on. */
-const gapWords = new Uint32Array(gapBits.buffer);
-
-/**
- * Twice the distance from r to the nearest rounding boundary, at least (so
- * that it is a double among the subnormals too): ulp(r), half of it at a
- * power of two (the step below is half), 2^-1074 for subnormals and 0.
- */
-function twiceHalfGap(r: number): number {
-  gapBits[0] = r;
-  const high = gapWords[1];
-  const exponent = (high >>> 20) & 0x7ff;
-  if (exponent <= 1) return MIN_SUBNORMAL;
-  const ulp = 2 ** (exponent - 1075);
-  return (high & 0xfffff) === 0 && gapWords[0] === 0 ? ulp / 2 : ulp;
-}
-
-/** hi + lo rounded once, if no value within e of it rounds otherwise; else NaN (also for a non-finite sum). */
-function settle(h: number, l: number, e: number): number {
-  const r = twoSum(h, l);
-  return 2 * (Math.abs(dd.lo) + e) < twiceHalfGap(r) ? r : NaN;
-}
 
 /** The bound left by `piece`. */
 const pieceBound = { e: 0 };
