@@ -385,6 +385,26 @@ describe('near 0: x·(1/2 + c·x) breaks the ties of x/2 on the side of c', () =
     );
   });
 
+  it("glu's sigmoid gate: a·σ(b) and dy·σ(b) for a, dy and b subnormal (σ(b) − 1/2 = b/4 underflows)", () => {
+    const glu = getActivation('glu')!;
+    const params = glu.params.parse({});
+    fc.assert(
+      fc.property(fc.array(fc.tuple(subnormal, subnormal), { minLength: 1, maxLength: 8 }), (pairs) => {
+        const x = Float64Array.from(pairs.flat());
+        const dy = Float64Array.from(pairs, ([a]) => -a);
+        const rows = pairs.length;
+        const { out } = runForward(glu, { x: x.slice(), rows, cols: 2, params, dtype: 'float64' });
+        const { dx } = runBackward(glu, { x: x.slice(), dy, rows, cols: 2, params, dtype: 'float64' });
+        pairs.forEach(([a, b], r) => {
+          const sigma = new X(0.5).plus(exactOf(b).div(4)); // the next term, b³/48, is far below
+          expectRoundedOnce(out[r], exactOf(a).times(sigma), 'float64', `glu a = ${a}, b = ${b}`);
+          expectRoundedOnce(dx[2 * r], exactOf(-a).times(sigma), 'float64', `glu da at dy = ${-a}, b = ${b}`);
+        });
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
   it('swish with β of either sign (the side is sign β)', () => {
     const swish = getActivation('swish')!;
     fc.assert(

@@ -116,7 +116,13 @@ export function sigmoidGate(b: number, withDerivative: boolean): void {
     gate.dk = sig.sk;
     gate.ds = sig.lost ? -1 : 0;
   }
+  // A subnormal-small b: σ(b) − 1/2 = b/4 (and σ′(b) − 1/4 = −b²/16) underflow to 0, yet their signs break ties
+  // (a = 5e-324 times σ(5e-324) is 5e-324, not the tie's 0): the smallest subnormal of that sign stands in, far
+  // below anything else it could move.
+  if (gate.l === 0 && gate.h === 0.5 && b !== 0 && gate.k === 0) gate.l = Math.sign(b) * 5e-324;
+  if (withDerivative && gate.dl === 0 && gate.dh === 0.25 && b !== 0 && gate.dk === 0) gate.dl = -5e-324;
 }
+
 
 /** Swish with parameter β: act(b) = b·σ(βb), act′(b) = σ(βb)(1 + βb·σ(−βb)). */
 export function swishGate(b: number, beta: number, withDerivative: boolean): void {
