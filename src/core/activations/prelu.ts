@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { defineActivation, type ShapeIssue } from '../activation.js';
 import { SPLIT_SAFE } from '../exact-linear.js';
 import { dd, twoProd, twoSum } from '../numeric/dd.js';
-import { boundOf, ExactSum, settle } from '../numeric/exact-sum.js';
+import { boundOf, ExactSum, lowPartRun, settle } from '../numeric/exact-sum.js';
 import { leakyForward, leakyForwardSlopes } from '../leaky.js';
 
 type Alpha = number | number[] | number[][];
@@ -36,10 +36,6 @@ function slopes(alpha: Alpha, rows: number, cols: number): Float64Array {
   return a;
 }
 
-/** From here up Dekker's product keeps every bit of its low part; below, a product's low part may lose 2^-1070 (2^-1018 in `run`'s units). */
-const SMALLEST_SAFE = 2 ** -969;
-const TINY_RUN = 2 ** -1018;
-
 /**
  * Σ terms, to be rounded once: Ogita–Rump–Oishi's Dot2 keeps each product's
  * rounding error (Dekker) and each addition's (TwoSum) in a second
@@ -62,7 +58,7 @@ function accumulate(s: Float64Array, c: Float64Array, run: Float64Array, k: numb
   const t = pe + dd.lo;
   const sum = c[k] + t;
   c[k] = sum;
-  run[k] += Math.abs(t) + Math.abs(sum) + TINY_RUN * +(Math.abs(p) < SMALLEST_SAFE);
+  run[k] += Math.abs(t) + Math.abs(sum) + lowPartRun(p);
 }
 
 /**
@@ -71,7 +67,7 @@ function accumulate(s: Float64Array, c: Float64Array, run: Float64Array, k: numb
  * when a term is not finite.
  */
 function total(s: Float64Array, c: Float64Array, run: Float64Array, k: number, x: Float64Array, dy: Float64Array, width: number): number {
-  const v = settle(s[k], c[k], boundOf(run[k], 0));
+  const v = settle(s[k], c[k], boundOf(run[k]));
   if (v === v) return v;
   const exact = new ExactSum();
   let plain = 0;

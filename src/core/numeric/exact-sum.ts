@@ -123,21 +123,33 @@ export function signOfSum(terms: ArrayLike<number>, n: number): number {
 }
 
 const ULP_FACTOR = 2 ** -52;
-const LOW_PART_LOSS = 2 ** -1070;
 export const MIN_SUBNORMAL = 2 ** -1074;
+/** From here up Dekker's product keeps every bit of its low part; below, the low part may lose up to 2^-1070. */
+const DEKKER_SAFE = 2 ** -969;
+/** That loss in `run`'s units (the bound is run·2^-52). */
+const LOST_RUN = 2 ** -1018;
+
 /**
  * Compensated sums (Ogita, Rump & Oishi's Dot2) with a running error bound
  * (Higham): a sum hi + lo settles its rounding when the bound says no value
  * it may stand for rounds otherwise; where it does not, callers redo the sum
  * with ExactSum. Used by maxout's and prelu's sums.
  *
- * The bound on |exact − (hi + lo)| of a compensated sum: `run` sums the
- * magnitudes of the rounded low-part additions' operands and results
- * (2^-53 of each, doubled for the rounding of `run` itself), `tiny` counts
- * the products whose low part may have lost bits.
+ * The bound on |exact − (hi + lo)|: `run` sums the magnitudes of the rounded
+ * low-part additions' operands and results (2^-53 of each, doubled for the
+ * rounding of `run` itself) and `lowPartRun` of each product.
  */
-export function boundOf(run: number, tiny: number): number {
-  return run * ULP_FACTOR + tiny * LOW_PART_LOSS + (run !== 0 ? MIN_SUBNORMAL : 0);
+export function boundOf(run: number): number {
+  return run * ULP_FACTOR + (run !== 0 ? MIN_SUBNORMAL : 0);
+}
+
+/**
+ * What a product p adds to `run` for its own low part: the possible loss
+ * below 2^-969, counted without a branch (zero products too; a branch on the
+ * factors there cost maxout's forward 30%).
+ */
+export function lowPartRun(p: number): number {
+  return LOST_RUN * +(Math.abs(p) < DEKKER_SAFE);
 }
 
 const gapBits = new Float64Array(1);

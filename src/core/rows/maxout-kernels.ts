@@ -8,8 +8,7 @@
  * carries a running error bound (Higham's running error analysis): each
  * rounded addition of the low parts is off by at most 2^-53 of its result,
  * and a product whose high part lies below 2^-969 loses at most 2^-1070 in
- * its low part (counted without a branch, zero products too: a branch on the
- * factors there cost the forward 30%). Where the bound leaves the rounding (or, between pieces, the
+ * its low part (numeric/exact-sum.ts `boundOf`, `lowPartRun`). Where the bound leaves the rounding (or, between pieces, the
  * order) unsettled, and where the double-double overflowed, the sum is redone
  * exactly (numeric/exact-sum.ts); inputs with an Infinity or a NaN take IEEE
  * arithmetic. So 1e16 + 1 − 1e16 is 1, a result next to a rounding boundary
@@ -19,7 +18,7 @@
  * and are skipped.
  */
 import { dd, twoProd, twoSum } from '../numeric/dd.js';
-import { boundOf, ExactSum, MIN_SUBNORMAL, settle } from '../numeric/exact-sum.js';
+import { boundOf, ExactSum, lowPartRun, MIN_SUBNORMAL, settle } from '../numeric/exact-sum.js';
 
 export interface MaxoutWeights {
   readonly pieces: number;
@@ -62,9 +61,6 @@ function samePiece(w: Float64Array, b: Float64Array, cols: number, units: number
   return true;
 }
 
-/** From here up Dekker's product keeps every bit of its low part. */
-const SMALLEST_SAFE = 2 ** -969;
-
 /** The bound left by `piece`. */
 const pieceBound = { e: 0 };
 
@@ -74,20 +70,16 @@ function piece(x: Float64Array, o: number, cols: number, W: MaxoutWeights, i: nu
   let sh = b[i * units + j];
   let sl = 0;
   let run = 0;
-  let tiny = 0;
   let base = i * cols * units + j;
   for (let c = 0; c < cols; c++, base += units) {
-    const xv = x[o + c];
-    const wv = w[base];
-    const ph = twoProd(xv, wv);
+    const ph = twoProd(x[o + c], w[base]);
     const pl = dd.lo;
-    tiny += +(Math.abs(ph) < SMALLEST_SAFE);
     sh = twoSum(sh, ph);
     const t = dd.lo + pl;
     sl += t;
-    run += Math.abs(t) + Math.abs(sl);
+    run += Math.abs(t) + Math.abs(sl) + lowPartRun(ph);
   }
-  const e = boundOf(run, tiny);
+  const e = boundOf(run);
   const r = twoSum(sh, sl);
   if (Number.isFinite(r) && Number.isFinite(e)) {
     pieceBound.e = e;
@@ -210,7 +202,6 @@ export function maxoutWeightedBackward(
   const gwH = new Float64Array(size);
   const gwL = new Float64Array(size);
   const gwRun = new Float64Array(size);
-  const gwTiny = new Float64Array(size);
   const gbH = new Float64Array(pieces * units);
   const gbL = new Float64Array(pieces * units);
   const gbRun = new Float64Array(pieces * units);
@@ -222,19 +213,15 @@ export function maxoutWeightedBackward(
       let sh = 0;
       let sl = 0;
       let run = 0;
-      let tiny = 0;
       for (let j = 0; j < units; j++) {
-        const wv = w[(win[oy + j] * cols + c) * units + j];
-        const g = dy[oy + j];
-        const ph = twoProd(g, wv);
+        const ph = twoProd(dy[oy + j], w[(win[oy + j] * cols + c) * units + j]);
         const pl = dd.lo;
-        tiny += +(Math.abs(ph) < SMALLEST_SAFE);
         sh = twoSum(sh, ph);
         const t = dd.lo + pl;
         sl += t;
-        run += Math.abs(t) + Math.abs(sl);
+        run += Math.abs(t) + Math.abs(sl) + lowPartRun(ph);
       }
-      const v = settle(sh, sl, boundOf(run, tiny));
+      const v = settle(sh, sl, boundOf(run));
       dx[o + c] = v === v ? v : redoInputGrad(dy, oy, W, win, cols, c);
     }
     for (let j = 0; j < units; j++) {
@@ -247,15 +234,13 @@ export function maxoutWeightedBackward(
       gbRun[bi] += Math.abs(sl);
       for (let c = 0; c < cols; c++) {
         const wi = (i * cols + c) * units + j;
-        const xv = x[o + c];
-        const ph = twoProd(g, xv);
+        const ph = twoProd(g, x[o + c]);
         const pl = dd.lo;
-        gwTiny[wi] += +(Math.abs(ph) < SMALLEST_SAFE);
         gwH[wi] = twoSum(gwH[wi], ph);
         const t = dd.lo + pl;
         const s = gwL[wi] + t;
         gwL[wi] = s;
-        gwRun[wi] += Math.abs(t) + Math.abs(s);
+        gwRun[wi] += Math.abs(t) + Math.abs(s) + lowPartRun(ph);
       }
     }
   }
@@ -267,7 +252,7 @@ export function maxoutWeightedBackward(
       const row: number[] = new Array<number>(units);
       for (let j = 0; j < units; j++) {
         const k = (i * cols + c) * units + j;
-        const v = settle(gwH[k], gwL[k], boundOf(gwRun[k], gwTiny[k]));
+        const v = settle(gwH[k], gwL[k], boundOf(gwRun[k]));
         row[j] = v === v ? v : redoParamGrad(x, dy, rows, cols, units, win, i, j, c);
       }
       wi.push(row);
@@ -276,7 +261,7 @@ export function maxoutWeightedBackward(
     const brow: number[] = new Array<number>(units);
     for (let j = 0; j < units; j++) {
       const k = i * units + j;
-      const v = settle(gbH[k], gbL[k], boundOf(gbRun[k], 0));
+      const v = settle(gbH[k], gbL[k], boundOf(gbRun[k]));
       brow[j] = v === v ? v : redoParamGrad(x, dy, rows, cols, units, win, i, j, -1);
     }
     bias.push(brow);
