@@ -15,7 +15,7 @@ import {
   SQRT_2_OVER_PI_L,
 } from '../numeric/normal.js';
 import { GELU_ROOTS, ROOT_BAND, rootSeries } from '../numeric/roots.js';
-import { fixTinySlopes, HALF_INEXACT, halfPlus, mulRoundSub, SMALLEST_SAFE, tinySlopes } from '../smooth/round.js';
+import { fixTinySlopes, HALF_INEXACT, halfPlus, mulRoundSub, SMALLEST_SAFE, tinyInputs } from '../smooth/round.js';
 
 /** The spec's constants as the exact reals they write: 1.702, 0.044715, 3·0.044715, 2√(2/π). */
 const [K_H, K_L] = ddFraction(1702, 1000);
@@ -398,7 +398,7 @@ export const gelu = defineActivation({
   },
   backward({ x, dy, dx, params }) {
     const n = x.length;
-    const tiny = tinySlopes(x, dy);
+    const tiny = tinyInputs(x, dy);
     switch (params.approximate) {
       case 'none':
         geluExactGradBatch(x, dy, dx);

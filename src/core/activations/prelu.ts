@@ -70,15 +70,8 @@ function total(s: Float64Array, c: Float64Array, run: Float64Array, k: number, x
   const v = settle(s[k], c[k], boundOf(run[k]));
   if (v === v) return v;
   const exact = new ExactSum();
-  let plain = 0;
-  let finite = true;
-  for (let i = k; i < x.length; i += width) {
-    if (x[i] > 0) continue;
-    plain += dy[i] * x[i];
-    finite &&= Number.isFinite(dy[i]) && Number.isFinite(x[i]);
-    if (finite) exact.addProduct(dy[i], x[i]);
-  }
-  return finite ? exact.round() : plain;
+  for (let i = k; i < x.length; i += width) if (!(x[i] > 0)) exact.addProduct(dy[i], x[i]);
+  return exact.round();
 }
 
 /**

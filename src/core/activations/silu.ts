@@ -2,13 +2,8 @@ import { z } from 'zod';
 import { defineActivation } from '../activation.js';
 import { dd } from '../numeric/dd.js';
 import { scaleRoundMul } from '../numeric/exp.js';
-import { fixTinySlopes, HALF_INEXACT, hasTiny, mulRoundSub, tinySlopes } from '../smooth/round.js';
-import { swishSide, swishSlope, swishValue, tinySwish } from '../smooth/swish.js';
-
-/** The forward for a batch with subnormal inputs: a loop of its own, as a second loop in the forward cost it 10% (its body is inlined). */
-function forwardWithTiny(x: Float64Array, out: Float64Array): void {
-  for (let i = 0; i < x.length; i++) out[i] = Math.abs(x[i]) < HALF_INEXACT ? tinySwish(x[i], x[i], 0, 1) : swishValue(x[i], x[i], 0);
-}
+import { fixTinySlopes, mulRoundSub, tinyInputs } from '../smooth/round.js';
+import { swishInto, swishSide, swishSlope } from '../smooth/swish.js';
 
 /**
  * SiLU, x·σ(x): swish with β = 1, through the same code (`smooth/swish.ts`),
@@ -49,11 +44,10 @@ export const silu = defineActivation({
   },
   example: { inputs: [[-40, -1.2784645427610738, -1, 0, 1, 40]] },
   forward({ x, out }) {
-    if (hasTiny(x)) forwardWithTiny(x, out);
-    else for (let i = 0; i < x.length; i++) out[i] = swishValue(x[i], x[i], 0);
+    swishInto(x, out, 1);
   },
   backward({ x, dy, dx }) {
-    const tiny = tinySlopes(x, dy);
+    const tiny = tinyInputs(x, dy);
     for (let i = 0; i < x.length; i++) {
       const g = dy[i];
       const h = swishSlope(x[i], 0);

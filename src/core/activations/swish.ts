@@ -2,9 +2,9 @@ import { z } from 'zod';
 import { defineActivation } from '../activation.js';
 import { dd, fastTwoSum, mulDD, mulDD1, twoProd, twoSum } from '../numeric/dd.js';
 import { exponentNear, mulPow2, scaleRound, scaleRoundMul } from '../numeric/exp.js';
-import { fixTinySlopes, HALF_INEXACT, hasTiny, mulRoundSub, tinySlopes } from '../smooth/round.js';
+import { fixTinySlopes, mulRoundSub, tinyInputs } from '../smooth/round.js';
 import { productLo } from '../smooth/shift.js';
-import { swishSide, swishSlope, swishValue, tinySwish } from '../smooth/swish.js';
+import { swishInto, swishSide, swishSlope } from '../smooth/swish.js';
 
 /**
  * Swish, x·σ(βx), with β learnable.
@@ -62,23 +62,11 @@ export const swish = defineActivation({
   },
   example: { inputs: [[-40, -1.2784645427610738, -1, 0, 1, 40]], params: { beta: 1 } },
   forward({ x, out, params }) {
-    const beta = params.beta;
-    const tiny = hasTiny(x);
-    if (beta === 1 && !tiny) {
-      for (let i = 0; i < x.length; i++) out[i] = swishValue(x[i], x[i], 0);
-      return;
-    }
-    const side = Math.sign(beta);
-    for (let i = 0; i < x.length; i++) {
-      const v = x[i];
-      const zh = beta === 0 ? 0 : beta * v; // β = 0: z = 0 even for infinite x
-      const zl = productLo(beta, v, zh);
-      out[i] = tiny && Math.abs(v) < HALF_INEXACT ? tinySwish(v, zh, zl, side) : swishValue(v, zh, zl);
-    }
+    swishInto(x, out, params.beta);
   },
   backward({ x, dy, dx, params }) {
     const beta = params.beta;
-    const tiny = tinySlopes(x, dy, beta);
+    const tiny = tinyInputs(x, dy, beta);
     let sh = 0;
     let sl = 0;
     for (let i = 0; i < x.length; i++) {

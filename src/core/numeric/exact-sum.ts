@@ -1,6 +1,6 @@
 /**
  * Sums of doubles and of products of two doubles, kept exactly and rounded
- * once to the nearest double (ties to even), for any finite inputs.
+ * once to the nearest double (ties to even), for finite inputs.
  *
  * The slow path of the compensated sums of maxout and prelu (`settle`, at
  * the end of this file): they run in double-double with a running error
@@ -34,38 +34,50 @@ function integerOf(v: number): bigint {
   return w >> 63n ? -m : m;
 }
 
+/**
+ * A term that is ±Infinity or NaN has no exact value: from the first one on
+ * the sum is the IEEE one of all its terms, in their order (`finite` false),
+ * which `round` returns.
+ */
 export class ExactSum {
   /** The sum is acc·2^-2148. */
   private acc = 0n;
+  /** The terms summed in IEEE arithmetic, for a sum with a term that is not finite. */
+  private ieee = 0;
+  finite = true;
 
   add(v: number): this {
-    const m = integerOf(v);
-    this.acc += m << BigInt(exponent.value + SCALE - 1074);
+    this.ieee += v;
+    if (this.finite && v - v === 0) {
+      const m = integerOf(v);
+      this.acc += m << BigInt(exponent.value + SCALE - 1074);
+    } else this.finite = false;
     return this;
   }
 
   addProduct(a: number, b: number): this {
-    const ma = integerOf(a);
-    const ea = exponent.value;
-    const mb = integerOf(b);
-    this.acc += (ma * mb) << BigInt(ea + exponent.value);
+    this.ieee += a * b;
+    if (this.finite && a - a === 0 && b - b === 0) {
+      const ma = integerOf(a);
+      const ea = exponent.value;
+      const mb = integerOf(b);
+      this.acc += (ma * mb) << BigInt(ea + exponent.value);
+    } else this.finite = false;
     return this;
   }
 
-  /** The sign of this − other: −1, 0 or 1. */
+  /** The sign of this − other: −1, 0 or 1 (both finite). */
   compare(other: ExactSum): number {
     return this.acc > other.acc ? 1 : this.acc < other.acc ? -1 : 0;
   }
 
-  isZero(): boolean {
-    return this.acc === 0n;
-  }
-
   /**
    * The double nearest the sum, divided by a small positive integer if
-   * given (ties to even), ±Infinity beyond the largest; +0 for an exact 0.
+   * given (ties to even), ±Infinity beyond the largest; +0 for an exact 0;
+   * the IEEE sum (divided) when a term was not finite.
    */
   round(divisor = 1): number {
+    if (!this.finite) return this.ieee / divisor;
     const negative = this.acc < 0n;
     let m = negative ? -this.acc : this.acc;
     if (m === 0n) return 0;

@@ -87,34 +87,17 @@ function piece(x: Float64Array, o: number, cols: number, W: MaxoutWeights, i: nu
   }
   // Overflow in the double-double (a factor beyond Dekker's split, a sum beyond the largest double), or a
   // non-finite input: the exact sum rounded once (within half an ULP), or IEEE arithmetic.
-  const v = redoPiece(x, o, cols, W, i, j);
+  const sum = exactPiece(x, o, cols, W, i, j);
+  const v = sum.round();
   // Exact: within half an ULP, or beyond the largest double by an unknown amount (Infinity). IEEE: as is (0).
-  pieceBound.e = termsFinite ? (Number.isFinite(v) ? Math.abs(v) * 2 ** -53 + MIN_SUBNORMAL : Infinity) : 0;
+  pieceBound.e = sum.finite ? (Number.isFinite(v) ? Math.abs(v) * 2 ** -53 + MIN_SUBNORMAL : Infinity) : 0;
   dd.lo = 0;
   return v;
 }
 
-/** Whether the last `redo*` call found every term finite (and so summed exactly). */
-let termsFinite = true;
-
-/** z_ij exactly rounded once, or by IEEE arithmetic when a term is not finite. */
-function redoPiece(x: Float64Array, o: number, cols: number, W: MaxoutWeights, i: number, j: number): number {
-  const exact = exactPiece(x, o, cols, W, i, j);
-  if (exact) return exact.round();
+/** z_ij exactly (or by IEEE arithmetic when a term is not finite: ExactSum). */
+function exactPiece(x: Float64Array, o: number, cols: number, W: MaxoutWeights, i: number, j: number): ExactSum {
   const { w, b, units } = W;
-  let s = b[i * units + j];
-  for (let c = 0, base = i * cols * units + j; c < cols; c++, base += units) s += x[o + c] * w[base];
-  return s;
-}
-
-/** z_ij exactly, or undefined when an input is not finite (termsFinite tells which). */
-function exactPiece(x: Float64Array, o: number, cols: number, W: MaxoutWeights, i: number, j: number): ExactSum | undefined {
-  const { w, b, units } = W;
-  termsFinite = Number.isFinite(b[i * units + j]);
-  for (let c = 0, base = i * cols * units + j; c < cols && termsFinite; c++, base += units) {
-    termsFinite = Number.isFinite(x[o + c]) && Number.isFinite(w[base]);
-  }
-  if (!termsFinite) return undefined;
   const sum = new ExactSum().add(b[i * units + j]);
   for (let c = 0, base = i * cols * units + j; c < cols; c++, base += units) sum.addProduct(x[o + c], w[base]);
   return sum;
@@ -138,7 +121,7 @@ function exceeds(h: number, l: number, e: number, bh: number, bl: number, be: nu
   }
   const a = exactPiece(x, o, cols, W, i, j);
   const z = exactPiece(x, o, cols, W, best, j);
-  return a !== undefined && z !== undefined && a.compare(z) > 0;
+  return a.finite && z.finite && a.compare(z) > 0;
 }
 
 /**
@@ -167,7 +150,7 @@ function winners(x: Float64Array, o: number, cols: number, W: MaxoutWeights, win
     win[wo + j] = best;
     if (out) {
       const v = settle(bh, bl, be);
-      out[oo + j] = v === v ? v : redoPiece(x, o, cols, W, best, j);
+      out[oo + j] = v === v ? v : exactPiece(x, o, cols, W, best, j).round();
     }
   }
 }
@@ -273,30 +256,15 @@ export function maxoutWeightedBackward(
 function redoInputGrad(dy: Float64Array, oy: number, W: MaxoutWeights, win: Int32Array, cols: number, c: number): number {
   const { w, units } = W;
   const sum = new ExactSum();
-  let plain = 0;
-  let finite = true;
-  for (let j = 0; j < units; j++) {
-    const g = dy[oy + j];
-    const wv = w[(win[oy + j] * cols + c) * units + j];
-    plain += g * wv;
-    finite &&= Number.isFinite(g) && Number.isFinite(wv);
-    if (finite) sum.addProduct(g, wv);
-  }
-  return finite ? sum.round() : plain;
+  for (let j = 0; j < units; j++) sum.addProduct(dy[oy + j], w[(win[oy + j] * cols + c) * units + j]);
+  return sum.round();
 }
 
 /** dW_i[c][j] (or db_ij for c = −1) over the rows piece i wins, exactly rounded once (IEEE when a term is not finite). */
 function redoParamGrad(x: Float64Array, dy: Float64Array, rows: number, cols: number, units: number, win: Int32Array, i: number, j: number, c: number): number {
   const sum = new ExactSum();
-  let plain = 0;
-  let finite = true;
   for (let r = 0; r < rows; r++) {
-    if (win[r * units + j] !== i) continue;
-    const g = dy[r * units + j];
-    const xv = c < 0 ? 1 : x[r * cols + c];
-    plain += g * xv;
-    finite &&= Number.isFinite(g) && Number.isFinite(xv);
-    if (finite) sum.addProduct(g, xv);
+    if (win[r * units + j] === i) sum.addProduct(dy[r * units + j], c < 0 ? 1 : x[r * cols + c]);
   }
-  return finite ? sum.round() : plain;
+  return sum.round();
 }

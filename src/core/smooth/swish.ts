@@ -26,8 +26,8 @@ import { expSplit, expX, scaleRound, scaleRoundMul } from '../numeric/exp.js';
 import { EZ0_H, EZ0_L, Z0_0, Z0_1, Z0_2 } from './constants.js';
 import { expm1X } from './expm1.js';
 import { sigmoidX } from './logistic.js';
-import { halfPlus, mulRoundSub } from './round.js';
-import { shiftFromRoot } from './shift.js';
+import { fixTinyValues, mulRoundSub, tinyInputs } from './round.js';
+import { productLo, shiftFromRoot } from './shift.js';
 
 /**
  * Side results of the last `swishSlope` call: σ(z)σ(−z) = sh + sl, and the
@@ -39,9 +39,8 @@ export const swishSide = { sh: 0, sl: 0, k: 0 };
 const BAND = 1 / 16;
 
 /**
- * x·σ(z), rounded once; z = βx as zh + zl. For a subnormal x (which
- * `hasTiny` finds) callers take `tinySwish` instead: kept out of here, the
- * check cost silu's forward 10-15% (this body is inlined into its loop).
+ * x·σ(z), rounded once; z = βx as zh + zl. For a subnormal x with z tiny
+ * callers put the result right afterwards (round.ts `fixTinyValues`).
  */
 export function swishValue(x: number, zh: number, zl: number): number {
   if (zh > 40) return x; // σ(z) = 1 − e^-z with e^-z < 2^-57: rounds to x
@@ -59,12 +58,21 @@ export function swishValue(x: number, zh: number, zl: number): number {
 }
 
 /**
- * x·σ(z) for |x| < 2^-1021: with z tiny, σ(z) − 1/2 = z/4 underflows (β·x
- * itself may), yet x·z/4, of the sign of β (`side`), breaks the ties of x/2
- * (silu(5e-324) is 5e-324, not 0).
+ * out = x·σ(βx) over a batch: swish's forward and silu's (β = 1), one loop
+ * for both. Near 0 it is x·(1/2 + (β/4)·x + …), put right after the loop.
  */
-export function tinySwish(x: number, zh: number, zl: number, side: number): number {
-  return Math.abs(zh) < 2 ** -60 ? halfPlus(x, side) : swishValue(x, zh, zl);
+export function swishInto(x: Float64Array, out: Float64Array, beta: number): void {
+  const tiny = tinyInputs(x, null, beta);
+  if (beta === 1) {
+    for (let i = 0; i < x.length; i++) out[i] = swishValue(x[i], x[i], 0);
+  } else {
+    for (let i = 0; i < x.length; i++) {
+      const v = x[i];
+      const zh = beta === 0 ? 0 : beta * v; // β = 0: z = 0 even for infinite x
+      out[i] = swishValue(v, zh, productLo(beta, v, zh));
+    }
+  }
+  fixTinyValues(tiny, out, Math.sign(beta));
 }
 
 /**
