@@ -30,16 +30,37 @@ declare module 'fastify' {
 const HTTP_LABELS = ['method', 'route', 'activation', 'status'] as const;
 const COMPUTE_LABELS = ['activation', 'operation', 'placement'] as const;
 
+interface HttpTally {
+  readonly labels: Record<(typeof HTTP_LABELS)[number], string>;
+  count: number;
+  readonly duration: Histogram.Internal<string>;
+}
+
+interface ComputeTally {
+  readonly labels: Record<(typeof COMPUTE_LABELS)[number], string>;
+  computations: number;
+  elements: number;
+}
+
 async function metricsPlugin(app: FastifyInstance): Promise<void> {
   const registry = new Registry();
   const registers = [registry];
   collectDefaultMetrics({ register: registry });
 
-  const requests = new Counter({
+  // Counts are tallied as plain numbers on the request path and handed to prom-client when it is scraped
+  // (each counter's collect): a labelled child's inc() re-hashes and re-validates its labels on every call,
+  // and the three of them per small request cost it more than a tenth of its throughput (docs/BENCHMARKS.md).
+  const httpTallies = new Map<string, HttpTally>();
+  const computeTallies = new Map<string, ComputeTally>();
+  new Counter({
     name: 'http_requests_total',
     help: 'HTTP requests answered, by method, route template, activation and status.',
     labelNames: HTTP_LABELS,
     registers,
+    collect() {
+      this.reset();
+      for (const tally of httpTallies.values()) this.inc(tally.labels, tally.count);
+    },
   });
   const duration = new Histogram({
     name: 'http_request_duration_seconds',
@@ -48,33 +69,38 @@ async function metricsPlugin(app: FastifyInstance): Promise<void> {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
     registers,
   });
-  const computations = new Counter({
+  new Counter({
     name: 'activation_computations_total',
     help: 'Successful computations, by activation, operation (forward, backward) and placement (inline, pool).',
     labelNames: COMPUTE_LABELS,
     registers,
+    collect() {
+      this.reset();
+      for (const tally of computeTallies.values()) this.inc(tally.labels, tally.computations);
+    },
   });
-  const elements = new Counter({
+  new Counter({
     name: 'activation_elements_total',
     help: 'Numbers computed (rows × cols of inputs), by activation, operation and placement.',
     labelNames: COMPUTE_LABELS,
     registers,
+    collect() {
+      this.reset();
+      for (const tally of computeTallies.values()) this.inc(tally.labels, tally.elements);
+    },
   });
 
   const engine = app.compute;
   const pool = engine.pool;
-  // Labelled children looked up once per label set: prom-client hashes the label object on every inc/observe otherwise.
-  const computeChildren = new Map<string, { computations: Counter.Internal; elements: Counter.Internal }>();
   engine.onComputed((c) => {
     const key = `${c.activation}\0${c.operation}\0${c.placement}`;
-    let child = computeChildren.get(key);
-    if (!child) {
-      const labels = { activation: c.activation, operation: c.operation, placement: c.placement };
-      child = { computations: computations.labels(labels), elements: elements.labels(labels) };
-      computeChildren.set(key, child);
+    let tally = computeTallies.get(key);
+    if (!tally) {
+      tally = { labels: { activation: c.activation, operation: c.operation, placement: c.placement }, computations: 0, elements: 0 };
+      computeTallies.set(key, tally);
     }
-    child.computations.inc();
-    child.elements.inc(c.elements);
+    tally.computations += 1;
+    tally.elements += c.elements;
   });
 
   new Gauge({
@@ -140,19 +166,18 @@ async function metricsPlugin(app: FastifyInstance): Promise<void> {
 
   app.decorate('metrics', { registry });
 
-  const httpChildren = new Map<string, { requests: Counter.Internal; duration: Histogram.Internal<string> }>();
   app.addHook('onResponse', (request, reply, done) => {
     const info = describeRequest(request, reply, engine.placement);
     const activation = info.activation ?? '';
     const key = `${request.method}\0${info.route}\0${activation}\0${reply.statusCode}`;
-    let child = httpChildren.get(key);
-    if (!child) {
+    let tally = httpTallies.get(key);
+    if (!tally) {
       const labels = { method: request.method, route: info.route, activation, status: String(reply.statusCode) };
-      child = { requests: requests.labels(labels), duration: duration.labels(labels) };
-      httpChildren.set(key, child);
+      tally = { labels, count: 0, duration: duration.labels(labels) };
+      httpTallies.set(key, tally);
     }
-    child.requests.inc();
-    child.duration.observe(reply.elapsedTime / 1000);
+    tally.count += 1;
+    tally.duration.observe(reply.elapsedTime / 1000);
     done();
   });
 

@@ -192,6 +192,8 @@ describe('CORS', () => {
     expect(ok.statusCode).toBe(200);
     expect(ok.headers['access-control-allow-origin']).toBe('https://app.example');
     expect(String(ok.headers['access-control-expose-headers'])).toContain('x-request-id');
+    // Another origin may read what CORS lets it: the resource policy says so too.
+    expect(ok.headers['cross-origin-resource-policy']).toBe('cross-origin');
     // A browser can read the 401 too.
     const denied = await app.inject({ ...compute, headers: { origin: 'https://app.example' } });
     expect(denied.statusCode).toBe(401);
@@ -223,13 +225,38 @@ describe('security headers', () => {
         }),
     ) as Record<string, string[]>;
 
-  it('are on every answer, errors included', async () => {
-    for (const response of [await app.inject(compute), await app.inject('/healthz'), await app.inject('/nowhere')]) {
+  it("API answers, errors included, carry OWASP's API set: nothing may load or frame them, no sniffing", async () => {
+    const answers = [
+      await app.inject(compute),
+      await app.inject('/healthz'),
+      await app.inject('/nowhere'),
+      await app.inject('/metrics'),
+      await app.inject({ method: 'POST', url: '/v2/models/relu/infer', payload: '{"inputs": 1}' }),
+      await app.inject('/docs/static/swagger-ui.css'),
+    ];
+    for (const response of answers) {
+      expect(response.headers['x-content-type-options']).toBe('nosniff');
+      expect(response.headers['x-frame-options']).toBe('DENY');
+      expect(response.headers['cross-origin-resource-policy']).toBe('same-origin');
+      expect(response.headers['strict-transport-security']).toMatch(/^max-age=\d+/);
+      expect(csp(response.headers['content-security-policy'])).toEqual({ 'default-src': ["'none'"], 'frame-ancestors': ["'none'"] });
+      // The document-only headers stay off answers no browser renders as a page.
+      expect(response.headers['referrer-policy']).toBeUndefined();
+      expect(response.headers['cross-origin-opener-policy']).toBeUndefined();
+    }
+    expect(answers.map((r) => r.statusCode)).toEqual([200, 200, 404, 200, 400, 200]);
+  });
+
+  it("documents (Swagger UI's page, the SVG plots) carry helmet's full set", async () => {
+    for (const url of ['/docs/', '/v1/activations/gelu/plot.svg']) {
+      const response = await app.inject(url);
+      expect(response.statusCode, url).toBe(200);
       expect(response.headers['x-content-type-options']).toBe('nosniff');
       expect(response.headers['x-frame-options']).toBe('SAMEORIGIN');
       expect(response.headers['referrer-policy']).toBe('no-referrer');
+      expect(response.headers['cross-origin-opener-policy']).toBe('same-origin');
       expect(response.headers['cross-origin-resource-policy']).toBe('same-origin');
-      expect(response.headers['content-security-policy']).toBeDefined();
+      expect(csp(response.headers['content-security-policy'])['default-src']).toEqual(["'self'"]);
     }
   });
 
