@@ -47,11 +47,12 @@ count() {
   local load=("$AUTOCANNON" -c 8 -t 120 -m POST -H content-type=application/json -b "$body" "http://127.0.0.1:$port$path")
   "${load[@]}" -a "$WARMUP" >/dev/null 2>&1
   callgrind_control -z "$pid" >/dev/null 2>&1
-  "${load[@]}" -a "$REQUESTS" >"$work/ac.$port" 2>&1
+  "${load[@]}" -a "$REQUESTS" --json >"$work/ac.$port" 2>/dev/null
   callgrind_control -d "$pid" >/dev/null 2>&1
   kill -TERM "$pid"
   wait "$pid" || true
-  grep -q "${REQUESTS} requests\|$((REQUESTS / 1000))k requests" "$work/ac.$port" || { echo "autocannon did not finish: $(tail -1 "$work/ac.$port")" >&2; exit 1; }
+  # Counted requests must all have been answered 2xx, or the figure means something else.
+  node -e "const r = JSON.parse(require('node:fs').readFileSync(process.argv[1], 'utf8')); if (r['2xx'] !== $REQUESTS || r.errors || r.timeouts) { console.error('not all requests answered 2xx:', JSON.stringify({ '2xx': r['2xx'], non2xx: r.non2xx, errors: r.errors, timeouts: r.timeouts })); process.exit(1); }" "$work/ac.$port" || exit 1
   local total
   total=$(awk '/^summary:/ { print $2 }' "$out.1")
   echo $((total / REQUESTS))

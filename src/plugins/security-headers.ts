@@ -35,7 +35,7 @@ const require = createRequire(import.meta.url);
 /** Hashes of Swagger UI's inline scripts and styles, as the package ships them. */
 const swaggerCsp = require('@fastify/swagger-ui/static/csp.json') as { script: string[]; style: string[] };
 
-export const contentSecurityPolicyDirectives = {
+const contentSecurityPolicyDirectives = {
   defaultSrc: ["'self'"],
   baseUri: ["'self'"],
   fontSrc: ["'self'", 'https:', 'data:'],
@@ -78,7 +78,7 @@ function helmetHeaders(options: HelmetOptions): Record<string, string> {
 const DOCUMENT_TYPE = /^(?:text\/html|image\/svg\+xml)\b/i;
 
 /** The two sets of headers (see the top of this file). */
-export function securityHeaderSets(corsOn: boolean): { documents: Record<string, string>; api: Record<string, string> } {
+function securityHeaderSets(corsOn: boolean): { documents: Record<string, string>; api: Record<string, string> } {
   // With CORS on, other origins may read the answers; otherwise same-origin only.
   const crossOriginResourcePolicy = { policy: corsOn ? ('cross-origin' as const) : ('same-origin' as const) };
   return {
