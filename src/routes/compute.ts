@@ -3,7 +3,7 @@
  * registered activation (each with its own params schema in the OpenAPI
  * document), and a catch-all pair that answers 404 for unknown names.
  */
-import type { FastifyInstance, FastifyRequest, FastifySchemaValidationError } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchemaValidationError } from 'fastify';
 import { validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Config } from '../config.js';
@@ -27,11 +27,10 @@ import { unknownActivation } from './suggest.js';
 const jsonResponse = (description: string, schema: z.ZodType) => ({ description, content: { 'application/json': { schema } } });
 
 function elementLimitHook(config: Config) {
-  return async (request: FastifyRequest) => {
+  // Callback form, as the app's other per-request hooks: an async hook costs a promise and a microtask.
+  return (request: FastifyRequest, _reply: FastifyReply, done: (error?: Error) => void): void => {
     // A raw body is counted by the worker, after parsing.
-    if (request.body instanceof RawJsonBody) return;
-    const problem = elementLimitProblem(request.body, config.MAX_ELEMENTS);
-    if (problem) throw problem;
+    done(request.body instanceof RawJsonBody ? undefined : elementLimitProblem(request.body, config.MAX_ELEMENTS));
   };
 }
 
