@@ -95,7 +95,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 
   await app.register(errorHandler);
   app.addHook('onRequest', requireHost);
-  // onRequest hooks run in registration order: closing first, then headers, shedding, the key and the rate limit.
+  // onRequest hooks run in registration order: the Host check, closing, shedding, the key and the rate limit (security headers go on in onSend).
   await app.register(shutdown);
   await app.register(compute, { config, workerFile: options.workerFile });
   // Both observe every response: registered before any route.
