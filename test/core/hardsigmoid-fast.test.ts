@@ -1,47 +1,43 @@
 /**
  * The hardsigmoid forward sorts its inputs in two passes and inlines the
  * double-double steps, with shortcuts argued in its comments (hardsigmoid.ts).
- * It must give, bit for bit, what the per-element form gives: the window
- * test, then N = n·x + q·β by twoProd and addDD, divided by q with divDD, or
- * the rough α·x + β outside the window, clamped by Math.max/Math.min. The
- * oracle below is that form, written with the dd.ts helpers. The backward
- * settles most elements from the rough value in a first pass too, and must
- * give what its per-element form gives: dy·n/q where 0 < N/q < 1 exactly.
+ * It must give, bit for bit, what the per-element definition gives: outside
+ * the window (the rough α·x + β clearly outside [0, 1]) the rough value, inside
+ * it N/q = (n·x + q·β)/q rounded once (formed exactly here, with ExactSum,
+ * which reference-exact.test.ts holds to decimal arithmetic), both clamped by
+ * Math.max/Math.min. The backward settles most elements from the rough value
+ * in a first pass too, and must give dy·n/q where 0 < N/q < 1 exactly.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { hardsigmoid } from '../../src/core/activations/hardsigmoid.js';
-import { SPLIT_SAFE } from '../../src/core/exact-linear.js';
-import { addDD, dd, divDD, twoProd } from '../../src/core/numeric/dd.js';
+import { ExactSum } from '../../src/core/numeric/exact-sum.js';
 
 type Params = { alpha: number; beta: number };
 
-/** The per-element form's N = n·x + q·β (nh + nl), or nh = NaN outside the window (or beyond 2^995), with the rough α·x + β. */
+/** N = n·x + q·β exactly, or null outside the window, with the rough α·x + β. */
 function perElement(x: number, { alpha, beta }: Params) {
   const sixth = alpha === 1 / 6;
   const n = sixth ? 1 : alpha;
   const q = sixth ? 6 : 1;
-  const bh = twoProd(q, beta);
-  const bl = dd.lo;
   const ax = alpha * x;
   const rough = ax + beta;
   const slack = (Math.abs(ax) + Math.abs(beta)) * 2 ** -50;
-  const safe = Math.abs(n) < SPLIT_SAFE && Math.abs(bh) < SPLIT_SAFE && Math.abs(x) < SPLIT_SAFE;
-  if (!(rough - slack <= 1 && rough + slack >= 0 && safe)) return { n, q, rough, nh: NaN, nl: NaN };
-  const nh = addDD(twoProd(n, x), dd.lo, bh, bl);
-  return { n, q, rough, nh, nl: dd.lo };
+  const inWindow = rough - slack <= 1 && rough + slack >= 0;
+  return { n, q, rough, numerator: inWindow ? new ExactSum().addProduct(n, x).addProduct(q, beta) : null };
 }
 
 function oracle(x: number, params: Params): number {
-  const { q, rough, nh, nl } = perElement(x, params);
-  if (nh !== nh) return Math.max(0, Math.min(1, rough));
-  return Math.max(0, Math.min(1, q === 1 ? nh : divDD(nh, nl, q, 0)));
+  const { q, rough, numerator } = perElement(x, params);
+  return Math.max(0, Math.min(1, numerator ? numerator.round(q) : rough));
 }
 
-/** The backward's per-element form: inside decided on N (or on the rough value outside the window). */
+const ZERO = new ExactSum();
+
+/** The backward's per-element definition: dy·n/q where 0 < N/q < 1 exactly. */
 function backwardOracle(x: number, g: number, params: Params): number {
-  const { n, q, rough, nh, nl } = perElement(x, params);
-  const inside = nh === nh ? nh > 0 && (nh < q || (nh === q && nl < 0)) : rough > 0 && rough < 1;
+  const { n, q, numerator } = perElement(x, params);
+  const inside = numerator !== null && numerator.compare(ZERO) > 0 && numerator.compare(new ExactSum().add(q)) < 0;
   return inside ? (g * n) / q : x === x ? 0 : NaN;
 }
 
@@ -89,7 +85,7 @@ const inputsFor = ({ alpha, beta }: Params) => {
   return fc.array(fc.oneof(nearKink, finite(-8, 8), fc.double()), { minLength: 1, maxLength: 23 });
 };
 
-describe('hardsigmoid forward matches the per-element exact form bit for bit', () => {
+describe('hardsigmoid forward matches the per-element definition bit for bit', () => {
   it('random parameters and inputs near the kinks, in [-8, 8], and anywhere (±0, NaN, ±∞, subnormals, extremes)', () => {
     fc.assert(
       fc.property(
@@ -124,7 +120,7 @@ describe('hardsigmoid forward matches the per-element exact form bit for bit', (
   });
 });
 
-describe('hardsigmoid backward matches the per-element exact form bit for bit', () => {
+describe('hardsigmoid backward matches the per-element definition bit for bit', () => {
   it('random parameters, inputs near the kinks, in [-8, 8] and anywhere, and any dy (±0, NaN, ±∞)', () => {
     fc.assert(
       fc.property(

@@ -88,6 +88,28 @@ describe('hardsigmoid', () => {
     expect(backward([2.4999999999999996, -2.5], [1, 1], { alpha: 0.2 })).toEqual([0.2, 0]);
   });
 
+  // Cases the exact tests found (reference-exact.test.ts draws their kind on every run); the figures are the exact values rounded once.
+  it('next to the subnormals: α·x + β exact where Dekker\'s product underflows, and x + 6β divided exactly', () => {
+    // α·x = 4.3e-342 > 0: inside, so dx = dy·α, though α·x + β rounds to 0 (a CI run found it).
+    const [alpha, x, dy] = [-5e-324, -8.673617379884035e-19, -2.076918743413931e34];
+    expect(forward([x], { alpha, beta: 0 })).toEqual([0]);
+    expect(backward([x, 0], [dy, dy], { alpha, beta: 0 })).toEqual([dy * alpha, 0]);
+    // α·x = 1 − 4.5e-317·1e-16 below 1: inside.
+    expect(backward([-1e-16], [1], { alpha: 4.5e-317, beta: 1 })).toEqual([4.5e-317]);
+    // (1.3127935765192512e-306 − 2.4e-321)/6 = 2.18798929419874793…e-307; divDD's correction rounded to the subnormals gave one ULP below.
+    expect(forward([1.3127935765192512e-306], { beta: -4e-322 })).toEqual([2.187989294198748e-307]);
+  });
+
+  it('ties of α·x broken by a β far below it, and x beyond 2^995', () => {
+    // α·x = 1.99762380766185750…e-271 is a tie; −2^-1074 puts it below.
+    expect(forward([4.084076362940299e50], { alpha: 4.9e-322, beta: -5e-324 })).toEqual([1.9976238076618574e-271]);
+    // x ≥ 2^995 (no Dekker split): α·x = 0.011718749999997328…, a tie, again put below by β.
+    expect(forward([6.6969287949126436e299], { alpha: 1.7498692846935354e-302, beta: -5e-324 })).toEqual([0.011718749999997327]);
+    // α = 1/6 and x beyond 2^995: x + 6β is 0 or at least 2^943, never inside.
+    expect(forward([6 * 2 ** 993, 6 * 2 ** 993 + 2 ** 943, 6 * 2 ** 993 - 2 ** 943], { beta: -(2 ** 993) })).toEqual([0, 1, 0]);
+    expect(backward([6 * 2 ** 993], [1], { beta: -(2 ** 993) })).toEqual([0]);
+  });
+
   it('other α and β, including a decreasing slope', () => {
     expect(forward([-3, 0, 1, 2.5, 3], { alpha: 0.2 })).toEqual([0, 0.5, 0.7, 1, 1]);
     expect(forward([-2, 0, 2], { alpha: -0.25, beta: 0.5 })).toEqual([1, 0.5, 0]);

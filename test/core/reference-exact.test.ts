@@ -486,3 +486,64 @@ describe.each(dtypes)('prelu dα against the exact sum, %s', (dtype) => {
     );
   });
 });
+
+const hardsigmoid = getActivation('hardsigmoid')!;
+
+/**
+ * hardsigmoid's α·x + β next to the subnormals, where Dekker's product (for
+ * α ≠ 1/6) loses bits of its low part and the division of x + 6β by 6 (for
+ * α = 1/6) rounds its correction to the subnormal grid: α·x from 2^-1130 to
+ * 2^-900 against offsets β at and around 0 and 1; and x within a few
+ * subnormal steps of −6β; and the ties that a product of few bits sits on,
+ * or a sum x + 6β that is not a double. float64 only: float32 inputs cannot come that close.
+ */
+const offsets = fc.oneof(
+  fc.constantFrom(0, 1, 0.5, 5e-324, -5e-324, 3 * 5e-324, 2 ** -1022, -(2 ** -1022), 1 - 2 ** -53, 1 + 2 ** -52),
+  logUniform(-1074, -900),
+);
+const slopeCase = fc
+  .tuple(fc.oneof(logUniform(-1074, 0), fc.constant(0.2)), fc.integer({ min: -1130, max: -900 }), fc.double({ min: 1, max: 2, noNaN: true }), fc.boolean(), offsets)
+  .map(([alpha, product, m, negative, beta]) => {
+    const x = (negative ? -m : m) * 2 ** Math.min(1000, product - Math.floor(Math.log2(Math.abs(alpha))));
+    return { params: { alpha, beta }, x };
+  });
+/** Slopes of few bits (k·2^e, k odd below 2^10): products that sit on ties more often than not, which a tiny β breaks. */
+const shortSlopeCase = fc
+  .tuple(fc.integer({ min: 0, max: 511 }), fc.integer({ min: -1070, max: 0 }), fc.double({ min: -4, max: 4, noNaN: true }), offsets)
+  .map(([k, e, m, beta]) => {
+    const alpha = (2 * k + 1) * 2 ** e;
+    return { params: { alpha, beta }, x: m * 2 ** Math.min(1000, -e - 10) };
+  });
+/** α = 1/6 with x + 6β tiny (β of every small magnitude), and with β of any size (6β not always a double) and x within a few steps of −6β. */
+const sixthCase = fc.oneof(
+  fc
+    .tuple(logUniform(-1074, -880), fc.integer({ min: -64, max: 64 }), fc.integer({ min: -1074, max: -1000 }))
+    .map(([beta, j, e]) => ({ params: { beta }, x: -6 * beta + j * 2 ** e })),
+  fc
+    .tuple(fc.oneof(fc.double({ min: -4, max: 4, noNaN: true }), fc.constant(0.5)), fc.integer({ min: -64, max: 64 }), fc.integer({ min: -60, max: -40 }))
+    .map(([beta, j, e]) => ({ params: { beta }, x: -6 * beta + j * 2 ** e * Math.max(1, Math.abs(beta)) })),
+);
+
+describe('hardsigmoid against the exact α·x + β next to the subnormals', () => {
+  it('forward: α·x + β rounded once, clamped to [0, 1]; backward: dy·α exactly where 0 < α·x + β < 1, else 0', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.oneof(slopeCase, shortSlopeCase, sixthCase), upstream('float64')), { minLength: 1, maxLength: 8 }), (draws) => {
+        for (const [{ params: p, x }, dy] of draws) {
+          const params = hardsigmoid.params.parse(p) as { alpha: number; beta: number };
+          const sixth = params.alpha === 1 / 6; // the exact fraction (ACTIVATIONS.md): N = x + 6β over 6
+          const den = sixth ? 6 : 1;
+          const n = sixth ? exactOf(x).plus(exactOf(params.beta).times(6)) : exactOf(params.alpha).times(exactOf(x)).plus(exactOf(params.beta));
+          const { out } = runForward(hardsigmoid, { x: Float64Array.of(x), rows: 1, cols: 1, params, dtype: 'float64' });
+          const { dx } = runBackward(hardsigmoid, { x: Float64Array.of(x), dy: Float64Array.of(dy), rows: 1, cols: 1, params, dtype: 'float64' });
+          const what = `at x = ${x}, dy = ${dy}, ${JSON.stringify(p)}`;
+          const inside = n.gt(0) && n.lt(den);
+          if (inside) expectRoundedOnce(out[0], n, 'float64', `forward ${what}`, den);
+          else expect(out[0], `forward ${what}`).toBe(n.lte(0) ? 0 : 1);
+          if (inside) expectRoundedOnce(dx[0], sixth ? exactOf(dy) : exactOf(dy).times(exactOf(params.alpha)), 'float64', `backward ${what}`, den);
+          else expect(dx[0], `backward ${what}`).toBe(0);
+        }
+      }),
+      { numRuns: RUNS * 5 },
+    );
+  });
+});

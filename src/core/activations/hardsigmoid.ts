@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { defineActivation } from '../activation.js';
 import { SPLIT_SAFE } from '../exact-linear.js';
 import { addDD, dd, twoProd, twoSum } from '../numeric/dd.js';
+import { DEKKER_SAFE, ExactSum } from '../numeric/exact-sum.js';
 
 /**
  * α·x + β as an exact ratio N/q, N = n·x + q·β. The default α = 1/6 is n = 1,
@@ -30,37 +31,59 @@ function affineOf(alpha: number, beta: number): Affine {
 }
 
 /**
- * N = n·x + q·β as a normalised double-double (hi returned, lo in dd.lo), or
- * NaN when α·x + β is certainly outside (0, 1) or not finite (the rough
- * float64 α·x + β is within 2^-50 of the terms' size of the truth), or when
- * x or the parameters are beyond 2^995, where Dekker's split would overflow:
- * the caller then uses the rough value.
+ * Whether α·x + β is near [0, 1] or inside it: the rough float64 value, r =
+ * fl(fl(α·x) + β), is within 2^-50 of the terms' size of the truth, so
+ * outside this window the truth is outside [0, 1] and on r's side, and r
+ * clamped is the answer; r = ±∞ and NaN are outside.
  */
-function exactNumerator(a: Affine, v: number): number {
-  const ax = a.alpha * v;
-  const rough = ax + a.beta;
-  const slack = (Math.abs(ax) + Math.abs(a.beta)) * 2 ** -50;
-  if (!(rough - slack <= 1 && rough + slack >= 0 && Math.abs(v) < SPLIT_SAFE && a.safe)) return NaN;
-  const ph = twoProd(a.n, v);
-  return addDD(ph, dd.lo, a.bh, a.bl);
+function inWindow(ax: number, rough: number, absBeta: number): boolean {
+  const slack = (Math.abs(ax) + absBeta) * 2 ** -50;
+  return rough - slack <= 1 && rough + slack >= 0;
+}
+
+/**
+ * Whether N = n·x + q·β must be formed exactly (BigInt) rather than in
+ * double-double: for x or the parameters beyond 2^995, where Dekker's split
+ * would overflow, and (α ≠ 1/6) where fl(α·x) is below DEKKER_SAFE with
+ * neither factor 0, where his product loses bits of its low part to
+ * underflow (that shifted results next to the subnormals by an ULP and put
+ * the kink at an α·x + β that only looked 0 or 1: α = −5e-324, x = −8.7e-19
+ * is 4.3e-342, inside). Only elements in the window get here, and such ones
+ * are rare.
+ */
+function needsExact(a: Affine, v: number): boolean {
+  return !a.safe || Math.abs(v) >= SPLIT_SAFE || (a.q === 1 && Math.abs(a.alpha * v) < DEKKER_SAFE && v !== 0 && a.alpha !== 0);
+}
+
+function exactNumerator(n: number, q: number, beta: number, v: number): ExactSum {
+  return new ExactSum().addProduct(n, v).addProduct(q, beta);
+}
+
+const EXACT_ZERO = new ExactSum();
+const EXACT_ONE = new ExactSum().add(1);
+const EXACT_SIX = new ExactSum().add(6);
+
+/** Whether N/q is strictly inside (0, 1), for q = 1 or 6; an N with a term that is not finite is not. */
+function strictlyInside(numerator: ExactSum, q: number): boolean {
+  return numerator.finite && numerator.compare(EXACT_ZERO) > 0 && numerator.compare(q === 1 ? EXACT_ONE : EXACT_SIX) < 0;
 }
 
 /**
  * The forward, in blocks of BLOCK elements and two passes, so that no branch
- * depends on the sign of the data (random signs made the per-element form
+ * depends on the sign of the data (random signs made a per-element form
  * mispredict) and the exact arithmetic runs only where it can matter:
  *
  * 1. sortOut writes [rough ≥ ½] (0 or 1) everywhere, and lists the elements
  *    whose rough value is not beyond the cuts (or is NaN). Beyond the cuts
- *    exactNumerator is certainly outside its window (see cutsOf), so the
- *    per-element form clamps the rough value: 0 or 1, the same.
- * 2. A refine loop redoes the listed elements as the per-element form does:
- *    the window test, then exactNumerator and divDD inlined (the same
- *    floating-point operations in the same order, hence the same bits; no
- *    calls, no low word through `dd.lo`), or the rough value, then the same
- *    Math.max/Math.min clamp (so even a NaN keeps the bits V8 gave it). Its
- *    branches are on rare cases (near 0 and 1, NaN, |x| ≥ 2^995), so they are
- *    predicted.
+ *    the rough value is outside the window (see cutsOf), and clamped it is
+ *    0 or 1, the same.
+ * 2. A refine loop redoes the listed elements: outside the window the rough
+ *    value; inside it N = n·x + q·β in double-double and divided by q (addDD
+ *    and divDD inlined, no calls, no low word through `dd.lo`), or exactly
+ *    where double-double cannot hold it (needsExact for α ≠ 1/6, a tiny N for
+ *    α = 1/6); then the Math.max/Math.min clamp (so even a NaN
+ *    keeps the bits V8 gave it). Its branches are on rare cases (near 0 and
+ *    1, NaN, |x| ≥ 2^995, tiny products, ties), so they are predicted.
  *
  * Dropped from the inlined operations, because they can only change the sign
  * of a zero, and a zero of either sign is clamped to +0: the terms multiplied
@@ -98,7 +121,7 @@ function forwardBlocks(x: Float64Array, out: Float64Array, refinement: Refinemen
 
 /**
  * Cuts on the rough value r = fl(fl(α·x) + β): r > hi implies fl(r − slack) > 1,
- * and r < lo implies fl(r + slack) < 0, so exactNumerator is outside its window.
+ * and r < lo implies fl(r + slack) < 0, so r is outside inWindow's window.
  * From r = fl(α·x + β), |α·x| ≤ |r|·(1 + 2^-52) + |β|, so slack ≤ 2^-50·(|r| + 2|β|)
  * up to a factor 1 + 2^-51 (plus 2^-1074 if it underflows); the margin
  * 2^-44·(1 + |β|) leaves r ∓ slack beyond 1 + 2^-45 or below −2^-45, which
@@ -158,23 +181,6 @@ function sortOut(x: Float64Array, out: Float64Array, start: number, end: number,
   return k;
 }
 
-/** exactNumerator's window test, in full; the refine loops call it only where 0 < rough < 1 does not settle it. */
-function inWindow(v: number, ax: number, rough: number, absBeta: number): boolean {
-  const slack = (Math.abs(ax) + absBeta) * 2 ** -50;
-  return rough - slack <= 1 && rough + slack >= 0 && Math.abs(v) < SPLIT_SAFE;
-}
-
-/**
- * Whether every listed x is below 2^995, so that 0 < rough < 1 alone passes
- * the window test (rough − slack ≤ rough < 1 and rough + slack ≥ rough > 0,
- * rounding being monotone). If |α|·2^995 ≥ 4·(1 + |β|) (a product by a power
- * of two, exact or ∞), |x| ≥ 2^995 gives |rough| ≥ 4 + 3|β| up to roundings,
- * beyond both cuts, so x is not listed.
- */
-function listedBelowSplit(alpha: number, beta: number): boolean {
-  return Math.abs(alpha) * SPLIT_SAFE >= 4 * (1 + Math.abs(beta));
-}
-
 /**
  * Pass 2, α = 1/6 when 6β is a double (bl = 0) of at least 2^-897, as for the
  * default β = ½: divDD(x + 6β, 6) with two steps fewer, the same bits.
@@ -186,18 +192,19 @@ function listedBelowSplit(alpha: number, beta: number): boolean {
  *   2qh ≈ s − 4qh ≈ s/3). Dekker's product is exact for |qh| ≥ 2^-972, and a
  *   nonzero s = fl(x + bh) is at least |bh|·2^-54 (x and bh are multiples of
  *   ulp(bh)/2 unless |x| < |bh|/2), so |qh| ≥ 2^-954.
+ * - Nothing splits x (x·1 needs no product), and in the window qh is small,
+ *   so x beyond 2^995 needs no exact path here, nor in refineSixth.
  */
 function refineSixthPlain(out: Float64Array, count: number, alphaArg: number, betaArg: number, bhArg: number): void {
   const alpha = alphaArg * 1;
   const beta = betaArg * 1;
   const bh = bhArg * 1;
   const absBeta = Math.abs(beta);
-  const belowSplit = listedBelowSplit(alpha, beta);
   for (let m = 0; m < count; m++) {
     const v = listedX[m];
     const ax = alpha * v;
     let y = ax + beta;
-    if ((y > 0 && y < 1 && (belowSplit || Math.abs(v) < SPLIT_SAFE)) || inWindow(v, ax, y, absBeta)) {
+    if ((y > 0 && y < 1) || inWindow(ax, y, absBeta)) {
       const s = v + bh;
       const sb = s - v;
       const e = v - (s - sb) + (bh - sb);
@@ -208,13 +215,22 @@ function refineSixthPlain(out: Float64Array, count: number, alphaArg: number, be
   }
 }
 
-/** Pass 2, α = 1/6 and any other β: N = x + 6β by addDD (twoProd(1, x) is x with low word +0), then divDD(N, 6), as they are. */
+/**
+ * Below this N, divDD's correction (N − 6·qh + nl)/6 is rounded to the
+ * subnormal grid, an error of up to 2^-1075 against a distance of 2^-1074/6
+ * from the exact quotient to a rounding midpoint: one ULP off for 1.3e-306 −
+ * 2.4e-321. From here up ulp(qh)/2 ≥ 2^-1016, so a correction that small
+ * leaves qh far from any midpoint. Such N need a β below 2^-897 (refineSixth,
+ * not refineSixthPlain) and are rare; they are divided exactly (BigInt).
+ */
+const SIXTH_EXACT_BELOW = 2 ** -960;
+
+/** Pass 2, α = 1/6 and any other β: N = x + 6β by addDD (twoProd(1, x) is x with low word +0), then divDD(N, 6), as they are, or exactly for a tiny N. */
 function refineSixth(out: Float64Array, count: number, alphaArg: number, betaArg: number, bhArg: number, bl: number): void {
   const alpha = alphaArg * 1;
   const beta = betaArg * 1;
   const bh = bhArg * 1;
   const absBeta = Math.abs(beta);
-  const belowSplit = listedBelowSplit(alpha, beta);
   // addDD's twoSum of the low words, x·1's +0 and bl: the same for every element.
   const t0 = twoSum(0, bl);
   const f0 = dd.lo;
@@ -222,7 +238,7 @@ function refineSixth(out: Float64Array, count: number, alphaArg: number, betaArg
     const v = listedX[m];
     const ax = alpha * v;
     let y = ax + beta;
-    if ((y > 0 && y < 1 && (belowSplit || Math.abs(v) < SPLIT_SAFE)) || inWindow(v, ax, y, absBeta)) {
+    if ((y > 0 && y < 1) || inWindow(ax, y, absBeta)) {
       // addDD(v, 0, bh, bl)
       const s = v + bh;
       const sb = s - v;
@@ -232,14 +248,17 @@ function refineSixth(out: Float64Array, count: number, alphaArg: number, betaArg
       const h = g - (u - s) + f0;
       const nh = u + h;
       const nl = h - (nh - u);
-      // divDD(nh, nl, 6, 0)
-      const qh = nh / 6;
-      const p = qh * 6;
-      const sq = SPLITTER * qh;
-      const qhh = sq - (sq - qh);
-      const qhl = qh - qhh;
-      const pl = qhh * 6 - p + qhl * 6;
-      y = qh + (nh - p - pl + nl) / 6;
+      if (nh !== 0 && Math.abs(nh) < SIXTH_EXACT_BELOW) y = exactNumerator(1, 6, beta, v).round(6);
+      else {
+        // divDD(nh, nl, 6, 0)
+        const qh = nh / 6;
+        const p = qh * 6;
+        const sq = SPLITTER * qh;
+        const qhh = sq - (sq - qh);
+        const qhl = qh - qhh;
+        const pl = qhh * 6 - p + qhl * 6;
+        y = qh + (nh - p - pl + nl) / 6;
+      }
     }
     out[listedAt[m]] = Math.max(0, Math.min(1, y));
   }
@@ -248,13 +267,13 @@ function refineSixth(out: Float64Array, count: number, alphaArg: number, betaArg
 /**
  * Pass 2, any other α (n = α, q = 1, so bh = β and bl = +0: twoProd(1, β) has
  * low word (βh − β) + βl = 0, rounding being symmetric): twoProd(α, x), then
- * addDD with β, its high word.
+ * addDD with β, its high word; exactly where needsExact says so (its test
+ * inlined).
  */
 function refineSlope(out: Float64Array, count: number, alphaArg: number, betaArg: number): void {
   const alpha = alphaArg * 1;
   const beta = betaArg * 1;
   const absBeta = Math.abs(beta);
-  const belowSplit = listedBelowSplit(alpha, beta);
   const sa = SPLITTER * alpha;
   const ah = sa - (sa - alpha);
   const al = alpha - ah;
@@ -262,7 +281,9 @@ function refineSlope(out: Float64Array, count: number, alphaArg: number, betaArg
     const v = listedX[m];
     const ax = alpha * v;
     let y = ax + beta;
-    if ((y > 0 && y < 1 && (belowSplit || Math.abs(v) < SPLIT_SAFE)) || inWindow(v, ax, y, absBeta)) {
+    const near = (y > 0 && y < 1) || inWindow(ax, y, absBeta);
+    if (near && (Math.abs(v) >= SPLIT_SAFE || (Math.abs(ax) < DEKKER_SAFE && v !== 0 && alpha !== 0))) y = exactNumerator(alpha, 1, beta, v).round();
+    else if (near) {
       // twoProd(α, v): its high word is ax
       const sv = SPLITTER * v;
       const vh = sv - (sv - v);
@@ -274,29 +295,58 @@ function refineSlope(out: Float64Array, count: number, alphaArg: number, betaArg
       const e = ax - (s - sb) + (beta - sb);
       const g = e + pl;
       const u = s + g;
-      y = u + (g - (u - s));
+      const lo = g - (u - s);
+      y = u + lo;
+      // u + lo is exact but for g's rounding, which is below g's last bit and
+      // so can only decide a tie of u + lo (β far below α·x: 5e-324 against
+      // 2e-271 decided the tie α·x sat on).
+      const d = lo - (y - u);
+      if (d !== 0 && y + 2 * d - y === 2 * d) y = brokenTie(y, d, e, pl);
     }
     out[listedAt[m]] = Math.max(0, Math.min(1, y));
   }
 }
 
-/** Parameters beyond 2^995: the rough value everywhere (exactNumerator is never inside), as before; too rare to tune. */
-function roughForward(x: Float64Array, out: Float64Array, alpha: number, beta: number): void {
-  for (let i = 0; i < x.length; i++) out[i] = Math.max(0, Math.min(1, alpha * x[i] + beta));
+/**
+ * y, which u + lo = y + d rounded to at a tie (|d| half y's step), rounded
+ * again with the part that g = fl(e + pl) dropped: past the tie (the neighbour
+ * y + 2d) if that part has d's sign, y if the other or none.
+ */
+function brokenTie(y: number, d: number, e: number, pl: number): number {
+  twoSum(e, pl);
+  const dropped = dd.lo;
+  return dropped === 0 || dropped > 0 !== d > 0 ? y : y + 2 * d;
+}
+
+/** Parameters beyond 2^995, where Dekker's split would overflow: the rough value outside the window, exactly inside it; too rare to tune. */
+function unsafeForward(x: Float64Array, out: Float64Array, a: Affine): void {
+  const absBeta = Math.abs(a.beta);
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i];
+    const ax = a.alpha * v;
+    const rough = ax + a.beta;
+    out[i] = Math.max(0, Math.min(1, inWindow(ax, rough, absBeta) ? exactNumerator(a.n, a.q, a.beta, v).round(a.q) : rough));
+  }
 }
 
 /**
  * The backward at one element: dy·n/q where 0 < N/q < 1 exactly, else +0, or
- * NaN for a NaN x. N is normalised, so its sign and its order against q follow
- * from the high part; without N (clearly outside, or parameters or x beyond
- * the safe range) the rough value decides.
+ * NaN for a NaN x. Outside the window the rough value is outside [0, 1]: +0.
+ * In double-double, N is normalised, so its sign and its order against q
+ * follow from the high part (the low part breaking a tie with q).
  */
 function backwardAt(a: Affine, v: number, g: number): number {
-  const nh = exactNumerator(a, v);
-  const nl = dd.lo;
-  const rough = nh === nh ? 0 : a.alpha * v + a.beta;
-  const inside = nh === nh ? nh > 0 && (nh < a.q || (nh === a.q && nl < 0)) : rough > 0 && rough < 1;
-  return inside ? (g * a.n) / a.q : v === v ? 0 : NaN;
+  const ax = a.alpha * v;
+  const rough = ax + a.beta;
+  if (!inWindow(ax, rough, Math.abs(a.beta))) return v === v ? 0 : NaN;
+  let inside: boolean;
+  if (needsExact(a, v)) inside = strictlyInside(exactNumerator(a.n, a.q, a.beta, v), a.q);
+  else {
+    const nh = addDD(twoProd(a.n, v), dd.lo, a.bh, a.bl);
+    const nl = dd.lo;
+    inside = nh > 0 && (nh < a.q || (nh === a.q && nl < 0));
+  }
+  return inside ? (g * a.n) / a.q : 0;
 }
 
 /** Per block: dy of the listed elements (the backward's; x goes in listedX). */
@@ -309,12 +359,11 @@ const settled = new Float64Array(2);
  * rough value r = α·x + β alone, without a branch on the data, and the rest
  * (r within 2^-44·(1 + |β|) of 0 or 1, or NaN) are listed and redone by
  * backwardAt.
- * - r > hi or r < lo (cutsOf): exactNumerator is outside its window, so
- *   backwardAt takes the rough value, which is outside (0, 1): +0.
+ * - r > hi or r < lo (cutsOf): r is outside the window, and backwardAt
+ *   gives +0.
  * - margin < r < 1 − margin, margin = 2^-44·(1 + |β|): the truth is within
  *   slack ≤ 2^-50·(|r| + 2|β|)·(1 + 2^-51) of r (cutsOf), so strictly inside
- *   (0, 1), and backwardAt says inside whether it decides on N or (for
- *   |x| ≥ 2^995) on r: dy·n/q, the same expression.
+ *   (0, 1), and backwardAt says inside: dy·n/q, the same expression.
  * The two candidates sit in a small table indexed by [inside] (piecewise.ts).
  */
 function backwardBlocks(x: Float64Array, dy: Float64Array, dx: Float64Array, a: Affine): void {
@@ -429,7 +478,7 @@ export const hardsigmoid = defineActivation({
   example: { inputs: [[-4, -3, 0, 1.5, 4]] },
   forward({ x, out, params }) {
     const a = affineOf(params.alpha, params.beta);
-    if (!a.safe) return roughForward(x, out, a.alpha, a.beta);
+    if (!a.safe) return unsafeForward(x, out, a);
     forwardBlocks(x, out, refinementOf(a), a.alpha, a.beta, a.bh, a.bl);
   },
   backward({ x, dy, dx, params }) {

@@ -137,7 +137,7 @@ export function signOfSum(terms: ArrayLike<number>, n: number): number {
 const ULP_FACTOR = 2 ** -52;
 export const MIN_SUBNORMAL = 2 ** -1074;
 /** From here up Dekker's product keeps every bit of its low part; below, the low part may lose up to 2^-1070. */
-const DEKKER_SAFE = 2 ** -969;
+export const DEKKER_SAFE = 2 ** -969;
 /** That loss in `run`'s units (the bound is run·2^-52). */
 const LOST_RUN = 2 ** -1018;
 
