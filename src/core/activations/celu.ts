@@ -8,6 +8,17 @@ import { mulRoundSub } from '../smooth/round.js';
 const TINY = 2 ** -54;
 
 /**
+ * x/α as a double-double. Below |x| = 2^-968 divDD's residual x − q·α comes
+ * from a Dekker product of about x's size, whose low part underflows (α =
+ * 7.5e-311, x = −2e-308: q off by 2^-43, the backward 3 ULP off); x and α are
+ * scaled by 2^600 first. α·2^600 cannot overflow: callers pass |x/α| ≥ 2^-54,
+ * so α < 2^-914 there.
+ */
+function quotientX(v: number, alpha: number): number {
+  return Math.abs(v) < 2 ** -968 ? divDD(v * 2 ** 600, 0, alpha * 2 ** 600, 0) : divDD(v, 0, alpha, 0);
+}
+
+/**
  * CELU, max(0, x) + min(0, α(e^(x/α) − 1)).
  *
  * x/α is rarely a double: it is formed as a double-double q = qh + ql
@@ -73,7 +84,7 @@ export const celu = defineActivation({
       }
       const q = v / alpha;
       if (Math.abs(q) < TINY) out[i] = v;
-      else if (q >= -1e5) out[i] = mulRoundSub(alpha, expm1X(divDD(v, 0, alpha, 0), dd.lo), dd.lo);
+      else if (q >= -1e5) out[i] = mulRoundSub(alpha, expm1X(quotientX(v, alpha), dd.lo), dd.lo);
       else out[i] = q === q ? -alpha : NaN;
     }
   },
@@ -91,7 +102,7 @@ export const celu = defineActivation({
       if (alpha !== 1) {
         qh = v / alpha;
         if (Math.abs(qh) >= TINY && qh >= -1e5) {
-          qh = divDD(v, 0, alpha, 0);
+          qh = quotientX(v, alpha);
           ql = dd.lo;
         }
       }
