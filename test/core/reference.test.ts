@@ -106,6 +106,8 @@ interface Reference {
   domain: fc.Arbitrary<number>;
   /** ULP allowed for normal results where the kernel does not round once from double-double (0 otherwise). */
   ulps?: number;
+  /** How near a tie (relative) a one-ULP miss may be, where the kernel documents a bound wider than NEAR_TIE. */
+  nearTie?: Dec;
 }
 
 /** A parameter such as α or β: mostly 2^-12 to 2^12 and plain draws near 1, where clients set it; now and then any magnitude. */
@@ -160,7 +162,8 @@ const references: Reference[] = [
     },
     domain: magnitudes(750),
   },
-  { name: 'tanhshrink', forward: tanhshrink, derivative: (x) => tanh(x).pow(2), domain: magnitudes(400) },
+  // x − tanh x cancels up to 2^6 of tanh's 2^-61 for |x| ≥ 1/4 (tanhshrink.ts).
+  { name: 'tanhshrink', forward: tanhshrink, derivative: (x) => tanh(x).pow(2), domain: magnitudes(400), nearTie: new D(2).pow(-55) },
   {
     name: 'softsign',
     forward: (x) => x.div(ONE.plus(x.abs())),
@@ -308,7 +311,7 @@ describe.each(references.map((ref) => [titleOf(ref), ref] as const))('%s against
         const x = inputsOf(draws, dtype);
         const expected = Array.from(x, (v) => ref.forward(exact(v), p));
         const { out } = runForward(def, { x: x.slice(), rows: 1, cols: x.length, params, dtype });
-        expectWithin(out, expected, x, dtype, `forward with ${JSON.stringify(params)}`, ref.ulps);
+        expectWithin(out, expected, x, dtype, `forward with ${JSON.stringify(params)}`, ref.ulps, ref.nearTie);
       }),
       { numRuns: RUNS },
     );
@@ -327,7 +330,7 @@ describe.each(references.map((ref) => [titleOf(ref), ref] as const))('%s against
           const expected = Array.from(x, (v, i) => ref.derivative(exact(v), p).times(exact(dy[i])));
           const { dx, gradParams } = runBackward(def, { x: x.slice(), dy: dy.slice(), rows: 1, cols: x.length, params, dtype });
           const what = `backward with ${JSON.stringify(params)} (dy ${Array.from(dy).join(', ')})`;
-          expectWithin(dx, expected, x, dtype, what, ref.ulps);
+          expectWithin(dx, expected, x, dtype, what, ref.ulps, ref.nearTie);
           if (ref.paramGradient) {
             const { name, term } = ref.paramGradient;
             const terms = Array.from(x, (v, i) => term(exact(v), p).times(exact(dy[i])));
@@ -359,7 +362,7 @@ describe.each(references.map((ref) => [titleOf(ref), ref] as const))('%s against
           });
           const expected = slopes.map((s, i) => s.times(exact(dy[i])));
           const { dx } = runBackward(def, { x: x.slice(), dy: dy.slice(), rows: 1, cols: x.length, params, dtype: 'float64' });
-          expectWithin(dx, expected, x, 'float64', `backward with ${JSON.stringify(params)} (dy ${Array.from(dy).join(', ')})`, ref.ulps);
+          expectWithin(dx, expected, x, 'float64', `backward with ${JSON.stringify(params)} (dy ${Array.from(dy).join(', ')})`, ref.ulps, ref.nearTie);
         },
       ),
       { numRuns: RUNS },
