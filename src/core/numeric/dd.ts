@@ -76,7 +76,8 @@ export function addDD(ah: number, al: number, bh: number, bl: number): number {
  * exact quotient except in rare near-ties (error about 0.5 ULP + 2^-100 relative).
  * The residual comes from twoProd(q, dh), a product of about nh's size: for
  * |nh| below 2^-968 its low part underflows and the quotient's low part loses
- * bits, so callers scale such numerators first (celu's quotientX).
+ * bits, which counts where the divisor is small and the quotient is not:
+ * callers scale such numerators first (celu's quotientX).
  */
 export function divDD(nh: number, nl: number, dh: number, dl: number): number {
   const q = nh / dh;
