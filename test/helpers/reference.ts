@@ -100,7 +100,8 @@ export function expectWithin(
     const expected = rounded(reference, dtype);
     const error = ulpError(computed[i], expected, dtype);
     if (error <= (Math.abs(expected) >= SUBNORMAL_BELOW ? ulps : ULP_BOUND[dtype])) return;
-    if (error === 1 && Number.isFinite(expected)) {
+    // One step off: 1 ULP, or half of one below a power of two, where the step down is half.
+    if (error > 0 && error <= 1 && Number.isFinite(expected)) {
       const got = dtype === 'float32' ? Math.fround(computed[i]) : computed[i];
       const halfway = exact(got).plus(exact(expected)).div(2);
       if (reference.minus(halfway).abs().lte(reference.abs().times(nearTie))) return;
