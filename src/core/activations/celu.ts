@@ -3,19 +3,20 @@ import { defineActivation } from '../activation.js';
 import { dd, divDD } from '../numeric/dd.js';
 import { expSplit, expX, scaleRoundMul } from '../numeric/exp.js';
 import { expm1X } from '../smooth/expm1.js';
+import { DEKKER_SAFE } from '../numeric/exact-sum.js';
 import { mulRoundSub } from '../smooth/round.js';
 
 const TINY = 2 ** -54;
 
 /**
- * x/α as a double-double. Below |x| = 2^-968 divDD's residual x − q·α comes
- * from a Dekker product of about x's size, whose low part underflows (α =
+ * x/α as a double-double. Below |x| = DEKKER_SAFE divDD's residual x − q·α
+ * comes from a Dekker product of about x's size, whose low part underflows (α =
  * 7.5e-311, x = −2e-308: q off by 2^-43, the backward 3 ULP off); x and α are
  * scaled by 2^600 first. α·2^600 cannot overflow: callers pass |x/α| ≥ 2^-54,
  * so α < 2^-914 there.
  */
 function quotientX(v: number, alpha: number): number {
-  return Math.abs(v) < 2 ** -968 ? divDD(v * 2 ** 600, 0, alpha * 2 ** 600, 0) : divDD(v, 0, alpha, 0);
+  return Math.abs(v) < DEKKER_SAFE ? divDD(v * 2 ** 600, 0, alpha * 2 ** 600, 0) : divDD(v, 0, alpha, 0);
 }
 
 /**
