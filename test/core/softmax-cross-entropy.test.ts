@@ -94,6 +94,12 @@ describe('softmax_cross_entropy backward', () => {
     expectClose(grad([[0, -720]], [0]), [-2.0322308024e-313, 2.0322308024e-313]);
   });
 
+  it('rounds (p − t)·dloss once where the product falls just above the smallest normal double (mpmath)', () => {
+    // A soft target of 5.6e-164 beside p_0 = 1e-164, dloss 5.6e-145: the product's low part is below the subnormals.
+    const dx = grad([[0, 377.64041928124504, 0]], [[5.592066632152444e-164, 0, 0]], [5.555026481533201e-145]);
+    expectClose(dx, [-2.5599761100675315e-308, 5.555026481533201e-145, 5.46431712742969e-309]);
+  });
+
   it('takes dloss from grad_loss when given (one number per row, JSON strings for non-finite values)', () => {
     const x = [[0.5, -1.25, 3, 2.75], [1, 1, 1, 1]];
     const viaDy = grad(x, [1, 0], [0.5, -2]);
