@@ -16,7 +16,7 @@ import fc from 'fast-check';
 import { Decimal } from 'decimal.js';
 import { getActivation } from '../../src/core/activations/index.js';
 import { runBackward, runForward, type Dtype } from '../../src/core/batch.js';
-import { D, type Dec, dtypes, exact, expectWithin, expm1, inputsOf, log1p, logUniform, ONE, RUNS, upstream } from '../helpers/reference.js';
+import { D, type Dec, dtypes, exact, expectWithin, expm1, inputsOf, log1p, logUniform, ONE, RUNS, TWO, upstream } from '../helpers/reference.js';
 
 const ROW_TIE = new D(2).pow(-56);
 /** Sums and differences of dy exactly: doubles from 2^-1074 to 2^1024 apart need about 650 digits. */
@@ -91,12 +91,15 @@ function expectRow(got: ArrayLike<number>, want: Dec[], x: ArrayLike<number>, dt
 }
 
 
+/** One row through the registry's kernel: forward without dy, backward with it. */
+const runner = (dtype: Dtype) => (name: string, x: Float64Array, dy?: Float64Array, params: Record<string, unknown> = {}) => {
+  const def = getActivation(name)!;
+  const task = { x: x.slice(), rows: 1, cols: x.length, params, dtype };
+  return dy ? runBackward(def, { ...task, dy: dy.slice() }).dx : runForward(def, task).out;
+};
+
 describe.each(dtypes)('the softmax family against a 50-digit reference, %s', (dtype) => {
-  const run = (name: string, x: Float64Array, dy?: Float64Array, params: Record<string, unknown> = {}) => {
-    const def = getActivation(name)!;
-    const task = { x: x.slice(), rows: 1, cols: x.length, params, dtype };
-    return dy ? runBackward(def, { ...task, dy: dy.slice() }).dx : runForward(def, task).out;
-  };
+  const run = runner(dtype);
 
   it('softmax and softmin, forward', () => {
     fc.assert(
@@ -160,6 +163,90 @@ describe.each(dtypes)('the softmax family against a 50-digit reference, %s', (dt
               (i === sm.jmax ? ONE.minus(t[i]).minus(sm.T.div(ONE.plus(sm.T))) : p.minus(t[i])).times(exact(g)),
             );
             expectRow(run('softmax_cross_entropy', x, Float64Array.of(g), params), want, x, dtype, `${what}, dloss ${g}`);
+          }
+        },
+      ),
+      { numRuns: RUNS },
+    );
+  });
+});
+
+/**
+ * Upstream gradients scaled so that one drawn result lands just above the
+ * smallest normal double, where a double-double product's low part is
+ * subnormal and must be scaled before it is rounded: uniform draws reach
+ * that band about once in 6000 (softmax_cross_entropy's (p − t)·dloss was
+ * one ULP off at 2.6e-308). Float64: float32's normal range ends far above it.
+ */
+describe('the softmax family with results next to the smallest normal double, float64', () => {
+  const dtype = 'float64';
+  const run = runner(dtype);
+  /**
+   * The binade [2^e, 2^(e+1)) the row's smallest nonzero result is brought to (the smallest: there the factors are
+   * furthest from 1): mostly the lowest few, where a low part lost below 2^-1074 is a good part of the result's ULP.
+   */
+  const landing = fc.oneof(
+    { arbitrary: fc.integer({ min: -1022, max: -1018 }), weight: 3 },
+    { arbitrary: fc.integer({ min: -1017, max: -960 }), weight: 1 },
+  );
+  /** The nonzero value of least magnitude, or undefined. */
+  const smallest = (vs: Dec[]): Dec | undefined =>
+    vs.reduce<Dec | undefined>((m, v) => (v.isZero() || (m !== undefined && v.abs().gte(m.abs())) ? m : v), undefined);
+
+  /** dy·2^k, exact while it stays normal; undefined where a factor of 2^k under- or overflows to nothing useful. */
+  function scaledBy(dy: Float64Array, k: number): Float64Array | undefined {
+    const half = Math.trunc(k / 2);
+    const out = Float64Array.from(dy, (v) => v * 2 ** half * 2 ** (k - half));
+    return out.every(Number.isFinite) ? out : undefined;
+  }
+  /** The power of two that brings |v| into [2^e, 2^(e+1)). */
+  const shiftTo = (v: Dec, e: number): number => e - v.abs().log(2).floor().toNumber();
+
+  /** Rescales dy so that backward's smallest nonzero result lands at 2^e, then holds the whole row to the reference. */
+  function expectLanding(name: string, x: Float64Array, dy: Float64Array, grad: (dys: Dec[]) => Dec[], e: number) {
+    const first = smallest(grad(Array.from(dy, exact)));
+    if (first === undefined) return;
+    const dy2 = scaledBy(dy, shiftTo(first, e));
+    if (!dy2) return;
+    expectRow(run(name, x, dy2), grad(Array.from(dy2, exact)), x, dtype, `${name} backward, dy ${Array.from(dy2).join(', ')}`);
+  }
+
+  it('softmax, softmin and log_softmax backward', () => {
+    fc.assert(
+      fc.property(rowOf(fc.tuple(logit, upstream(dtype))), landing, landing, landing, (draws, a, b, c) => {
+        const { x, dy } = rowAndGradient(draws, dtype);
+        const sm = softmaxOf(x);
+        const smin = softmaxOf(x.map((v) => -v));
+        expectLanding('softmax', x, dy, (dys) => softmaxGrad(sm, dys), a);
+        expectLanding('softmin', x, dy, (dys) => softmaxGrad(smin, dys).map((v) => v.neg()), b);
+        expectLanding('log_softmax', x, dy, (dys) => logSoftmaxGrad(sm, dys), c);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('softmax_cross_entropy backward, dloss = 2^e/(p_k − t_k) for the smallest nonzero p_k − t_k', () => {
+    fc.assert(
+      fc.property(
+        rowOf(logit),
+        fc.nat(),
+        fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: 8, maxLength: 8 }),
+        landing,
+        fc.boolean(),
+        (draws, index, weights, e, negative) => {
+          const x = inputsOf(draws, dtype);
+          const cols = x.length;
+          const sm = softmaxOf(x);
+          for (const target of [index % cols, weights.slice(0, cols)]) {
+            const t = typeof target === 'number' ? Array.from({ length: cols }, (_, j) => (j === target ? ONE : new D(0))) : target.map(exact);
+            const w = sm.p.map((p, i) => (i === sm.jmax ? ONE.minus(t[i]).minus(sm.T.div(ONE.plus(sm.T))) : p.minus(t[i])));
+            const wk = smallest(w);
+            if (wk === undefined) continue;
+            const dloss = Number(TWO.pow(e).times(negative ? -1 : 1).div(wk).toPrecision(40));
+            if (!Number.isFinite(dloss)) continue;
+            const want = w.map((v) => v.times(exact(dloss)));
+            const got = run('softmax_cross_entropy', x, Float64Array.of(dloss), { targets: [target] });
+            expectRow(got, want, x, dtype, `softmax_cross_entropy with target ${JSON.stringify(target)}, dloss ${dloss}`);
           }
         },
       ),
