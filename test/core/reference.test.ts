@@ -433,5 +433,38 @@ describe.each(gates.map((gate) => [gate.params instanceof fc.Arbitrary ? 'swish 
         { numRuns: RUNS },
       );
     });
+
+    // a and dy chosen so that a·act(b) and dy·act(b) land just above the smallest normal double (as for the
+    // backward with tiny products above; uniform draws reach that band rarely).
+    it('forward and backward with tiny products, float64', () => {
+      const target = fc.tuple(fc.integer({ min: -1022, max: -1016 }), fc.boolean());
+      const toward = (t: Dec, [e, negative]: [number, boolean]) => {
+        const v = Number(TWO.pow(e).times(negative ? -1 : 1).div(t).toPrecision(40));
+        return Number.isFinite(v) ? v : Math.sign(v) * Number.MAX_VALUE;
+      };
+      fc.assert(
+        fc.property(gateDraws, fc.array(fc.tuple(gate.domain, target, target), { minLength: 1, maxLength: 8 }), (raw, draws) => {
+          const params = def.params.parse(raw) as Record<string, unknown>;
+          const p = decimalParams(params);
+          const half = draws.length;
+          const b = Float64Array.from(draws, ([v]) => v);
+          const acts = Array.from(b, (v) => gate.act(exact(v), p));
+          const a = Float64Array.from(draws, ([, ta], i) => (acts[i].isZero() ? 1 : toward(acts[i], ta)));
+          const dy = Float64Array.from(draws, ([, , td], i) => (acts[i].isZero() ? 1 : toward(acts[i], td)));
+          const x = Float64Array.from([...a, ...b]);
+          const slopes = Array.from(b, (v) => gate.slope(exact(v), p));
+          const y = acts.map((t, i) => exact(a[i]).times(t));
+          const da = acts.map((t, i) => exact(dy[i]).times(t));
+          const db = slopes.map((s, i) => exact(dy[i]).times(exact(a[i])).times(s));
+          const { out } = runForward(def, { x: x.slice(), rows: 1, cols: 2 * half, params, dtype: 'float64' });
+          const { dx } = runBackward(def, { x: x.slice(), dy: dy.slice(), rows: 1, cols: 2 * half, params, dtype: 'float64' });
+          const what = `with ${JSON.stringify(params)}, a ${Array.from(a).join(', ')}, dy ${Array.from(dy).join(', ')}`;
+          expectWithin(out, y, b, 'float64', `forward ${what}`);
+          expectWithin(dx.subarray(0, half), da, b, 'float64', `da ${what}`);
+          expectWithin(dx.subarray(half), db, b, 'float64', `db ${what}`);
+        }),
+        { numRuns: RUNS },
+      );
+    });
   },
 );
