@@ -914,10 +914,10 @@ function sceBackwardRow(st: SoftmaxRow, x: Float64Array, dloss: number, t: Float
     fillNaN(dx, o, cols);
     return true;
   }
-  // dloss = dl·2^kd with |dl| in [1, 2) (or 0): a product w·dl is then no smaller than w, so where w's low part
-  // is normal (the passes send smaller w to exact forms) the product's is too, and scaleRound undoes kd in one
-  // rounding. (dl kept within 2^±900 instead let (p − t)·dl fall at 2.6e-308 with its low part below the
-  // subnormals, one ULP off: a soft target of 5.6e-164 with dloss 5.6e-145.)
+  // dloss = dl·2^kd with |dl| near 1 (in [1/2, 4): exponentNear may be one off; or 0). A product w·dl is then
+  // at least w/2, so where w is from LOW up (the passes send smaller w to exact forms) the product's low part is
+  // normal, and scaleRound undoes kd in one rounding. (dl kept within 2^±900 let (p − t)·dl fall at 2.6e-308 with
+  // its low part below the subnormals, one ULP off: a soft target of 5.6e-164 with dloss 5.6e-145.)
   const kd = dloss !== 0 ? exponentNear(dloss) : 0;
   const dl = mulPow2(dloss, -kd);
   if (sceBackwardFast(st, dl, kd, t, o, cols, dx)) return rowFinite(dx, o, cols);
@@ -970,7 +970,7 @@ function sceBackwardFast(st: SoftmaxRow, dl: number, kd: number, t: Float64Array
 function sceBackwardExact(st: SoftmaxRow, dl: number, kd: number, t: Float64Array, o: number, cols: number, dx: Float64Array): boolean {
   const { eh, jmax } = st;
   exactE(st, cols);
-  const sigma = 600; // |dl| < 2: the scaled products stay far from overflow
+  const sigma = 600; // |dl| < 4: the scaled products stay far from overflow
   const s = pow2(sigma);
   for (let i = 0; i < cols; i++) {
     const ti = t[i];
