@@ -15,30 +15,16 @@ import { Decimal } from 'decimal.js';
 import { getActivation } from '../../src/core/activations/index.js';
 import { runBackward, runForward, type Dtype } from '../../src/core/batch.js';
 import { ExactSum, signOfSum } from '../../src/core/numeric/exact-sum.js';
-import { dtypes, inputsOf, logUniform, magnitudes, RUNS, upstream } from '../helpers/reference.js';
+import { dtypes, exactIn, inputsOf, logUniform, magnitudes, RUNS, upstream } from '../helpers/reference.js';
 
 const X = Decimal.clone({ precision: 3200, rounding: Decimal.ROUND_HALF_EVEN, minE: -9e15, maxE: 9e15 });
 type Exact = Decimal;
 
 const bits = new Float64Array(1);
 const word = new BigUint64Array(bits.buffer);
-const powers = new Map<number, Exact>();
-const pow2 = (e: number): Exact => {
-  let p = powers.get(e);
-  if (!p) powers.set(e, (p = new X(2).pow(e)));
-  return p;
-};
 
-/** The exact value of a finite double: its integer significand times a power of two. */
-function exactOf(v: number): Exact {
-  bits[0] = v;
-  const w = word[0];
-  const biased = Number((w >> 52n) & 0x7ffn);
-  const fraction = w & ((1n << 52n) - 1n);
-  const significand = biased === 0 ? fraction : fraction | (1n << 52n);
-  const value = new X(significand.toString()).times(pow2((biased === 0 ? 1 : biased) - 1075));
-  return w >> 63n ? value.neg() : value;
-}
+/** The exact value of a finite double. */
+const exactOf = (v: number): Exact => exactIn(X, v);
 
 /** The next double up from a finite a ≥ 0, and down from a > 0. */
 function step(a: number, by: bigint): number {
@@ -49,7 +35,7 @@ function step(a: number, by: bigint): number {
 
 const MAX = Number.MAX_VALUE;
 /** Halfway from the largest double to 2^1024: from here on (ties included, the largest double being odd) IEEE rounds to Infinity. */
-const TO_INFINITY = exactOf(MAX).plus(pow2(970));
+const TO_INFINITY = exactOf(MAX).plus(new X(2).pow(970));
 
 /**
  * Whether y is the double nearest v/den, ties to even (either zero for an

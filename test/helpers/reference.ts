@@ -16,6 +16,32 @@ export type Dec = Decimal;
 /** A double to the context's 50 digits (toPrecision prints the binary value's own digits): a sum of x and −x is then exactly 0. */
 export const exact = (x: number): Dec => new D(x.toPrecision(60)).toSignificantDigits(50);
 export const ONE = new D(1);
+
+const bits = new Float64Array(1);
+const word = new BigUint64Array(bits.buffer);
+const powersOf2 = new Map<typeof Decimal, Map<number, Decimal>>();
+
+/**
+ * The exact value of a finite double, its integer significand times a power
+ * of two, in a decimal.js context `ctor` of at least 767 digits (what a
+ * subnormal's expansion takes). `exact`'s 50 digits are not enough where the
+ * reference cancels: dy = [2^-1074, -3·2^-1074, -2^-1074] made softmax's
+ * 2dy_2 − dy_0 − dy_1 come out 4e-374, not 0.
+ */
+export function exactIn(ctor: typeof Decimal, v: number): Decimal {
+  bits[0] = v;
+  const w = word[0];
+  const biased = Number((w >> 52n) & 0x7ffn);
+  const fraction = w & ((1n << 52n) - 1n);
+  const significand = biased === 0 ? fraction : fraction | (1n << 52n);
+  const e = (biased === 0 ? 1 : biased) - 1075;
+  let powers = powersOf2.get(ctor);
+  if (!powers) powersOf2.set(ctor, (powers = new Map()));
+  let p = powers.get(e);
+  if (!p) powers.set(e, (p = new ctor(2).pow(e)));
+  const value = new ctor(significand.toString()).times(p);
+  return w >> 63n ? value.neg() : value;
+}
 export const TWO = new D(2);
 
 /** e^x − 1 without cancellation near 0. */
