@@ -100,6 +100,11 @@ describe('softmax_cross_entropy backward', () => {
     expectClose(dx, [-2.5599761100675315e-308, 5.555026481533201e-145, 5.46431712742969e-309]);
   });
 
+  it('rounds p_max − 1 = −u/S once for logits 1160 apart and dloss 1.9e197 (mpmath)', () => {
+    // u = e^-1159.9 is 2^-1673: kept as u·2^600, it lay among the subnormals with few bits (5.3e-307 for 3.6e-307).
+    expect(grad([[1159.8585339749006, 0]], [0], [-1.8690697459816663e197])).toEqual([3.5601181736115222e-307, -3.5601181736115222e-307]);
+  });
+
   it('takes dloss from grad_loss when given (one number per row, JSON strings for non-finite values)', () => {
     const x = [[0.5, -1.25, 3, 2.75], [1, 1, 1, 1]];
     const viaDy = grad(x, [1, 0], [0.5, -2]);

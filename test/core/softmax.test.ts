@@ -107,6 +107,13 @@ describe('softmax backward', () => {
     expect(Array.from(bwd([[1124.892058402449, 0]], [[2.1858897471509087e198, 0]]))).toEqual([6.385788818102014e-291, -6.385788818102014e-291]);
   });
 
+  it('keeps a difference of logits that only the low parts of x − max hold (mpmath, 200 digits)', () => {
+    // x_1 = −2^-148 and x_2 = 0 both round to −4.6e-13 when the maximum is taken off; e_1 − e_2, which dx_0 and
+    // dx_3 are made of, was lost in the exact pass (0 for −7.0e-46).
+    const dx = bwd([[4.638162683784364e-13, -2.802596928649634e-45, 0, 0]], [[0, -4, 4, 0]]);
+    expect(Array.from(dx)).toEqual([-7.00649232162571e-46, -0.9999999999998841, 0.9999999999998841, -7.00649232162246e-46]);
+  });
+
   // Exactly 0 in all but subnormal corners (x differing from the max by ~1e-323), where it is within the 2-ULP bound.
   it('dy constant on a row gives 0, to within 2 ULP of the smallest subnormal', () => {
     fc.assert(

@@ -212,19 +212,27 @@ const sumN = new ExactSum();
 
 /**
  * e_j for the exact pass, relative to a nearby reference entry r:
- * e_j = e_r·(1 + m_j), m_j = expm1(d_j − d_r) as a double-double (M1 + M2),
- * e_r = (RH + RL)·2^RK. Sorted by d, the entries fall into clusters less than
- * 2^-30 wide, each with its largest entry as reference (the maximum, e = 1,
- * for the top one); m_j then needs only a short series and is good to 2^-104
- * of itself. Entries whose logits differ by tiny amounts (the row [0, …, 0, t],
- * or [5, 0, t]) thus keep their differences exactly: the exps alone, good to
- * 2^-95 of e_j, would keep only 2^-95/|d_j − d_k| of e_j − e_k. Sums of e_j
- * times doubles are then exact (`addE`); u = Σ_{j≠max} e_j goes to sumU.
+ * e_j = e_r·(1 + m_j), e_r = (RH + RL)·2^RK, with δ = d_j − d_r = h + l
+ * (a double-double) and m_j = expm1(δ) = expm1(h) + l·e^h: expm1(h) as a
+ * double-double (M1 + M2), l·e^h as l + l·(h + h²/2) (M3 + M4). Sorted by d,
+ * the entries fall into clusters less than 2^-30 wide, each with its largest
+ * entry as reference (the maximum, e = 1, for the top one); m_j then needs
+ * only a short series and is good to 2^-104 of itself. Entries whose logits
+ * differ by tiny amounts (the row [0, …, 0, t], or [5, 0, t]) thus keep their
+ * differences exactly: the exps alone, good to 2^-95 of e_j, would keep only
+ * 2^-95/|d_j − d_k| of e_j − e_k. The low part's term is kept apart because
+ * entries may differ in it alone, by less than a double-double of m_j holds:
+ * x = [4.6e-13, −2.8e-45, 0, 0] gives d_1 and d_2 the same high part, and
+ * folding −2.8e-45 into M2 (about 2.5e-29 there) lost it, so that
+ * e_1 − e_2 came out 0. Sums of e_j times doubles are then exact (`addE`);
+ * u = Σ_{j≠max} e_j goes to sumU.
  */
 let REF = new Int32Array(0);
 let ORDER = new Int32Array(0);
 let M1 = new Float64Array(0);
 let M2 = new Float64Array(0);
+let M3 = new Float64Array(0);
+let M4 = new Float64Array(0);
 let RH = new Float64Array(0);
 let RL = new Float64Array(0);
 let RK = new Int32Array(0);
@@ -236,6 +244,8 @@ function exactE(st: SoftmaxRow, cols: number): void {
     ORDER = new Int32Array(cols);
     M1 = new Float64Array(cols);
     M2 = new Float64Array(cols);
+    M3 = new Float64Array(cols);
+    M4 = new Float64Array(cols);
     RH = new Float64Array(cols);
     RL = new Float64Array(cols);
     RK = new Int32Array(cols);
@@ -261,20 +271,25 @@ function exactE(st: SoftmaxRow, cols: number): void {
       const e2 = dd.lo;
       const h0 = fastTwoSum(s2, e1 + e2);
       const l0 = dd.lo;
-      // expm1(δ) = δ + δ²/2 + δ³/6 + δ⁴/24 (the next term is below 2^-120·|δ|).
+      // expm1(h0) = h0 + h0²/2 + h0³/6 + h0⁴/24 (the next term is below 2^-120·|h0|); l0·e^h0 = l0 + l0·(h0 + h0²/2)
+      // (the next term is below 2^-90·|l0|).
       const p = twoProd(h0, h0);
       const pl = dd.lo;
       const h = fastTwoSum(h0, 0.5 * p);
-      const l = dd.lo + l0 + (0.5 * pl + h0 * l0 + h0 * p * (1 / 6) + p * p * (1 / 24));
+      const l = dd.lo + (0.5 * pl + h0 * p * (1 / 6) + p * p * (1 / 24));
       REF[j] = r;
       M1[j] = fastTwoSum(h, l);
       M2[j] = dd.lo;
+      M3[j] = l0;
+      M4[j] = l0 * (h0 + 0.5 * p);
       continue;
     }
     r = j;
     REF[j] = j;
     M1[j] = 0;
     M2[j] = 0;
+    M3[j] = 0;
+    M4[j] = 0;
     if (j === jmax) {
       RH[j] = 1;
       RL[j] = 0;
@@ -327,11 +342,16 @@ function addE(sum: ExactSum, j: number, b: number, shift = 0): void {
   const p = twoProd(m1, b);
   const pl = dd.lo;
   addRefProd(sum, h, l, k, p, pl);
-  const m2 = M2[j];
-  if (m2 !== 0) {
-    const p2 = twoProd(m2, b);
-    addRefProd(sum, h, l, k, p2, dd.lo);
-  }
+  addMTimes(sum, h, l, k, M2[j], b);
+  addMTimes(sum, h, l, k, M3[j], b);
+  addMTimes(sum, h, l, k, M4[j], b);
+}
+
+/** sum += (h + l)·2^k·m·b exactly, for one more component m of m_j. */
+function addMTimes(sum: ExactSum, h: number, l: number, k: number, m: number, b: number): void {
+  if (m === 0) return;
+  const p = twoProd(m, b);
+  addRefProd(sum, h, l, k, p, dd.lo);
 }
 
 /** sum += (h + l)·2^k·(b + bl) exactly (for bl = 0 and l = 0 the terms vanish). */
@@ -931,7 +951,9 @@ function sceBackwardFast(st: SoftmaxRow, dl: number, kd: number, t: Float64Array
     const ti = t[i];
     if (i === jmax) {
       if (st.tiny && ti === 1) {
-        // p_max − 1 = −u/S with u < 2^-900 (S = 1 to 2^-900).
+        // p_max − 1 = −u/S with u < 2^-900 (S = 1 to 2^-900). U itself below 2^-900 (logits 1125 and more apart)
+        // has lost low bits (x = [1159.9, 0] with dloss 1.9e197 gave 5.3e-307 for 3.6e-307): the exact pass.
+        if (st.Uh < U_FLOOR) return false;
         const v = mulDD1(st.Uh, st.Ul, -dl);
         dx[o + i] = scaleRound(v, dd.lo, kd - 600);
         continue;
@@ -975,8 +997,10 @@ function sceBackwardExact(st: SoftmaxRow, dl: number, kd: number, t: Float64Arra
   for (let i = 0; i < cols; i++) {
     const ti = t[i];
     if (i === jmax && st.tiny && ti === 1) {
-      const v = mulDD1(st.Uh, st.Ul, -dl);
-      dx[o + i] = scaleRound(v, dd.lo, kd - 600);
+      // −u·dl, u exact: sumU = u·2^uShift.
+      const Uh = sumU.toDD();
+      const v = mulDD1(Uh, dd.lo, -dl);
+      dx[o + i] = scaleRound(v, dd.lo, kd - uShift);
       continue;
     }
     if (i !== jmax && ti === 0) {
