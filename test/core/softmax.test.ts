@@ -107,6 +107,13 @@ describe('softmax backward', () => {
     expect(Array.from(bwd([[1124.892058402449, 0]], [[2.1858897471509087e198, 0]]))).toEqual([6.385788818102014e-291, -6.385788818102014e-291]);
   });
 
+  it('rounds dx_max once where every e_j·(dy_j − dy_max) lies below 2^-900 (mpmath, 1200 digits)', () => {
+    // Logits 1125.8 apart with dy_max 2.7e181: H = Σ e_j·(dy_j − dy_max) summed at dy's own scale lost its terms'
+    // low bits to the subnormals (9.656492917401816e-308, one ULP off).
+    const dx = bwd([[1125.7815881876727, 0, -5e-324, 0]], [[2.6818207688222765e181, 0, 9.232978617785736e-128, 0]]);
+    expect(Array.from(dx)).toEqual([9.656492917401814e-308, -3.2188309724672717e-308, -3.2188309724672717e-308, -3.2188309724672717e-308]);
+  });
+
   it('keeps a difference of logits that only the low parts of x − max hold (mpmath, 200 digits)', () => {
     // x_1 = −2^-148 and x_2 = 0 both round to −4.6e-13 when the maximum is taken off; e_1 − e_2, which dx_0 and
     // dx_3 are made of, was lost in the exact pass (0 for −7.0e-46).

@@ -590,12 +590,30 @@ function softmaxBackwardExact(st: SoftmaxRow, dy: Float64Array, o: number, cols:
   const S2l = dd.lo;
   const Hh = sumH.toDD();
   const Hl = dd.lo;
+  // dx_max = −H/S². Terms e_j·D_j below 2^-900 lose their low bits to the subnormals (logits 1125 apart with dy
+  // near 1e181: one ULP off at 9.7e-308): for dx_max H is summed again at a further 2^τ that brings its largest
+  // term near 2^500.
+  let top = -Infinity;
+  for (let j = 0; j < cols; j++) if (j !== jmax && eh[j] !== 0 && Dh[j] !== 0) top = Math.max(top, ek[j] + exponentNear(Dh[j]));
+  const tau = top < -900 ? 500 - top : 0;
+  let Hmh = Hh;
+  let Hml = Hl;
+  if (tau !== 0) {
+    sumN.reset();
+    for (let j = 0; j < cols; j++) {
+      if (j === jmax || eh[j] === 0) continue;
+      addE(sumN, j, Dh[j], tau);
+      addE(sumN, j, Dl[j], tau);
+    }
+    Hmh = sumN.toDD();
+    Hml = dd.lo;
+  }
   const flags = flagged;
   for (let f = 0; f < nFlag; f++) {
     const i = flags[f];
     if (i === jmax) {
-      const vm = divDD(-Hh, -Hl, S2h, S2l);
-      dx[o + jmax] = sign * scaleRound(vm, dd.lo, -sigma);
+      const vm = divDD(-Hmh, -Hml, S2h, S2l);
+      dx[o + jmax] = sign * scaleRound(vm, dd.lo, -sigma - tau);
       continue;
     }
     let nh = -Hh;
