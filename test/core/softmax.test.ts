@@ -114,6 +114,12 @@ describe('softmax backward', () => {
     expect(Array.from(dx)).toEqual([9.656492917401814e-308, -3.2188309724672717e-308, -3.2188309724672717e-308, -3.2188309724672717e-308]);
   });
 
+  it('rounds dx_max once where the large terms of H cancel exactly and leave one below 2^-900 (mpmath, 1500 digits)', () => {
+    // e_1·dy_1 + e_2·dy_2 = 0 exactly; e_3·dy_3 = e^-1200·2e214 lost its low bits (-4.674817492563396e-308).
+    const dx = bwd([[0, -1, -1, -1200]], [[0, 1, -1, 2.0050339793606846e214]]);
+    expect(Array.from(dx)).toEqual([-4.674817492563397e-308, 0.21194155761708544, -0.21194155761708544, 8.114355986048808e-308]);
+  });
+
   it('keeps a difference of logits that only the low parts of x − max hold (mpmath, 200 digits)', () => {
     // x_1 = −2^-148 and x_2 = 0 both round to −4.6e-13 when the maximum is taken off; e_1 − e_2, which dx_0 and
     // dx_3 are made of, was lost in the exact pass (0 for −7.0e-46).

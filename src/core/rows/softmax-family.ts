@@ -590,12 +590,21 @@ function softmaxBackwardExact(st: SoftmaxRow, dy: Float64Array, o: number, cols:
   const S2l = dd.lo;
   const Hh = sumH.toDD();
   const Hl = dd.lo;
-  // dx_max = −H/S². Terms e_j·D_j below 2^-900 lose their low bits to the subnormals (logits 1125 apart with dy
-  // near 1e181: one ULP off at 9.7e-308): for dx_max H is summed again at a further 2^τ that brings its largest
-  // term near 2^500.
-  let top = -Infinity;
-  for (let j = 0; j < cols; j++) if (j !== jmax && eh[j] !== 0 && Dh[j] !== 0) top = Math.max(top, ek[j] + exponentNear(Dh[j]));
-  const tau = top < -900 ? 500 - top : 0;
+  // dx_max = −H/S². Where H is below 2^-900 its terms e_j·D_j, or what is left of them after cancelling, lost
+  // low bits to the subnormals (logits 1125.8 apart with dy near 1e181: one ULP off at 9.7e-308): for dx_max H is
+  // summed again at a further 2^τ that brings it near 2^500, as far as its largest term stays below 2^1000 (and
+  // the scale of every e_j within the table of powers).
+  let tau = 0;
+  if (Math.abs(Hh) < 2 ** -900) {
+    let top = -Infinity;
+    let kTop = -Infinity;
+    for (let j = 0; j < cols; j++) {
+      if (j === jmax || eh[j] === 0 || Dh[j] === 0) continue;
+      top = Math.max(top, ek[j] + exponentNear(Dh[j]));
+      kTop = Math.max(kTop, ek[j]);
+    }
+    if (top > -Infinity) tau = Math.max(0, Math.min(Hh === 0 ? 2000 : 500 - exponentNear(Hh), 1000 - top, 1000 - kTop));
+  }
   let Hmh = Hh;
   let Hml = Hl;
   if (tau !== 0) {
