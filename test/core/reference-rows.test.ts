@@ -91,6 +91,18 @@ function logSoftmaxGrad(sm: Softmax, dys: Dec[]): Dec[] {
   });
 }
 
+/** Drawn softmax_cross_entropy targets: a class index (taken modulo the width) and a probability row (cut to it). */
+const targetDraws = fc.tuple(fc.nat(), fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: 8, maxLength: 8 }));
+const targetsOf = ([index, weights]: [number, number[]], cols: number): (number | number[])[] => [index % cols, weights.slice(0, cols)];
+
+/** A target as decimals: a class index one-hot. */
+const targetRow = (target: number | number[], cols: number): Dec[] =>
+  typeof target === 'number' ? Array.from({ length: cols }, (_, j) => (j === target ? ONE : new D(0))) : target.map(exact);
+
+/** p − t, with p_max − t = (1 − t) − T/(1 + T): no cancellation that the kernels do not do. */
+const pMinusT = (sm: Softmax, t: Dec[]): Dec[] =>
+  sm.p.map((p, i) => (i === sm.jmax ? ONE.minus(t[i]).minus(sm.T.div(ONE.plus(sm.T))) : p.minus(t[i])));
+
 function expectRow(got: ArrayLike<number>, want: Dec[], x: ArrayLike<number>, dtype: Dtype, what: string): void {
   expectWithin(got, want, x, dtype, `${what}, x ${Array.from(x).join(', ')}`, 0, ROW_TIE);
 }
@@ -147,26 +159,23 @@ describe.each(dtypes)('the softmax family against a 50-digit reference, %s', (dt
     fc.assert(
       fc.property(
         rowOf(logit),
-        fc.nat(),
-        fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: 8, maxLength: 8 }),
+        targetDraws,
         upstream(dtype),
-        (draws, index, weights, dloss) => {
+        (draws, targets, dloss) => {
           const x = inputsOf(draws, dtype);
           const cols = x.length;
           const sm = softmaxOf(x);
           const lse = log1p(sm.T);
           const g = dtype === 'float32' ? Math.fround(dloss) : dloss;
-          for (const target of [index % cols, weights.slice(0, cols)]) {
-            const t = typeof target === 'number' ? Array.from({ length: cols }, (_, j) => (j === target ? ONE : new D(0))) : target.map(exact);
+          for (const target of targetsOf(targets, cols)) {
+            const t = targetRow(target, cols);
             const params = { targets: [target] };
             const what = `softmax_cross_entropy with target ${JSON.stringify(target)}`;
             // −Σ t_i·(d_i − log1p(T)): every term ≥ 0.
             const loss = t.reduce((s, ti, i) => s.plus(ti.times(lse.minus(sm.d[i]))), new D(0));
             expectRow(run('softmax_cross_entropy', x, undefined, params), [loss], x, dtype, what);
-            // (p_i − t_i)·dloss, with p_max − t = (1 − t) − T/(1 + T).
-            const want = sm.p.map((p, i) =>
-              (i === sm.jmax ? ONE.minus(t[i]).minus(sm.T.div(ONE.plus(sm.T))) : p.minus(t[i])).times(exact(g)),
-            );
+            // (p_i − t_i)·dloss.
+            const want = pMinusT(sm, t).map((w) => w.times(exact(g)));
             expectRow(run('softmax_cross_entropy', x, Float64Array.of(g), params), want, x, dtype, `${what}, dloss ${g}`);
           }
         },
@@ -235,17 +244,15 @@ describe('the softmax family with results next to the smallest normal double, fl
     fc.assert(
       fc.property(
         rowOf(logit),
-        fc.nat(),
-        fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: 8, maxLength: 8 }),
+        targetDraws,
         landing,
         fc.boolean(),
-        (draws, index, weights, e, negative) => {
+        (draws, targets, e, negative) => {
           const x = inputsOf(draws, dtype);
           const cols = x.length;
           const sm = softmaxOf(x);
-          for (const target of [index % cols, weights.slice(0, cols)]) {
-            const t = typeof target === 'number' ? Array.from({ length: cols }, (_, j) => (j === target ? ONE : new D(0))) : target.map(exact);
-            const w = sm.p.map((p, i) => (i === sm.jmax ? ONE.minus(t[i]).minus(sm.T.div(ONE.plus(sm.T))) : p.minus(t[i])));
+          for (const target of targetsOf(targets, cols)) {
+            const w = pMinusT(sm, targetRow(target, cols));
             const wk = smallest(w);
             if (wk === undefined) continue;
             const dloss = Number(TWO.pow(e).times(negative ? -1 : 1).div(wk).toPrecision(40));

@@ -338,10 +338,8 @@ function addE(sum: ExactSum, j: number, b: number, shift = 0): void {
   const k = RK[r] + shift;
   addRefProd(sum, h, l, k, b, 0);
   const m1 = M1[j];
-  if (m1 === 0) return;
-  const p = twoProd(m1, b);
-  const pl = dd.lo;
-  addRefProd(sum, h, l, k, p, pl);
+  if (m1 === 0) return; // the reference itself (m_j = 0: M2 to M4 are 0 too)
+  addMTimes(sum, h, l, k, m1, b);
   addMTimes(sum, h, l, k, M2[j], b);
   addMTimes(sum, h, l, k, M3[j], b);
   addMTimes(sum, h, l, k, M4[j], b);
@@ -580,12 +578,7 @@ function softmaxBackwardExact(st: SoftmaxRow, dy: Float64Array, o: number, cols:
   }
   const sigma = up + pre; // D_j = (dy_j − dy_max)·2^σ
   exactE(st, cols);
-  sumH.reset();
-  for (let j = 0; j < cols; j++) {
-    if (j === jmax || eh[j] === 0) continue;
-    addE(sumH, j, Dh[j]);
-    addE(sumH, j, Dl[j]);
-  }
+  sumDTerms(sumH, st, cols, Dh, Dl, 0);
   const S2h = mulDD(st.Sh, st.Sl, st.Sh, st.Sl);
   const S2l = dd.lo;
   const Hh = sumH.toDD();
@@ -608,12 +601,7 @@ function softmaxBackwardExact(st: SoftmaxRow, dy: Float64Array, o: number, cols:
   let Hmh = Hh;
   let Hml = Hl;
   if (tau !== 0) {
-    sumN.reset();
-    for (let j = 0; j < cols; j++) {
-      if (j === jmax || eh[j] === 0) continue;
-      addE(sumN, j, Dh[j], tau);
-      addE(sumN, j, Dl[j], tau);
-    }
+    sumDTerms(sumN, st, cols, Dh, Dl, tau);
     Hmh = sumN.toDD();
     Hml = dd.lo;
   }
@@ -644,6 +632,16 @@ function softmaxBackwardExact(st: SoftmaxRow, dy: Float64Array, o: number, cols:
     dx[o + i] = sign * scaleRound(v, dd.lo, ek[i] - sigma);
   }
   return true;
+}
+
+/** sum = H·2^shift = Σ_{j≠max} e_j·(Dh_j + Dl_j)·2^shift, exactly (after exactE). */
+function sumDTerms(sum: ExactSum, st: SoftmaxRow, cols: number, Dh: Float64Array, Dl: Float64Array, shift: number): void {
+  sum.reset();
+  for (let j = 0; j < cols; j++) {
+    if (j === st.jmax || st.eh[j] === 0) continue;
+    addE(sum, j, Dh[j], shift);
+    addE(sum, j, Dl[j], shift);
+  }
 }
 
 function softmaxBackwardPlain(x: Float64Array, dy: Float64Array, o: number, cols: number, sign: number, dx: Float64Array): void {
