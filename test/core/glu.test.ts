@@ -97,6 +97,14 @@ describe('glu gates against mpmath', () => {
     expectClose(pairs('gelu', [1], [40], [-0.16182510782798215]).da, [-6.473004313119286]);
   });
 
+  it('swish with σ(βb) = 1 rounds a·b once next to the subnormals (a·b = 2^-1016·(1 − 5.4e-17), σ = 1 − e^-1e5)', () => {
+    // b·1 entered the product unscaled: its low part was rounded to the subnormal grid, looked like a tie, and the
+    // sticky sign of 1 − σ took the step below.
+    const { y, da } = pairs('swish', [-1.1511075939948418e-11], [-1.2371104811345638e-295], [-1.1511075939948418e-11], -8.083354525683235e299);
+    expectClose(y, [2 ** -1016]);
+    expectClose(da, [2 ** -1016]);
+  });
+
   it('relu (ReGLU): relu′(0) = 0', () => {
     const r = pairs('relu', [3, 3, 3], [0, 2, -1], [1, 1, 1]);
     expect(r.y).toEqual([0, 6, 0]);

@@ -187,9 +187,13 @@ export function swishGate(b: number, beta: number, withDerivative: boolean): voi
 function swishLimit(b: number, z: number): void {
   // |b| huge, |z| beyond the cutoff, or NaN: plain arithmetic is exact enough (σ is 0, 1 or far from both).
   const s = 1 / (1 + Math.exp(-z));
-  gate.h = s === 0 ? (b === b ? 0 * Math.sign(b) : NaN) : b * s;
+  // b near 1 with its power of two in gate.k, as in swishGate: a tiny b·1 times a made the product's low part
+  // subnormal, and a rounded low part then looked like a tie (β = -8.1e299, b = -1.2e-295, a = -1.2e-11 gave
+  // one step below 2^-1016).
+  const be = extremeExponent(b);
+  gate.h = s === 0 ? (b === b ? 0 * Math.sign(b) : NaN) : mulPow2(b, -be) * s;
   gate.l = 0;
-  gate.k = 0;
+  gate.k = s === 0 ? 0 : be;
   gate.s = s === 1 ? -Math.sign(b) : 0;
   gate.dh = s === 0 || s === 1 ? s : s * (1 + z * (1 - s));
   gate.dl = 0;
@@ -200,9 +204,11 @@ function swishLimit(b: number, z: number): void {
 /** Exact GELU: act(b) = b·Φ(b), act′(b) = Φ(b) + b·φ(b). */
 export function geluGate(b: number, withDerivative: boolean): void {
   if (!(Math.abs(b) < PHI_CUTOFF)) {
-    gate.h = b > 0 ? b : b < 0 ? -0 : NaN;
+    // b near 1 with its power of two in gate.k (b from 2^996 up would overflow Dekker's split).
+    const be = b > 0 ? extremeExponent(b) : 0;
+    gate.h = b > 0 ? mulPow2(b, -be) : b < 0 ? -0 : NaN;
     gate.l = 0;
-    gate.k = 0;
+    gate.k = be;
     gate.s = b > 0 ? -1 : 0;
     gate.dh = b > 0 ? 1 : b < 0 ? 0 : NaN;
     gate.dl = 0;
