@@ -88,7 +88,12 @@ export const SPLITTER = 134217729;
 
 /**
  * exp(ah + al) = (hi + dd.lo) · 2^dd.k with hi in about [0.9997, 2.0007],
- * relative error below 2^-74. Needs finite |ah| < 2^20 (callers check).
+ * relative error below 2^-74 for |ah| < 1419 (|n| < 2^21, where n·L1 and
+ * n·L2 are exact). Beyond that, up to the finite |ah| < 2^20 it accepts
+ * (callers check), the reduction rounds and the error grows to about
+ * |ah|·2^-53: glu's swish gate at βb = −2048 came out 2.3e-13 off (a known
+ * limit, not yet mended; results from there are far below the subnormals
+ * unless a huge factor multiplies them).
  *
  * With |r| ≤ ln2/2048 the polynomial part p = exp(r) - 1 - r is below 2^-24,
  * so its roundings and that of T·p stay near 2^-76; T·r is exact (Dekker).
