@@ -105,6 +105,12 @@ describe('glu gates against mpmath', () => {
     expectClose(da, [2 ** -1016]);
   });
 
+  it('swish′ at βb = −2048 with a and dy near the largest double (mpmath)', () => {
+    // exp's range reduction rounded n·L1 from |βb| = 1419 up: db came out 2.3e-13 off.
+    const { db } = pairs('swish', [1.7976931348623157e308], [7429.309225151383], [1.7976931348623157e308], -0.275664902763195);
+    expectClose(db, [-2.429599032582588e-270]);
+  });
+
   it('relu (ReGLU): relu′(0) = 0', () => {
     const r = pairs('relu', [3, 3, 3], [0, 2, -1], [1, 1, 1]);
     expect(r.y).toEqual([0, 6, 0]);

@@ -342,6 +342,24 @@ describe('exp with extra precision', () => {
     );
   });
 
+  // exp(a + al) = (m + ml)·2^e from 80-digit mpmath, beyond |a| = 1419 where n·L1 alone would round (|n| ≥ 2^21):
+  // glu's swish gate at βb = −2048 came out 2.3e-13 off.
+  it.each([
+    [-2047.9998051490634, -8.106451534004248e-14, 1.284171040585472, 8.104851026267647e-17, -2955],
+    [-1419.75, 0, 1.6629164648139418, 7.48752539369595e-17, -2049],
+    [-1500.123, 1e-14, 1.7171156101307907, 4.2321758965016046e-17, -2165],
+    [5000.5, 0, 1.1459562491474002, -4.416350621487448e-17, 7214],
+    [-99999.7, 3e-12, 1.9035858240404422, 4.1875157190227824e-17, -144270],
+    [1419.6, 0, 1.0351788494935388, -5.923749858165076e-17, 2048],
+  ])('split forms far out: exp(%d + %d) within 2^-74 (expSplit) and 2^-100 (expSplitDD)', (a, al, m, ml, e) => {
+    const h = expSplit(a, al);
+    const s = 2 ** (dd.k - e); // the mantissa's exponent may sit one off mpmath's floor(log2)
+    expect(relErr(h * s, dd.lo * s, m, ml)).toBeLessThan(2 ** -74);
+    const hd = expSplitDD(a, al);
+    const sd = 2 ** (dd.k - e);
+    expect(relErr(hd * sd, dd.lo * sd, m, ml)).toBeLessThan(2 ** -100);
+  });
+
   it('scaleRound rounds (h + l)·2^k once, ties to even, into the subnormals', () => {
     expect(scaleRound(1.5, 0, -1074)).toBe(1e-323); // tie 1.5 → 2
     expect(scaleRound(2.5, 0, -1074)).toBe(1e-323); // tie 2.5 → 2

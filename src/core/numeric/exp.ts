@@ -32,6 +32,8 @@ export const L1 = 0.0006769015433292225;
 export const L2 = 1.8634911414483108e-13;
 export const L3 = 4.1749761618629385e-23;
 export const INV_L = 1477.3197218702985; // 1024/ln2; any nearby value works, it only picks n
+/** n·L1 and n·L2 are exact below this |n|; n up to 2^31 (|ah| < 2^20) goes in two parts. */
+const N_EXACT = 2 ** 21;
 
 // The tables and constants are exported, read-only, for kernels that write expSplit out inline in their own
 // loop (sigmoid's forward): a call per element and the shared `dd` result object cost half of such a loop.
@@ -87,13 +89,25 @@ export const ROUNDER = 6755399441055744;
 export const SPLITTER = 134217729;
 
 /**
+ * ah − n·(L1 + L2) for |n| ≥ 2^21, n = (n − j) + j with j = n mod 1024: each
+ * part's products exact, the sum's roundings (n·L2 reaches 2^-12) left in
+ * dd.lo. Out of line so that expSplit, the hot path, stays small.
+ */
+function reduceFar(ah: number, n: number, j: number): number {
+  const n1 = n - j;
+  const t = twoSum(ah - n1 * L1 - j * L1, -n1 * L2);
+  const e1 = dd.lo;
+  const a = twoSum(t, -j * L2);
+  dd.lo += e1;
+  return a;
+}
+
+/**
  * exp(ah + al) = (hi + dd.lo) · 2^dd.k with hi in about [0.9997, 2.0007],
- * relative error below 2^-74 for |ah| < 1419 (|n| < 2^21, where n·L1 and
- * n·L2 are exact). Beyond that, up to the finite |ah| < 2^20 it accepts
- * (callers check), the reduction rounds and the error grows to about
- * |ah|·2^-53: glu's swish gate at βb = −2048 came out 2.3e-13 off (a known
- * limit, not yet mended; results from there are far below the subnormals
- * unless a huge factor multiplies them).
+ * relative error below 2^-74. Needs finite
+ * |ah| < 2^20 (callers check). From |ah| = 1419 n·L1 alone would round
+ * (|n| ≥ 2^21), so n is split there: with n·L1 rounded, glu's swish gate at
+ * βb = −2048 came out 2.3e-13 off.
  *
  * With |r| ≤ ln2/2048 the polynomial part p = exp(r) - 1 - r is below 2^-24,
  * so its roundings and that of T·p stay near 2^-76; T·r is exact (Dekker).
@@ -105,9 +119,17 @@ export function expSplit(ah: number, al: number): number {
   const n = ah * INV_L + ROUNDER - ROUNDER;
   const j = n & 1023;
   dd.k = (n - j) / 1024;
-  // r = ah - n·ln2/1024 + al: ah - n·L1 is exact (Sterbenz), n·L2 too; TwoSum keeps the rest.
-  const a = ah - n * L1;
-  const c = al - n * L2 - n * L3;
+  // r = ah - n·ln2/1024 + al: ah - n·L1 is exact (Sterbenz), n·L2 too; TwoSum keeps the rest. From |n| = 2^21
+  // (|ah| ≥ 1419) n·L1 would round: n is taken in two parts, a multiple of 1024 and j.
+  let a: number;
+  let c: number;
+  if (n < N_EXACT && n > -N_EXACT) {
+    a = ah - n * L1;
+    c = al - n * L2 - n * L3;
+  } else {
+    a = reduceFar(ah, n, j);
+    c = al - n * L3 + dd.lo;
+  }
   const r = a + c;
   const bb = r - a;
   const rl = a - (r - bb) + (c - bb);
@@ -160,9 +182,20 @@ export function expSplitDD(ah: number, al: number): number {
   const n = ah * INV_L + ROUNDER - ROUNDER;
   const j = n & 1023;
   dd.k = (n - j) / 1024;
-  // r = (ah - n·L1) - n·L2 + al - n·L3 to about 2^-106 (the first two terms exact)
-  let r = twoSum(ah - n * L1, -n * L2);
-  let e = dd.lo;
+  // r = (ah - n·L1) - n·L2 + al - n·L3 to about 2^-106 (the first two terms exact; from |n| = 2^21 each in two
+  // parts, as in expSplit)
+  let r: number;
+  let e: number;
+  if (n < N_EXACT && n > -N_EXACT) {
+    r = twoSum(ah - n * L1, -n * L2);
+    e = dd.lo;
+  } else {
+    const n1 = n - j;
+    r = twoSum(ah - n1 * L1 - j * L1, -n1 * L2);
+    e = dd.lo;
+    r = twoSum(r, -j * L2);
+    e += dd.lo;
+  }
   r = twoSum(r, al);
   e += dd.lo - n * L3;
   r = fastTwoSum(r, e);
