@@ -91,7 +91,8 @@ export const SPLITTER = 134217729;
 /**
  * ah − n·(L1 + L2) for |n| ≥ 2^21, n = (n − j) + j with j = n mod 1024: each
  * part's products exact, the sum's roundings (n·L2 reaches 2^-12) left in
- * dd.lo. Out of line so that expSplit, the hot path, stays small.
+ * dd.lo. Out of line so that expSplit, the hot path, stays small; expSplitDD
+ * takes the same two parts.
  */
 function reduceFar(ah: number, n: number, j: number): number {
   const n1 = n - j;
@@ -104,10 +105,10 @@ function reduceFar(ah: number, n: number, j: number): number {
 
 /**
  * exp(ah + al) = (hi + dd.lo) · 2^dd.k with hi in about [0.9997, 2.0007],
- * relative error below 2^-74. Needs finite
- * |ah| < 2^20 (callers check). From |ah| = 1419 n·L1 alone would round
- * (|n| ≥ 2^21), so n is split there: with n·L1 rounded, glu's swish gate at
- * βb = −2048 came out 2.3e-13 off.
+ * relative error below 2^-74. Needs finite |ah| < 2^20 (callers check).
+ * From |ah| = 1419 n·L1 alone would round (|n| ≥ 2^21), so n is split there
+ * (`reduceFar`): with n·L1 rounded, glu's swish gate at βb = −2048 came out
+ * 2.3e-13 off. Kernels that write this out inline keep |ah| ≤ 600.
  *
  * With |r| ≤ ln2/2048 the polynomial part p = exp(r) - 1 - r is below 2^-24,
  * so its roundings and that of T·p stay near 2^-76; T·r is exact (Dekker).
@@ -190,11 +191,8 @@ export function expSplitDD(ah: number, al: number): number {
     r = twoSum(ah - n * L1, -n * L2);
     e = dd.lo;
   } else {
-    const n1 = n - j;
-    r = twoSum(ah - n1 * L1 - j * L1, -n1 * L2);
+    r = reduceFar(ah, n, j);
     e = dd.lo;
-    r = twoSum(r, -j * L2);
-    e += dd.lo;
   }
   r = twoSum(r, al);
   e += dd.lo - n * L3;
