@@ -109,6 +109,8 @@ interface Reference {
   ulps?: number;
   /** How near a tie (relative) a one-ULP miss may be, where the kernel documents a bound wider than NEAR_TIE. */
   nearTie?: Dec;
+  /** A parameter the forward is a multiple of where unit(x) is not 0: forward = p[param]·unit(x) there. */
+  scaledBy?: { param: string; unit(x: Dec): Dec };
 }
 
 /** A parameter such as α or β: mostly 2^-12 to 2^12 and plain draws near 1, where clients set it; now and then any magnitude. */
@@ -208,6 +210,7 @@ const references: Reference[] = [
     params: fc.record({ alpha: scale(true) }),
     forward: (x, p) => (x.gt(0) ? x : p.alpha.times(expm1(x))),
     derivative: (x, p) => (x.gt(0) ? ONE : p.alpha.times(x.exp())),
+    scaledBy: { param: 'alpha', unit: (x) => (x.gt(0) ? new D(0) : expm1(x)) },
     domain: magnitudes(1e5),
   },
   {
@@ -250,6 +253,7 @@ const references: Reference[] = [
     params: fc.record({ alpha: scale(true) }),
     forward: (x, p) => (x.gt(0) ? x : p.alpha.times(x)),
     derivative: (x, p) => (x.gt(0) ? ONE : p.alpha),
+    scaledBy: { param: 'alpha', unit: (x) => (x.gt(0) ? new D(0) : x) },
     // dα = Σ dy·x over x ≤ 0 (compensated dot products in the kernel).
     paramGradient: { name: 'alpha', term: (x) => (x.gt(0) ? new D(0) : x) },
     domain: magnitudes(1e5),
@@ -371,6 +375,36 @@ describe.each(references.map((ref) => [titleOf(ref), ref] as const))('%s against
       { numRuns: RUNS },
     );
   });
+
+  // The scale parameter chosen so that one element's result lands just above the smallest normal double
+  // (the draws of the parameter itself reach that band rarely); the other elements go with it.
+  const { scaledBy } = ref;
+  if (scaledBy) {
+    it(`forward with tiny products through ${scaledBy.param}, float64`, () => {
+      fc.assert(
+        fc.property(
+          paramDraws(ref),
+          fc.array(ref.domain, { minLength: 1, maxLength: 16 }),
+          fc.integer({ min: -1022, max: -1016 }),
+          fc.boolean(),
+          (raw, draws, e, negative) => {
+            const x = Float64Array.from(draws);
+            const units = Array.from(x, (v) => scaledBy.unit(exact(v)));
+            const lands = units.findIndex((u) => !u.isZero());
+            fc.pre(lands >= 0);
+            const scaleFor = Number(TWO.pow(e).times(negative ? -1 : 1).div(units[lands]).toPrecision(40));
+            fc.pre(Number.isFinite(scaleFor));
+            const params = def.params.parse({ ...raw, [scaledBy.param]: scaleFor }) as Record<string, unknown>;
+            const p = decimalParams(params);
+            const expected = Array.from(x, (v) => ref.forward(exact(v), p));
+            const { out } = runForward(def, { x: x.slice(), rows: 1, cols: x.length, params, dtype: 'float64' });
+            expectWithin(out, expected, x, 'float64', `forward with ${JSON.stringify(params)}`, ref.ulps, ref.nearTie);
+          },
+        ),
+        { numRuns: RUNS },
+      );
+    });
+  }
 });
 
 interface Gate {
