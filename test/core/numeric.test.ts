@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
+import { Decimal } from 'decimal.js';
 import { dd, twoSum, fastTwoSum, twoProd, mulDD, addDD, divDD, invDD, sqrtDD, ddFraction } from '../../src/core/numeric/dd.js';
 import { expX, expDD, expSplit, expSplitDD, mulPow2, mulScaleRound, scaleRound, scaleRoundMul, pow2 } from '../../src/core/numeric/exp.js';
 import { mulRoundSub } from '../../src/core/smooth/round.js';
@@ -22,6 +23,7 @@ import {
   SQRT_2_OVER_PI_L,
 } from '../../src/core/numeric/normal.js';
 import { GELU_ROOTS, ROOT_BAND, rootSeries } from '../../src/core/numeric/roots.js';
+import { exactIn } from '../helpers/reference.js';
 
 // ------------------------------------------------------------ exact oracle
 
@@ -343,8 +345,10 @@ describe('exp with extra precision', () => {
   });
 
   // exp(a + al) = (m + ml)·2^e from 80-digit mpmath, beyond |a| = 1419 where n·L1 alone would round (|n| ≥ 2^21):
-  // glu's swish gate at βb = −2048 came out 2.3e-13 off.
+  // glu's swish gate at βb = −2048 came out 2.3e-13 off; and below it, where the sum of the reduction's low terms
+  // (up to 2^-21) rounded to 2^-73.8 at a = 1394.08.
   it.each([
+    [1394.080408352054, -7.308004522254476e-14, 1.175188130688536, -4.0935522353748545e-17, 2011],
     [-2047.9998051490634, -8.106451534004248e-14, 1.284171040585472, 8.104851026267647e-17, -2955],
     [-1419.75, 0, 1.6629164648139418, 7.48752539369595e-17, -2049],
     [-1500.123, 1e-14, 1.7171156101307907, 4.2321758965016046e-17, -2165],
@@ -358,6 +362,29 @@ describe('exp with extra precision', () => {
     const hd = expSplitDD(a, al);
     const sd = 2 ** (dd.k - e);
     expect(relErr(hd * sd, dd.lo * sd, m, ml)).toBeLessThan(2 ** -100);
+  });
+
+  it('split forms against a 60-digit exp, |a| < 2^20 with a low part', () => {
+    const D60 = Decimal.clone({ precision: 60, minE: -9e15, maxE: 9e15 });
+    const relTo = (h: number, l: number, k: number, want: Decimal) =>
+      exactIn(D60, h).plus(exactIn(D60, l)).minus(want.div(new D60(2).pow(k))).abs().times(new D60(2).pow(k)).div(want).toNumber();
+    fc.assert(
+      fc.property(
+        fc.oneof(finite(0, 709), finite(709, 1419), finite(1419, 1e5), finite(1e5, 2 ** 20 - 1)),
+        fc.boolean(),
+        finite(-0.5, 0.5),
+        (magnitude, negative, fraction) => {
+        const a = negative ? -magnitude : magnitude;
+        const al = fraction * magnitude * 2 ** -53; // within half an ULP of a
+        const want = exactIn(D60, a).plus(exactIn(D60, al)).exp();
+        const h = expSplit(a, al);
+        expect(relTo(h, dd.lo, dd.k, want)).toBeLessThan(2 ** -74);
+        const hd = expSplitDD(a, al);
+        expect(relTo(hd, dd.lo, dd.k, want)).toBeLessThan(2 ** -100);
+        },
+      ),
+      { numRuns: 400 },
+    );
   });
 
   it('scaleRound rounds (h + l)·2^k once, ties to even, into the subnormals', () => {

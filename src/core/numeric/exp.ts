@@ -31,9 +31,16 @@ import { dd, twoSum, fastTwoSum, twoProd, mulDD, mulDD1, sqrtDD } from './dd.js'
 export const L1 = 0.0006769015433292225;
 export const L2 = 1.8634911414483108e-13;
 export const L3 = 4.1749761618629385e-23;
+/** What L1 + L2 + L3 leave of ln2/1024 (2^-129.6): counts only where n reaches 2^28, far out (reduceFar). */
+const L4 = -9.664144515033916e-40;
 export const INV_L = 1477.3197218702985; // 1024/ln2; any nearby value works, it only picks n
-/** n·L1 and n·L2 are exact below this |n|; n up to 2^31 (|ah| < 2^20) goes in two parts. */
-const N_EXACT = 2 ** 21;
+/**
+ * Below this |ah|, |n| < 2^20: n·L1 and n·L2 are exact and c = al − n·L2 −
+ * n·L3 (up to 2^-22) rounds below 2^-76, inside expSplit's 2^-74. At |n|
+ * near 2^21, where the products are still exact, c's roundings reached
+ * 2^-73.8 (measured against decimal.js), so the far path starts here.
+ */
+const EXACT_BELOW = 709;
 
 // The tables and constants are exported, read-only, for kernels that write expSplit out inline in their own
 // loop (sigmoid's forward): a call per element and the shared `dd` result object cost half of such a loop.
@@ -88,27 +95,59 @@ export function pow2(k: number): number {
 export const ROUNDER = 6755399441055744;
 export const SPLITTER = 134217729;
 
+/** The power of two (2^farK) that `reduceFar` took out of its argument. */
+let farK = 0;
+
 /**
- * ah − n·(L1 + L2) for |n| ≥ 2^21, n = (n − j) + j with j = n mod 1024: each
- * part's products exact, the sum's roundings (n·L2 reaches 2^-12) left in
- * dd.lo. Out of line so that expSplit, the hot path, stays small; expSplitDD
- * takes the same two parts.
+ * (ah + al) − farK·ln2 as hi + dd.lo, |hi| ≤ 0.35, for 709 ≤ |ah| < 2^20:
+ * the multiple of 1024 in n comes out first, so that expSplit's own
+ * reduction does the rest with a small n. m·1024·L1 and
+ * m·1024·L2 are exact (|m| < 2^21, L1 and L2 have 32 bits), ah − m·1024·L1
+ * is exact (both multiples of 2^-42, the difference below 1), and TwoSums
+ * keep the rest, m·1024·L3 (up to 2^-43) too: summed as a low part it would
+ * round at 2^-96. m·1024·L4 reaches 2^-98.6.
  */
-function reduceFar(ah: number, n: number, j: number): number {
-  const n1 = n - j;
-  const t = twoSum(ah - n1 * L1 - j * L1, -n1 * L2);
-  const e1 = dd.lo;
-  const a = twoSum(t, -j * L2);
-  dd.lo += e1;
-  return a;
+function reduceFar(ah: number, al: number): number {
+  const m = Math.round(ah * (INV_L / 1024));
+  farK = m;
+  const l3 = twoProd(m * 1024, -L3);
+  const l3Low = dd.lo;
+  let r = twoSum(ah - m * 1024 * L1, -m * 1024 * L2);
+  let e = dd.lo;
+  r = twoSum(r, l3);
+  e += dd.lo;
+  r = twoSum(r, al);
+  e += dd.lo + l3Low - m * 1024 * L4;
+  return fastTwoSum(r, e);
+}
+
+/** expSplit for 709 ≤ |ah| < 2^20, out of line (rare: results there are far below the subnormals unless a huge factor scales them). */
+function expSplitFar(ah: number, al: number): number {
+  const r = reduceFar(ah, al);
+  const k = farK;
+  const hi = expSplit(r, dd.lo);
+  dd.k += k;
+  return hi;
+}
+
+/** expSplitDD for 709 ≤ |ah| < 2^20, as expSplitFar. */
+function expSplitDDFar(ah: number, al: number): number {
+  const r = reduceFar(ah, al);
+  const k = farK;
+  const hi = expSplitDD(r, dd.lo);
+  dd.k += k;
+  return hi;
 }
 
 /**
  * exp(ah + al) = (hi + dd.lo) · 2^dd.k with hi in about [0.9997, 2.0007],
  * relative error below 2^-74. Needs finite |ah| < 2^20 (callers check).
- * From |ah| = 1419 n·L1 alone would round (|n| ≥ 2^21), so n is split there
- * (`reduceFar`): with n·L1 rounded, glu's swish gate at βb = −2048 came out
- * 2.3e-13 off. Kernels that write this out inline keep |ah| ≤ 600.
+ * From |ah| = 1419 n·L1 would round (|n| ≥ 2^21: glu's swish gate at
+ * βb = −2048 came out 2.3e-13 off), and from about 709 the sum of the
+ * reduction's low terms reaches 2^-74 (EXACT_BELOW), so from 709 a multiple
+ * of 1024 in n is taken out first (`reduceFar`, out of line: the hot path
+ * gains one pair of comparisons). Kernels that write this out inline keep
+ * |ah| ≤ 600.
  *
  * With |r| ≤ ln2/2048 the polynomial part p = exp(r) - 1 - r is below 2^-24,
  * so its roundings and that of T·p stay near 2^-76; T·r is exact (Dekker).
@@ -117,20 +156,13 @@ function reduceFar(ah: number, n: number, j: number): number {
  * deeply enough to flatten the helpers itself.
  */
 export function expSplit(ah: number, al: number): number {
+  if (ah >= EXACT_BELOW || ah <= -EXACT_BELOW) return expSplitFar(ah, al); // NaN stays here
   const n = ah * INV_L + ROUNDER - ROUNDER;
   const j = n & 1023;
   dd.k = (n - j) / 1024;
-  // r = ah - n·ln2/1024 + al: ah - n·L1 is exact (Sterbenz), n·L2 too; TwoSum keeps the rest. From |n| = 2^21
-  // (|ah| ≥ 1419) n·L1 would round: n is taken in two parts, a multiple of 1024 and j.
-  let a: number;
-  let c: number;
-  if (n < N_EXACT && n > -N_EXACT) {
-    a = ah - n * L1;
-    c = al - n * L2 - n * L3;
-  } else {
-    a = reduceFar(ah, n, j);
-    c = al - n * L3 + dd.lo;
-  }
+  // r = ah - n·ln2/1024 + al: ah - n·L1 is exact (Sterbenz), n·L2 too; TwoSum keeps the rest.
+  const a = ah - n * L1;
+  const c = al - n * L2 - n * L3;
   const r = a + c;
   const bb = r - a;
   const rl = a - (r - bb) + (c - bb);
@@ -180,20 +212,13 @@ function hornerStep(ch: number, cl: number, r: number, rH: number, rL: number, a
 
 /** As `expSplit`, relative error below 2^-100 (a few times slower). */
 export function expSplitDD(ah: number, al: number): number {
+  if (ah >= EXACT_BELOW || ah <= -EXACT_BELOW) return expSplitDDFar(ah, al); // NaN stays here
   const n = ah * INV_L + ROUNDER - ROUNDER;
   const j = n & 1023;
   dd.k = (n - j) / 1024;
-  // r = (ah - n·L1) - n·L2 + al - n·L3 to about 2^-106 (the first two terms exact; from |n| = 2^21 each in two
-  // parts, as in expSplit)
-  let r: number;
-  let e: number;
-  if (n < N_EXACT && n > -N_EXACT) {
-    r = twoSum(ah - n * L1, -n * L2);
-    e = dd.lo;
-  } else {
-    r = reduceFar(ah, n, j);
-    e = dd.lo;
-  }
+  // r = (ah - n·L1) - n·L2 + al - n·L3 to about 2^-106 (the first two terms exact)
+  let r = twoSum(ah - n * L1, -n * L2);
+  let e = dd.lo;
   r = twoSum(r, al);
   e += dd.lo - n * L3;
   r = fastTwoSum(r, e);
