@@ -41,11 +41,23 @@ function shapeOf(body: unknown): [number, number] | undefined {
   return [inputs.length, Array.isArray(first) ? first.length : 0];
 }
 
+/** Each request described once: the metrics hook and the request log (when it writes) both ask, after the answer. */
+const described = new WeakMap<FastifyRequest, RequestInfo>();
+
 export function describeRequest(
   request: FastifyRequest,
   reply: FastifyReply,
   placementOf: (elements: number) => Placement,
 ): RequestInfo {
+  let info = described.get(request);
+  if (!info) {
+    info = describe(request, reply, placementOf);
+    described.set(request, info);
+  }
+  return info;
+}
+
+function describe(request: FastifyRequest, reply: FastifyReply, placementOf: (elements: number) => Placement): RequestInfo {
   const route = request.routeOptions.url ?? 'unmatched';
   const info: RequestInfo = { route };
   const code = problemCodeOf(request);
