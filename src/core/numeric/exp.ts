@@ -100,10 +100,10 @@ let farK = 0;
 
 /**
  * (ah + al) − farK·ln2 as hi + dd.lo, |hi| ≤ 0.35, for 709 ≤ |ah| < 2^20:
- * the multiple of 1024 in n comes out first, so that expSplit's own
+ * a multiple of 1024 near n comes out first, so that expSplit's own
  * reduction does the rest with a small n. m·1024·L1 and
  * m·1024·L2 are exact (|m| < 2^21, L1 and L2 have 32 bits), ah − m·1024·L1
- * is exact (both multiples of 2^-42, the difference below 1), and TwoSums
+ * is exact (both multiples of 2^-43, the difference below 1), and TwoSums
  * keep the rest, m·1024·L3 (up to 2^-43) too: summed as a low part it would
  * round at 2^-96. m·1024·L4 reaches 2^-98.6.
  */
@@ -121,7 +121,7 @@ function reduceFar(ah: number, al: number): number {
   return fastTwoSum(r, e);
 }
 
-/** expSplit for 709 ≤ |ah| < 2^20, out of line (rare: results there are far below the subnormals unless a huge factor scales them). */
+/** expSplit for 709 ≤ |ah| < 2^20, out of line: rare, as exp leaves the normal range there (a factor may bring it back). */
 function expSplitFar(ah: number, al: number): number {
   const r = reduceFar(ah, al);
   const k = farK;
