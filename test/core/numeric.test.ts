@@ -374,13 +374,13 @@ describe('exp with extra precision', () => {
         fc.boolean(),
         finite(-0.5, 0.5),
         (magnitude, negative, fraction) => {
-        const a = negative ? -magnitude : magnitude;
-        const al = fraction * magnitude * 2 ** -53; // within half an ULP of a
-        const want = exactIn(D60, a).plus(exactIn(D60, al)).exp();
-        const h = expSplit(a, al);
-        expect(relTo(h, dd.lo, dd.k, want)).toBeLessThan(2 ** -74);
-        const hd = expSplitDD(a, al);
-        expect(relTo(hd, dd.lo, dd.k, want)).toBeLessThan(2 ** -100);
+          const a = negative ? -magnitude : magnitude;
+          const al = fraction * magnitude * 2 ** -53; // within half an ULP of a
+          const want = exactIn(D60, a).plus(exactIn(D60, al)).exp();
+          const h = expSplit(a, al);
+          expect(relTo(h, dd.lo, dd.k, want)).toBeLessThan(2 ** -74);
+          const hd = expSplitDD(a, al);
+          expect(relTo(hd, dd.lo, dd.k, want)).toBeLessThan(2 ** -100);
         },
       ),
       { numRuns: 400 },
