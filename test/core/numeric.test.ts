@@ -364,6 +364,19 @@ describe('exp with extra precision', () => {
     expect(relErr(hd * sd, dd.lo * sd, m, ml)).toBeLessThan(2 ** -100);
   });
 
+  // From a = 709.78237 n rounds to 2^20, so the power of two is 2^1024 while the result is still finite: the low
+  // part was dropped (2^-54 relative). mpmath at 400 bits, as hi + lo.
+  it.each([
+    [709.7825, 1.7973104586235613e308, -1.4770787539042083e291],
+    [709.78237445, 1.7970848204602006e308, -5.634978743149807e291],
+    [709.782712893384, 1.7976931348622732e308, 2.1092968483114987e291],
+  ])('expX and expDD just below overflow: exp(%d) keeps its low part', (a, rh, rl) => {
+    const h = expX(a, 0);
+    expect(relErr(h, dd.lo, rh, rl)).toBeLessThan(2 ** -74);
+    const hd = expDD(a, 0);
+    expect(relErr(hd, dd.lo, rh, rl)).toBeLessThan(2 ** -100);
+  });
+
   it('split forms against a 60-digit exp, |a| < 2^20 with a low part', () => {
     const D60 = Decimal.clone({ precision: 60, minE: -9e15, maxE: 9e15 });
     const relTo = (h: number, l: number, k: number, want: Decimal) =>
@@ -476,6 +489,11 @@ describe('normal CDF', () => {
   it.each(CDF_REF)('Φ(%d) from the Taylor pieces to 2^-60', (w, rh, rl) => {
     const h = cdfPiece(w);
     expect(relErr(h, dd.lo, rh, rl)).toBeLessThan(2 ** -60);
+  });
+
+  it('Φ at the far edge of piece 32 to 2^-59, where the plain tail t³·Q(t) is 0.325% of Φ (2^-59.1 measured)', () => {
+    const h = cdfPiece(-4.1243862946284935);
+    expect(relErr(h, dd.lo, 1.8586228566305207e-5, 1.2742338029698055e-21)).toBeLessThan(2 ** -59);
   });
 
   it.each([

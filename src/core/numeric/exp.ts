@@ -391,6 +391,13 @@ function finish(h: number, l: number, k: number): number {
     dd.lo = l * s;
     return h * s;
   }
+  if (k === 1024) {
+    // From ah = 709.78237 n rounds to 2^20 and k to 1024 while h < 1 keeps the result finite: 2^1024 is not a
+    // double, so 2h and 2l go with 2^1023 (scaleRound would drop the low part). h ≥ 1 overflows.
+    const v = 2 * h * POW2[1023 + 1074];
+    dd.lo = v === Infinity ? 0 : 2 * l * POW2[1023 + 1074];
+    return v;
+  }
   const v = scaleRound(h, l, k);
   dd.lo = 0;
   return v;

@@ -1,5 +1,5 @@
 /**
- * The standard normal CDF Φ, to about 2^-60 relative error (2^-58 beyond |w| = 4.25), as a double-double,
+ * The standard normal CDF Φ, to about 2^-59 relative error (2^-58 beyond |w| = 4.25), as a double-double,
  * for the exact GELU x·Φ(x) and its derivative Φ(x) + xφ(x).
  *
  * Why not @stdlib erfc/erfcx: measured against 50-digit references, erfc is off
@@ -13,7 +13,9 @@
  *   the same-sign series Φ(c) = ½ + φ(c)·Σ c^(2n+1)/(2n+1)!! and φ; higher ones
  *   come from Hermite polynomials, φ^(n) = (-1)^n He_n φ. The head
  *   a0 + a1·t + a2·t² is evaluated in double-double; the tail t³·Q(t) is below
- *   0.3% of the result, so rounding it costs under 2^-60.
+ *   0.33% of the result, so rounding it costs about 2^-59 at the far edge of
+ *   the last two pieces (w < −4; 2^-59.1 measured at w = −4.124, where the
+ *   tail is 0.325%) and under 2^-60 elsewhere.
  * - |w| > 4.25: the FreeBSD/fdlibm erfc tail, erfc(z) = exp(-z² - 0.5625 + R/S)/z,
  *   whose rational R/S is what limits this range: Φ comes out good to about
  *   2^-58 (measured), so a result rounds wrongly (by 1 ULP) only within 2^-6 ULP
@@ -22,7 +24,7 @@
  *
  * gelu′ = Φ + xφ cancels near its root x0 ≈ -0.7518; roots.ts covers
  * |x - x0| ≤ 1/16, and beyond that the cancellation is below 2^3, which the
- * 2^-60 accuracy here absorbs.
+ * 2^-59 accuracy here absorbs.
  */
 import { dd, twoSum, fastTwoSum, twoProd, mulDD, addDD, divDD, sqrtDD } from './dd.js';
 import { expDD } from './exp.js';
@@ -113,7 +115,8 @@ for (let j = 0; j < PIECES; j++) {
 }
 
 /**
- * Φ(w) for -4.25 ≤ w ≤ 0 as out[0] + out[1], relative error below 2^-60: the
+ * Φ(w) for -4.25 ≤ w ≤ 0 as out[0] + out[1], relative error below 2^-59
+ * (2^-60 for w ≥ −4; see the tail's rounding above): the
  * Taylor polynomial of piece j around c = -(2j + 1)/16 at t = w - c, with
  * t = th + tl (TwoSum), t² and the first two terms by Dekker's product and
  * their sum in double-double (TwoSum, then FastTwoSum). The dd.ts helpers

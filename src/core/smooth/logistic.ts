@@ -7,8 +7,11 @@
  * cancels), softplus(z) = max(z, 0) + log1p(E), the sum of two non-negative
  * terms. With the 2^-66 exp and the 2^-62 log1p the results are good to about
  * 2^-60 relative, so one final rounding gives the correctly rounded double
- * except in rare near-ties. Results below 2^-1021 are those of a plain
- * subnormal exp (kernels that need exact tails scale themselves).
+ * except in rare near-ties. That holds for results from 2^-969 up (z above
+ * about −671): below, exp's low part is itself subnormal, so a result is good
+ * only to 2^-1074 absolute (2^-54 relative at 2^-1021, measured at
+ * z = −707.6), and below 2^-1021 it is that of a plain subnormal exp
+ * (kernels that need exact tails scale themselves).
  */
 import { dd, divDD, fastTwoSum, twoSum } from '../numeric/dd.js';
 import { expX } from '../numeric/exp.js';

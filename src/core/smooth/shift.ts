@@ -18,8 +18,9 @@ export function shiftFromRoot(zh: number, zl: number, r0: number, r1: number, r2
  * the kernels use: 0 where |zh| > 1e5 (the kernels' tails ignore it), NaN for
  * NaN. Where a factor is beyond Dekker's split (|β| or |x| ≥ 1e290) while the
  * product is moderate, that factor is scaled down by 2^600 first (exact); the
- * low part is then kept for |zh| above about 2^-369, below which no kernel
- * needs it (z that small only enters as ½ + z/4 and the like).
+ * low part is then kept for |zh| above about 2^-369, and unscaled for |zh|
+ * above 2^-969 (below, Dekker's low part is subnormal and loses bits): no
+ * kernel needs it for z that small (it only enters as ½ + z/4 and the like).
  */
 export function productLo(beta: number, x: number, zh: number): number {
   if (!(Math.abs(zh) <= 1e5)) return zh === zh ? 0 : NaN;
