@@ -31,7 +31,7 @@ import { dd, twoSum, fastTwoSum, twoProd, mulDD, mulDD1, sqrtDD } from './dd.js'
 export const L1 = 0.0006769015433292225;
 export const L2 = 1.8634911414483108e-13;
 export const L3 = 4.1749761618629385e-23;
-/** What L1 + L2 + L3 leave of ln2/1024 (2^-129.6): counts only where n reaches 2^28, far out (reduceFar). */
+/** What L1 + L2 + L3 leave of ln2/1024 (2^-129.6): counts only where n reaches 2^28, far out (expFar). */
 const L4 = -9.664144515033916e-40;
 export const INV_L = 1477.3197218702985; // 1024/ln2; any nearby value works, it only picks n
 /**
@@ -95,21 +95,18 @@ export function pow2(k: number): number {
 export const ROUNDER = 6755399441055744;
 export const SPLITTER = 134217729;
 
-/** The power of two (2^farK) that `reduceFar` took out of its argument. */
-let farK = 0;
-
 /**
- * (ah + al) − farK·ln2 as hi + dd.lo, |hi| ≤ 0.35, for 709 ≤ |ah| < 2^20:
- * a multiple of 1024 near n comes out first, so that expSplit's own
- * reduction does the rest with a small n. m·1024·L1 and
- * m·1024·L2 are exact (|m| < 2^21, L1 and L2 have 32 bits), ah − m·1024·L1
- * is exact (both multiples of 2^-43, the difference below 1), and TwoSums
- * keep the rest, m·1024·L3 (up to 2^-43) too: summed as a low part it would
- * round at 2^-96. m·1024·L4 reaches 2^-98.6.
+ * expSplit (or, precise, expSplitDD) for 709 ≤ |ah| < 2^20, out of line:
+ * rare, as exp leaves the normal range there (a factor may bring it back).
+ * (ah + al) − m·ln2, |r| ≤ 0.35, comes out first, m·1024 a multiple of 1024
+ * near n, so that their own reduction does the rest with a small n.
+ * m·1024·L1 and m·1024·L2 are exact (|m| < 2^21, L1 and L2 have 32 bits),
+ * ah − m·1024·L1 is exact (both multiples of 2^-43, the difference below 1),
+ * and TwoSums keep the rest, m·1024·L3 (up to 2^-43) too: summed as a low
+ * part it would round at 2^-96. m·1024·L4 reaches 2^-98.6.
  */
-function reduceFar(ah: number, al: number): number {
+function expFar(ah: number, al: number, precise: boolean): number {
   const m = Math.round(ah * (INV_L / 1024));
-  farK = m;
   const l3 = twoProd(m * 1024, -L3);
   const l3Low = dd.lo;
   let r = twoSum(ah - m * 1024 * L1, -m * 1024 * L2);
@@ -118,24 +115,9 @@ function reduceFar(ah: number, al: number): number {
   e += dd.lo;
   r = twoSum(r, al);
   e += dd.lo + l3Low - m * 1024 * L4;
-  return fastTwoSum(r, e);
-}
-
-/** expSplit for 709 ≤ |ah| < 2^20, out of line: rare, as exp leaves the normal range there (a factor may bring it back). */
-function expSplitFar(ah: number, al: number): number {
-  const r = reduceFar(ah, al);
-  const k = farK;
-  const hi = expSplit(r, dd.lo);
-  dd.k += k;
-  return hi;
-}
-
-/** expSplitDD for 709 ≤ |ah| < 2^20, as expSplitFar. */
-function expSplitDDFar(ah: number, al: number): number {
-  const r = reduceFar(ah, al);
-  const k = farK;
-  const hi = expSplitDD(r, dd.lo);
-  dd.k += k;
+  r = fastTwoSum(r, e);
+  const hi = precise ? expSplitDD(r, dd.lo) : expSplit(r, dd.lo);
+  dd.k += m;
   return hi;
 }
 
@@ -145,7 +127,7 @@ function expSplitDDFar(ah: number, al: number): number {
  * From |ah| = 1419 n·L1 would round (|n| ≥ 2^21: glu's swish gate at
  * βb = −2048 came out 2.3e-13 off), and from about 709 the sum of the
  * reduction's low terms reaches 2^-74 (EXACT_BELOW), so from 709 a multiple
- * of 1024 in n is taken out first (`reduceFar`, out of line: the hot path
+ * of 1024 near n is taken out first (`expFar`, out of line: the hot path
  * gains one pair of comparisons). Kernels that write this out inline keep
  * |ah| ≤ 600.
  *
@@ -156,7 +138,7 @@ function expSplitDDFar(ah: number, al: number): number {
  * deeply enough to flatten the helpers itself.
  */
 export function expSplit(ah: number, al: number): number {
-  if (ah >= EXACT_BELOW || ah <= -EXACT_BELOW) return expSplitFar(ah, al); // NaN stays here
+  if (ah >= EXACT_BELOW || ah <= -EXACT_BELOW) return expFar(ah, al, false); // NaN stays here
   const n = ah * INV_L + ROUNDER - ROUNDER;
   const j = n & 1023;
   dd.k = (n - j) / 1024;
@@ -212,7 +194,7 @@ function hornerStep(ch: number, cl: number, r: number, rH: number, rL: number, a
 
 /** As `expSplit`, relative error below 2^-100 (a few times slower). */
 export function expSplitDD(ah: number, al: number): number {
-  if (ah >= EXACT_BELOW || ah <= -EXACT_BELOW) return expSplitDDFar(ah, al); // NaN stays here
+  if (ah >= EXACT_BELOW || ah <= -EXACT_BELOW) return expFar(ah, al, true); // NaN stays here
   const n = ah * INV_L + ROUNDER - ROUNDER;
   const j = n & 1023;
   dd.k = (n - j) / 1024;
