@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { softmax } from '../../src/core/activations/softmax.js';
+import { SoftmaxRow } from '../../src/core/rows/softmax-row.js';
 import { ulpError } from '../helpers/golden.js';
 
 function fwd(rows: number[][]): Float64Array {
@@ -179,5 +180,15 @@ describe('softmax backward', () => {
         expect(Math.abs(dx - fd)).toBeLessThanOrEqual(1e-9 * scale + 1e-300);
       }),
     );
+  });
+});
+
+describe('the shared row state', () => {
+  it('log S for a subnormal u is u rounded once (softmin row with logits 708.9 apart; mpmath)', () => {
+    // u·2^1074 = 2715359896840286.5 + 0.24: Uh·2^-600 alone rounded the tie to even, one unit low.
+    const row = new SoftmaxRow(2);
+    expect(row.load(Float64Array.of(-203.84619589980758, 505.05617512337335), 0, 2, -1, false)).toBe(true);
+    row.logSum();
+    expect(row.Lh).toBe(1.341566041123817e-308);
   });
 });

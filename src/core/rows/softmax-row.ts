@@ -20,7 +20,7 @@
  * A −Infinity entry next to a finite maximum has e_j = 0 (a masked logit).
  */
 import { dd, divDD, fastTwoSum, twoSum } from '../numeric/dd.js';
-import { expSplit, expSplitDD, mulPow2, pow2 } from '../numeric/exp.js';
+import { expSplit, expSplitDD, mulPow2, pow2, scaleRound } from '../numeric/exp.js';
 import { log1pDD } from './log1p.js';
 
 /** u is accumulated as U = u·2^SCALE. */
@@ -125,7 +125,8 @@ export class SoftmaxRow {
     Ul = dd.lo;
     this.Uh = Uh;
     this.Ul = Ul;
-    this.uh = Uh * DOWN;
+    // Exact while u is normal; rounded once below (Uh·2^-600 alone would drop Ul and round twice there).
+    this.uh = scaleRound(Uh, Ul, -SCALE);
     this.ul = Ul * DOWN;
     this.tiny = Uh < TINY_U;
     this.Sh = fastTwoSum(1, this.uh);
