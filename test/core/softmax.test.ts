@@ -7,6 +7,10 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { softmax } from '../../src/core/activations/softmax.js';
 import { SoftmaxRow } from '../../src/core/rows/softmax-row.js';
+import { log1pDD } from '../../src/core/rows/log1p.js';
+import { dd } from '../../src/core/numeric/dd.js';
+import { Decimal } from 'decimal.js';
+import { exactIn } from '../helpers/reference.js';
 import { ulpError } from '../helpers/golden.js';
 
 function fwd(rows: number[][]): Float64Array {
@@ -184,6 +188,22 @@ describe('softmax backward', () => {
 });
 
 describe('the shared row state', () => {
+  it('log1pDD is good to 2^-85 for u from 2^-40 to 2^40 (a 90-digit decimal.js log)', () => {
+    // The series branch (u < 2^-10) kept its bracket s²/3 + … in double until this test: 2^-74.5 at u = 2^-10.
+    const D90 = Decimal.clone({ precision: 90, minE: -9e15, maxE: 9e15 });
+    fc.assert(
+      fc.property(fc.double({ min: -40, max: 40, noNaN: true }), fc.double({ min: -0.5, max: 0.5, noNaN: true }), (e, fraction) => {
+        const uh = 2 ** e;
+        const ul = fraction * uh * 2 ** -53;
+        const h = log1pDD(uh, ul);
+        const want = exactIn(D90, uh).plus(exactIn(D90, ul)).plus(1).ln();
+        const error = exactIn(D90, h).plus(exactIn(D90, dd.lo)).minus(want).div(want).abs();
+        expect(error.toNumber()).toBeLessThan(2 ** -85);
+      }),
+      { examples: [[Math.log2(0.0009763285704360759), 0]] },
+    );
+  });
+
   it('log S for a subnormal u is u rounded once (softmin row with logits 708.9 apart; mpmath)', () => {
     // u·2^1074 = 2715359896840286.5 + 0.24: Uh·2^-600 alone rounded the tie to even, one unit low.
     const row = new SoftmaxRow(2);

@@ -3,16 +3,21 @@
  * the log-sum-exp of the softmax family is log1p(Σ_{j≠max} e^(x_j − max)).
  *
  * - u < 2^-10: log1p(u) = 2·atanh(s), s = u/(2 + u) ≤ 2^-11, by its odd series
- *   2s(1 + s²/3 + s⁴/5 + …); the bracket's correction (below 2^-22) in double,
- *   the rest in double-double.
+ *   2s(1 + s²/3 + s⁴/5 + …): s², 1/3 and the bracket in double-double, the
+ *   terms from s⁴/5 on (below 2^-44) in double.
  * - otherwise one Newton step on e^y = w, w = 1 + u: from y0 = log(w),
  *   y = y0 + log1p(w·e^(−y0) − 1) ≈ y0 + t − t²/2 with t ≈ 2^-52, computed
  *   with the double-double exp (error 2^-95 absolute in t, y ≥ 2^-10).
  */
-import { dd, addDD, divDD, fastTwoSum, mulDD, twoSum } from '../numeric/dd.js';
+import { dd, addDD, divDD, fastTwoSum, mulDD, twoProd, twoSum } from '../numeric/dd.js';
+import { THIRD_H, THIRD_L } from '../smooth/constants.js';
 import { expDD } from '../numeric/exp.js';
 
-/** log(1 + uh + ul) as hi + dd.lo, for finite u ≥ 0 with uh normal or 0. */
+/**
+ * log(1 + uh + ul) as hi + dd.lo, for 0 ≤ u < 1e300 with uh normal or 0: below
+ * about 2^-1020 divDD's low part underflows (callers take u itself below
+ * 2^-900), and from 1.3e300 Dekker's split in mulDD overflows.
+ */
 export function log1pDD(uh: number, ul: number): number {
   if (uh < 2 ** -10) {
     if (uh === 0) {
@@ -23,9 +28,15 @@ export function log1pDD(uh: number, ul: number): number {
     const dl = dd.lo + ul;
     const sh = divDD(uh, ul, dh, dl);
     const sl = dd.lo;
-    const s2 = sh * sh;
-    const c = s2 * (1 / 3 + s2 * (1 / 5 + s2 * (1 / 7 + s2 * (1 / 9 + s2 * (1 / 11)))));
-    const r = mulDD(sh, sl, 1, c);
+    // c = s²·(1/3 + q) in double-double: c reaches 2^-22, so c in double would cost 2^-75.
+    const s2 = twoProd(sh, sh);
+    const s2l = dd.lo + 2 * sh * sl;
+    const q = s2 * (1 / 5 + s2 * (1 / 7 + s2 * (1 / 9 + s2 * (1 / 11))));
+    const bh = twoSum(THIRD_H, q);
+    const ch = mulDD(s2, s2l, bh, dd.lo + THIRD_L);
+    const cl = dd.lo;
+    const oh = fastTwoSum(1, ch);
+    const r = mulDD(sh, sl, oh, dd.lo + cl);
     return fastTwoSum(2 * r, 2 * dd.lo);
   }
   const wh = twoSum(1, uh);
