@@ -76,6 +76,14 @@ describe('glu gates against mpmath', () => {
     expectClose(pairs('swish', [1], [-2.5569290855221474], [1], 0.5).db, [2.3843834755243115e-17]);
   });
 
+  it('swish′ with βb within 2^-71 of the root (an exact product no double gets that near; mpmath)', () => {
+    // 1 + z + E cancelled below what E's 2^-95 settles: db was 1.7e-12 off. Now written about the root.
+    const b = -0.5903791382795616;
+    const beta = 2.165497491132019;
+    expectClose(pairs('swish', [1], [b], [1], beta).db, [-7.062270389378131e-23]);
+    expectClose(pairs('swish', [3], [b], [7], beta).db, [-1.4830767817694074e-21]);
+  });
+
   it('gelu (GeGLU, exact erf form): y and db', () => {
     const r = pairs('gelu', [-3], [1.25], [2]);
     expectClose(r.y, [-3.3538133487492927]);

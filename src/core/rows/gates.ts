@@ -10,7 +10,10 @@
  * - swish: z = βb split exactly (TwoProd); act = b·σ(z);
  *   act′ = σ(z)·(1 + z·σ(−z)). The bracket cancels near z ≈ −1.2785 (the
  *   root of swish′); there σ is recomputed from the double-double exp
- *   (relative error 2^-95 instead of 2^-66).
+ *   (relative error 2^-95 instead of 2^-66), and within about 2^-31 of the
+ *   root, where βb (exact) can lie closer to it than any double and even
+ *   that falls short, the bracket is written about the root (t = z − z0, as
+ *   smooth/swish.ts does).
  * - gelu (exact, erf form): Φ and φ from gauss.ts; act′ = φ·(R + b) for
  *   b ≤ 0 with R recomputed precisely near the root b ≈ −0.7518.
  *
@@ -21,7 +24,9 @@
  */
 import { dd, addDD, divDD, fastTwoSum, mulDD, mulDD1, twoSum } from '../numeric/dd.js';
 import { expSplit, expSplitDD, extremeExponent, mulPow2, pow2 } from '../numeric/exp.js';
-import { productLo } from '../smooth/shift.js';
+import { EZ0_H, EZ0_L, Z0_0, Z0_1, Z0_2 } from '../smooth/constants.js';
+import { expm1X } from '../smooth/expm1.js';
+import { productLo, shiftFromRoot } from '../smooth/shift.js';
 import { GELU_ROOT_BAND, geluPrimeNearRoot, millsRatio, phiSplit, PHI_CUTOFF } from './gauss.js';
 
 /** The root of gelu′, to double precision (gauss.ts holds it to triple). */
@@ -160,6 +165,17 @@ export function swishGate(b: number, beta: number, withDerivative: boolean): voi
       const nh = addDD(s1, dd.lo + zl0, sig.eh, sig.el);
       wh = divDD(nh, dd.lo, sig.dh, sig.dl);
       wl = dd.lo;
+      if (pass === 1 && Math.abs(wh) < 2 ** -34) {
+        // Within about 2^-31 of the root even E's 2^-95 leaves w short (2^-39 at 2^-71 from it, βb being exact):
+        // written about the root as smooth/swish.ts does, g = t + e^z0·expm1(t), both terms of t's sign.
+        const th = shiftFromRoot(zh0, zl0, Z0_0, Z0_1, Z0_2);
+        const tl = dd.lo;
+        const mh = expm1X(th, tl);
+        const cmh = mulDD(EZ0_H, EZ0_L, mh, dd.lo);
+        const gh = addDD(th, tl, cmh, dd.lo);
+        wh = divDD(gh, dd.lo, sig.dh, sig.dl);
+        wl = dd.lo;
+      }
     } else {
       // z ≥ 0: σ(−z) ≤ ½ unscaled (when below the subnormals, w = 1 to any precision); nothing cancels.
       let nh = 0;

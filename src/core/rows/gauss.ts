@@ -138,16 +138,15 @@ for (let k = 0; k <= NODES; k++) {
 
 /**
  * R(b) = Φ(b)/φ(b) for b ≤ 0 (finite), as hi + dd.lo. Relative error about
- * 2^-68, or about 2^-100 with `precise`.
+ * 2^-68, or about 2^-100 with `precise` on the table (b ≥ −64.06); beyond
+ * it the asymptotic series' tail is summed in double either way, about 2^-72
+ * (geluGate asks for `precise` only next to gelu′'s root, b ≈ −0.75).
  */
 export function millsRatio(b: number, precise: boolean): number {
   if (b < -NODES * STEP - STEP / 2) {
     // Asymptotic: 1/b² ≤ 2^-12, so 12 terms leave less than 2^-110. The first
     // correction −1/b² in double-double, the rest (below 2^-22) in double.
-    if (b < -1e150) {
-      dd.lo = 0;
-      return -1 / b;
-    }
+    if (b < -1e150) return divDD(-1, 0, b, 0); // 1/b² below 2^-996: −1/b, with its low part
     const q = twoProd(b, b);
     const t1 = divDD(-1, 0, q, dd.lo);
     const t1l = dd.lo;
