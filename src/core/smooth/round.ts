@@ -17,6 +17,10 @@ export const SMALLEST_SAFE = 2 ** -969;
  * kept this small because a larger body, inlined into every kernel loop,
  * cost elu's forward 10-15%. A zero factor gives the IEEE zero (−0·x is −0),
  * which the compensation term would turn into +0.
+ * "Once" is from the double-double product: a result within about 2^-104 of
+ * a midpoint may round to even (an exact tie of a·bh that only a bl below
+ * 2^-106 of it breaks; mulScaleRound breaks those in the subnormals only).
+ * A kernel's slope meets that by a 2^-53 chance; the tests allow near-ties.
  */
 export function mulRoundSub(a: number, bh: number, bl: number): number {
   const p = twoProd(a, bh);
