@@ -38,6 +38,8 @@ const rowOf = <T>(arb: fc.Arbitrary<T>) => fc.array(arb, { minLength: 1, maxLeng
 
 /** A row's softmax as the reference needs it: d_i = x_i − max, T = Σ_{j≠max} e^{d_j}, p_i = e^{d_i}/(1 + T). */
 interface Softmax {
+  /** The logits as sent. */
+  x: number[];
   d: Dec[];
   jmax: number;
   T: Dec;
@@ -53,14 +55,51 @@ function softmaxOf(x: ArrayLike<number>): Softmax {
   const d = xs.map((v) => v.minus(xs[jmax]));
   const T = d.reduce((s, dj, j) => (j === jmax ? s : s.plus(dj.exp())), new D(0));
   const S = ONE.plus(T);
-  return { d, jmax, T, p: d.map((dj, j) => (j === jmax ? ONE.div(S) : dj.exp().div(S))) };
+  return { x: Array.from(x), d, jmax, T, p: d.map((dj, j) => (j === jmax ? ONE.div(S) : dj.exp().div(S))) };
+}
+
+/** 500 digits: what separates logits 5e-324 apart next to a logit of 1e5, with 50 digits to spare. */
+const W500 = Decimal.clone({ precision: 500, minE: -9e15, maxE: 9e15 });
+
+const TINY_TERM = new W500('1e-520');
+
+/** e^g for |g| ≤ 1e-18 by its series, to 500 digits (decimal.js' own exp at that precision takes 10 ms). */
+function expTiny(g: Decimal): Decimal {
+  let term = new W500(1);
+  let sum = new W500(1);
+  for (let n = 1; !term.isZero() && term.abs().gt(TINY_TERM); n++) {
+    term = term.times(g).div(n);
+    sum = sum.plus(term);
+  }
+  return sum;
 }
 
 /**
- * e_j = e^{d_j} in W, as 1 + expm1(d_j) near the maximum: logits 5e-324 or 3e-323 apart keep what separates
- * them, which 50 digits would round away.
+ * e_j = e^{d_j} in W, so that what separates close logits survives: logits closer than 1e-20 to one another
+ * (sorted, so a cluster may chain) share their first member's exp, as 1 + expm1(d) near the maximum (logits
+ * 5e-324 apart next to it) or e^d at 50 digits, times e^{x_j − x_first} to 500 digits (x = [0, −5e-324, 1, 0]
+ * with dy = [−2^62, 2^62, 0, 5.7e-306]: d_0 and d_1 were both −1 at 50 digits, and the reference lost the
+ * 2^62·5e-324 that decides dx_2's sign). Between clusters the exps differ by at least 1e-20 relative, which the
+ * 50-digit exps settle to 1e-25.
  */
-const expsOf = (sm: Softmax): Decimal[] => sm.d.map((d) => (d.gt(-1) ? new W(1).plus(wide(expm1(d))) : wide(d.exp())));
+function expsOf(sm: Softmax): Decimal[] {
+  const xs = sm.x.map((v) => exactIn(W500, v));
+  const order = xs.map((_, j) => j).sort((a, b) => xs[a].cmp(xs[b]));
+  const e: Decimal[] = new Array(xs.length);
+  let first = -1;
+  let base = new W(0);
+  let prev = -1;
+  for (const j of order) {
+    if (first < 0 || xs[j].minus(xs[prev]).gt(1e-20)) {
+      first = j;
+      const d = sm.d[j];
+      base = d.gt(-1) ? new W(1).plus(wide(expm1(d))) : wide(d.exp());
+    }
+    prev = j;
+    e[j] = j === first ? base : base.times(new W(expTiny(xs[j].minus(xs[first]))));
+  }
+  return e;
+}
 
 /** Σ_j p_j (dy_i − dy_j) = dy_i − ⟨p, dy⟩, summed in W: exactly 0 for a constant dy, equal logits' terms cancel exactly. */
 function centred(sm: Softmax, dy: Dec[], i: number): Dec {
@@ -235,8 +274,16 @@ describe('the softmax family with results next to the smallest normal double, fl
         expectLanding('softmin', x, dy, (dys) => softmaxGrad(smin, dys).map((v) => v.neg()), b);
         expectLanding('log_softmax', x, dy, (dys) => logSoftmaxGrad(sm, dys), c);
       }),
-      // A row whose exact dx_max is 0, which a reference of dy to 50 digits put at 4e-374 (scaled: -1.1e-307).
-      { numRuns: RUNS, examples: [[[[0, 5e-324], [0, -1.5e-323], [5e-324, -5e-324]], -1018, -1018, -960]] },
+      // A row whose exact dx_max is 0, which a reference of dy to 50 digits put at 4e-374 (scaled: -1.1e-307); and
+      // logits 5e-324 apart beside a maximum of 1, which a reference of x − max to 50 digits merged (expsOf).
+      {
+        numRuns: RUNS,
+        examples: [
+          [[[0, 5e-324], [0, -1.5e-323], [5e-324, -5e-324]], -1018, -1018, -960],
+          [[[0, -3.999999999999999], [-5e-324, 3.999999999999999], [1, 0], [0, 5e-324]], -1018, -1018, -1018],
+          [[[0, -2], [-5e-324, 2], [1e-290, 0], [0, 0]], -1018, -1018, -1018],
+        ],
+      },
     );
   });
 
