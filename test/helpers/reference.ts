@@ -44,6 +44,10 @@ export function exactIn(ctor: typeof Decimal, v: number): Decimal {
 }
 export const TWO = new D(2);
 
+/** |h + l − want|/|want| for a double-double result h + l, formed exactly in the decimal.js context `ctor`. */
+export const relativeError = (ctor: typeof Decimal, h: number, l: number, want: Decimal): number =>
+  exactIn(ctor, h).plus(exactIn(ctor, l)).minus(want).div(want).abs().toNumber();
+
 /** e^x − 1 without cancellation near 0. */
 export function expm1(x: Dec): Dec {
   if (x.abs().gte(1e-6)) return x.exp().minus(1);

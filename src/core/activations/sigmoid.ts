@@ -19,7 +19,7 @@ function forwardExact({ x, out }: { x: Float64Array; out: Float64Array }): void 
       const n = ah * INV_L + ROUNDER - ROUNDER;
       const j = n & 1023;
       const k = (n - j) / 1024; // -58 to 866 here: 2^k·e is normal
-      const a = ah - n * L1; // |n| < 2^21 here: exact without expSplit's far reduction
+      const a = ah - n * L1; // |x| ≤ 600, |n| < 2^20: inside expSplit's own reduction (its far step starts at 709)
       const c = 0 - n * L2 - n * L3; // al = 0, as expX(-x, 0) passes it
       const r = a + c;
       const rb = r - a;

@@ -24,9 +24,8 @@
  */
 import { dd, addDD, divDD, fastTwoSum, mulDD, mulDD1, twoSum } from '../numeric/dd.js';
 import { expSplit, expSplitDD, extremeExponent, mulPow2, pow2 } from '../numeric/exp.js';
-import { EZ0_H, EZ0_L, Z0_0, Z0_1, Z0_2 } from '../smooth/constants.js';
-import { expm1X } from '../smooth/expm1.js';
-import { productLo, shiftFromRoot } from '../smooth/shift.js';
+import { productLo } from '../smooth/shift.js';
+import { atRoot, splitAtRoot } from '../smooth/swish.js';
 import { GELU_ROOT_BAND, geluPrimeNearRoot, millsRatio, phiSplit, PHI_CUTOFF } from './gauss.js';
 
 /** The root of gelu′, to double precision (gauss.ts holds it to triple). */
@@ -168,11 +167,8 @@ export function swishGate(b: number, beta: number, withDerivative: boolean): voi
       if (pass === 1 && Math.abs(wh) < 2 ** -34) {
         // Within about 2^-31 of the root even E's 2^-95 leaves w short (2^-39 at 2^-71 from it, βb being exact):
         // written about the root as smooth/swish.ts does, g = t + e^z0·expm1(t), both terms of t's sign.
-        const th = shiftFromRoot(zh0, zl0, Z0_0, Z0_1, Z0_2);
-        const tl = dd.lo;
-        const mh = expm1X(th, tl);
-        const cmh = mulDD(EZ0_H, EZ0_L, mh, dd.lo);
-        const gh = addDD(th, tl, cmh, dd.lo);
+        splitAtRoot(zh0, zl0);
+        const gh = addDD(atRoot.th, atRoot.tl, atRoot.ch, atRoot.cl);
         wh = divDD(gh, dd.lo, sig.dh, sig.dl);
         wl = dd.lo;
       }

@@ -38,6 +38,24 @@ export const swishSide = { sh: 0, sl: 0, k: 0 };
 
 const BAND = 1 / 16;
 
+/** What `splitAtRoot` leaves: t = th + tl and c = ch + cl. */
+export const atRoot = { th: 0, tl: 0, ch: 0, cl: 0 };
+
+/**
+ * Next to swish′'s root z0 (|z − z0| < 1/16): t = z − z0, exact with z0 as a
+ * triple-double, and c = e^z0·expm1(t), so that 1 + z + e^z = t + c and
+ * e^z = e^z0 + c with nothing cancelling (t and c have the same sign).
+ */
+export function splitAtRoot(zh: number, zl: number): void {
+  const th = shiftFromRoot(zh, zl, Z0_0, Z0_1, Z0_2);
+  const tl = dd.lo;
+  const mh = expm1X(th, tl);
+  atRoot.ch = mulDD(EZ0_H, EZ0_L, mh, dd.lo);
+  atRoot.cl = dd.lo;
+  atRoot.th = th;
+  atRoot.tl = tl;
+}
+
 /**
  * x·σ(z), rounded once; z = βx as zh + zl. For a subnormal x with z tiny
  * callers put the result right afterwards (round.ts `fixTinyValues`).
@@ -102,15 +120,10 @@ export function swishSlope(zh: number, zl: number): number {
     gh = twoSum(1, ez);
     gl = dd.lo + ezl;
   } else if (Math.abs(zh - Z0_0) < BAND) {
-    const th = shiftFromRoot(zh, zl, Z0_0, Z0_1, Z0_2);
-    const tl = dd.lo;
-    const mh = expm1X(th, tl);
-    const ml = dd.lo;
-    const cmh = mulDD(EZ0_H, EZ0_L, mh, ml);
-    const cml = dd.lo;
-    eh = addDD(EZ0_H, EZ0_L, cmh, cml);
+    splitAtRoot(zh, zl);
+    eh = addDD(EZ0_H, EZ0_L, atRoot.ch, atRoot.cl);
     el = dd.lo;
-    gh = addDD(th, tl, cmh, cml);
+    gh = addDD(atRoot.th, atRoot.tl, atRoot.ch, atRoot.cl);
     gl = dd.lo;
   } else if (zh >= -700) {
     eh = expX(zh, zl);
