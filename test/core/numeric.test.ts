@@ -230,6 +230,17 @@ describe('the final roundings at any magnitude', () => {
   // far below that breaks (bl = 1e-323 beside bh = 1) is not something it can settle.
   const t = fc.oneof(fc.constant(0), fc.double({ min: 1 / 64, max: 1, noNaN: true }), fc.double({ min: -1, max: -1 / 64, noNaN: true }));
 
+  it('mulPow2(x, k) is x·2^k rounded once, also when it is subnormal', () => {
+    fc.assert(
+      fc.property(anyMagnitude, fc.integer({ min: -2300, max: 2300 }), (x, k) => {
+        const [m, e] = exactSum([x]);
+        expect(mulPow2(x, k)).toBe(nearest(m, e + k));
+      }),
+      // Steps of 2^-1022 rounded twice where one landed in the subnormals: -3e-323 for -3.5e-323.
+      { numRuns: 5000, examples: [[-1.3385e293, -2045]] },
+    );
+  });
+
   it('mulRoundSub(a, bh, bl) is a·(bh + bl) rounded once, for every magnitude of a and bh', () => {
     fc.assert(
       fc.property(anyMagnitude, anyMagnitude, t, (a, bh, s) => {

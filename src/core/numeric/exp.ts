@@ -230,7 +230,10 @@ export function expSplitDD(ah: number, al: number): number {
   return hi;
 }
 
-/** x · 2^k for any integer k, exact whenever the result is a normal number. */
+/**
+ * x · 2^k for any integer k: exact whenever the result is a normal number,
+ * rounded once (ties to even) when it is subnormal.
+ */
 export function mulPow2(x: number, k: number): number {
   // Beyond ±2200 every finite nonzero x gives 0 or ±Infinity; the clamp also keeps an infinite k from looping.
   if (k > 2200) k = 2200;
@@ -239,9 +242,12 @@ export function mulPow2(x: number, k: number): number {
     x *= POW2[1023 + 1074];
     k -= 1023;
   }
+  // Steps of 2^-969, not 2^-1022, so that the last factor is below 2^-53 whenever a step was taken: a step that
+  // lands in the subnormals (rounding there) then leaves a result below 2^-1075, which is 0 either way. Steps of
+  // 2^-1022 rounded twice: mulPow2(-1.3385e293, -2045) gave -3e-323 for -3.5e-323.
   while (k < -1022) {
-    x *= POW2[-1022 + 1074];
-    k += 1022;
+    x *= POW2[-969 + 1074];
+    k += 969;
   }
   return x * POW2[k + 1074];
 }
