@@ -410,6 +410,28 @@ describe('exp with extra precision', () => {
     );
   });
 
+  // Subnormal results are rounded once from exp's 2^-74 (expDD: 2^-100) value, so they are the nearest subnormal unless
+  // e^a lies closer than that to a midpoint, where either neighbour is what that accuracy allows.
+  it('expX and expDD: subnormal results against a 60-digit exp', () => {
+    const D60 = Decimal.clone({ precision: 60, minE: -9e15, maxE: 9e15 });
+    const unit = new D60(2).pow(-1074);
+    fc.assert(
+      fc.property(finite(-745.2, -708.4), finite(-0.5, 0.5), fc.boolean(), (a, fraction, withLow) => {
+        const al = withLow ? fraction * Math.abs(a) * 2 ** -53 : 0;
+        const q = exactIn(D60, a).plus(exactIn(D60, al)).exp().div(unit); // e^a in units of 2^-1074
+        const floor = q.floor();
+        const offMidpoint = q.minus(floor).minus(0.5).div(q).abs().toNumber();
+        const nearest = floor.plus(q.minus(floor).gt(0.5) || (q.minus(floor).eq(0.5) && floor.mod(2).eq(1)) ? 1 : 0).toNumber();
+        for (const [f, accuracy] of [[expX, 2 ** -74], [expDD, 2 ** -100]] as const) {
+          const got = f(a, al) / 5e-324;
+          if (offMidpoint < accuracy) expect([Math.floor(q.toNumber()), Math.floor(q.toNumber()) + 1]).toContain(got);
+          else expect(got).toBe(nearest);
+        }
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
   it('scaleRound rounds (h + l)·2^k once, ties to even, into the subnormals', () => {
     expect(scaleRound(1.5, 0, -1074)).toBe(1e-323); // tie 1.5 → 2
     expect(scaleRound(2.5, 0, -1074)).toBe(1e-323); // tie 2.5 → 2

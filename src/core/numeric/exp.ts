@@ -343,7 +343,9 @@ export function scaleRoundMul(h: number, l: number, k: number, y: number): numbe
  * exp(ah + al) as hi + dd.lo, relative error below 2^-74 for results above
  * 2^-969 (ah > -671); below that the low part is itself subnormal, so hi + lo
  * is only good to about 2^-1074 absolute (use the split form and `scaleRound`
- * there). Subnormal results are correctly rounded (dd.lo = 0 there). ±Infinity and NaN
+ * there). Subnormal results are rounded once from that 2^-74 value (dd.lo = 0
+ * there): the nearest subnormal unless e^(ah + al) lies within 2^-74 of a
+ * midpoint between two (expDD: 2^-100). ±Infinity and NaN
  * give the IEEE results; dd.lo may be NaN when ah = ±Infinity, and is ignored.
  */
 export function expX(ah: number, al: number): number {
