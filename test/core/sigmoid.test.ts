@@ -121,6 +121,12 @@ describe('sigmoid special values', () => {
     expect(g(-Infinity)).toBe(0);
   });
 
+  // σ′(800) = e^-800 is below the doubles but held in exp's scaled form, so Infinity times it is Infinity (PyTorch,
+  // whose slope is a double, gives NaN there); at ±Infinity and far beyond the scaled range the slope is 0.
+  it('backward multiplies: an infinite dy gives ±Infinity where the slope is held nonzero, NaN where it is 0', () => {
+    expect(Array.from(bwd([2, 800, -800, Infinity, -1e308], [-Infinity, Infinity, Infinity, Infinity, -Infinity]))).toEqual([-Infinity, Infinity, Infinity, NaN, NaN]);
+  });
+
   it('±0 give 1/2 and 1/4', () => {
     expect(f(0)).toBe(0.5);
     expect(f(-0)).toBe(0.5);
