@@ -4,7 +4,7 @@
  * inference) need `Authorization: Bearer <API_KEY>`; /healthz, /readyz,
  * /v2, /v2/health/*, /metrics, /docs and /openapi.json stay open (probes, scrapers and readers
  * of the contract carry no key). A missing or wrong key is 401 problem+json
- * with `WWW-Authenticate: Bearer` (RFC 6750).
+ * with `WWW-Authenticate: Bearer` (RFC 6750); under /v2 the body is `{"error"}`.
  *
  * The key is compared in constant time: both sides are hashed to SHA-256
  * digests of equal length and compared with crypto.timingSafeEqual, so

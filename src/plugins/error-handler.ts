@@ -124,7 +124,18 @@ export function frameworkErrors(error: FastifyError, request: FastifyRequest, re
       ? new ProblemError('ACT_ERR_URI_TOO_LONG', 'A path parameter is longer than the limit (MAX_PARAM_LENGTH).')
       : new ProblemError('ACT_ERR_VALIDATION', `The URL ${JSON.stringify(request.url.slice(0, 200))} is malformed.`);
   reply.header('x-request-id', request.id);
-  sendProblem(reply, problem);
+  sendProblemFor(reply, problem);
+}
+
+/** /v2 speaks the Open Inference Protocol, whose clients can read an error only as `{"error": "..."}`. */
+const isOipPath = (url: string) => url === '/v2' || url.startsWith('/v2/') || url.startsWith('/v2?');
+
+/** A problem answered in the form its route's clients read: `{"error"}` under /v2, problem+json elsewhere. */
+function sendProblemFor(reply: FastifyReply, problem: ProblemError): FastifyReply {
+  if (!isOipPath(reply.request.url)) return sendProblem(reply, problem);
+  answeredWith.set(reply.request, problem.code);
+  if (problem.headers) reply.headers(problem.headers);
+  return reply.code(problem.status).type('application/json; charset=utf-8').send(JSON.stringify({ error: problem.message }));
 }
 
 /**
@@ -180,7 +191,7 @@ async function errorHandlerPlugin(app: FastifyInstance): Promise<void> {
   });
 
   app.setNotFoundHandler((request, reply) =>
-    sendProblem(reply, new ProblemError('ACT_ERR_NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}.`)),
+    sendProblemFor(reply, new ProblemError('ACT_ERR_NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}.`)),
   );
 }
 

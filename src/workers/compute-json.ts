@@ -14,7 +14,6 @@
  * Pure apart from the parser: no Piscina here, so tests can call it in-process.
  */
 import { isAscii } from 'node:buffer';
-import { createRequire } from 'node:module';
 import { validatorCompiler } from 'fastify-type-provider-zod';
 import { getActivation } from '../core/activations/index.js';
 import { runBackward, runForward } from '../core/batch.js';
@@ -30,13 +29,7 @@ import {
   withPlainBatches,
   type BodyValidator,
 } from '../schemas/compute-io.js';
-
-/** The same parser Fastify's default JSON parser uses, resolved through Fastify so it is Fastify's own copy. */
-const secureJson = createRequire(createRequire(import.meta.url).resolve('fastify'))('secure-json-parse') as {
-  parse(text: string, reviver?: null, options?: { protoAction?: string; constructorAction?: string }): unknown;
-};
-/** Fastify's defaults for onProtoPoisoning and onConstructorPoisoning (app.ts sets neither). */
-const PARSE_OPTIONS = { protoAction: 'error', constructorAction: 'error' } as const;
+import { parseJsonSecure } from '../schemas/json-parse.js';
 
 export type Operation = 'forward' | 'backward';
 
@@ -87,16 +80,6 @@ function bodyText(body: ArrayBuffer): string {
   return isAscii(bytes) ? bytes.toString('latin1') : decoder.decode(bytes);
 }
 
-/**
- * secure-json-parse: JSON.parse, then two regex scans of the whole text for
- * __proto__ and constructor keys (0.6 ms for a 64×1024 body). Each regex
- * needs a quote followed by `_`, `c` or a `\u` escape; a text with none of
- * the three cannot match, so JSON.parse alone gives the same answer.
- */
-function parseBody(text: string): unknown {
-  if (!text.includes('"_') && !text.includes('"c') && !text.includes('"\\u')) return JSON.parse(text);
-  return secureJson.parse(text, null, PARSE_OPTIONS);
-}
 
 /** A Uint8Array alone on its ArrayBuffer (transferring a view into a shared one would detach its neighbours). */
 export function ownBuffer(bytes: Uint8Array): Uint8Array {
@@ -129,7 +112,7 @@ export function computeJson(task: JsonTask): JsonOutcome {
 
   let body: unknown;
   try {
-    body = parseBody(bodyText(task.body));
+    body = parseJsonSecure(bodyText(task.body));
   } catch {
     return { ok: false, failure: { kind: 'fastify', code: 'FST_ERR_CTP_INVALID_JSON_BODY' } };
   }

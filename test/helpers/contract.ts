@@ -141,10 +141,13 @@ export class Contract {
     const problems: string[] = [];
 
     if (!found) {
-      // Not an operation of the document: only an error may come back, as a documented Problem.
+      // Not an operation of the document: only an error may come back, as a documented Problem (under /v2 as the
+      // protocol's {"error"}, which is all its clients read).
+      const oip = path === '/v2' || path.startsWith('/v2/');
+      const [errorType, errorSchema] = oip ? ['application/json', 'OipError'] : [PROBLEM_TYPE, 'Problem'];
       if (response.status < 400) problems.push(`status ${response.status} for an operation the document does not describe`);
-      else if (media !== PROBLEM_TYPE) problems.push(`content type ${JSON.stringify(media)} for an undocumented operation's error (expected ${PROBLEM_TYPE})`);
-      else problems.push(...this.checkBody('undocumented Problem', { $ref: '#/components/schemas/Problem' }, response, method));
+      else if (media !== errorType) problems.push(`content type ${JSON.stringify(media)} for an undocumented operation's error (expected ${errorType})`);
+      else problems.push(...this.checkBody(`undocumented ${errorSchema}`, { $ref: `#/components/schemas/${errorSchema}` }, response, method));
       return problems;
     }
 

@@ -136,11 +136,12 @@ describe('404', () => {
     expect(nothingClose.body.detail).toBe('There is no activation "zzzzzzzzzz". GET /v1/activations lists them all.');
   });
 
+  // Under /v2 the answer is the protocol's {"error"} instead (test/v2/binary.test.ts).
   it('an unknown route', async () => {
-    const res = await send('/v2/nothing', '', 'application/json', 'GET');
+    const res = await send('/v3/nothing', '', 'application/json', 'GET');
     expect(res).toEqual({
       status: 404,
-      body: { ...problem('not-found', 'Not found', 404, 'ACT_ERR_NOT_FOUND'), detail: 'No route GET /v2/nothing.' },
+      body: { ...problem('not-found', 'Not found', 404, 'ACT_ERR_NOT_FOUND'), detail: 'No route GET /v3/nothing.' },
     });
   });
 });

@@ -84,6 +84,8 @@ describe('malformed binary requests: 400 {"error"}, and the server keeps serving
     { name: 'sizes of two inputs that do not add up', model: 'sigmoid.backward', header: { inputs: [input(48), { ...input(48), name: 'grad_output' }] }, bytes: fp64([...x6, ...x6.slice(0, 5)]), match: /88 bytes after the JSON header, but the inputs' binary_data_size add up to 96 bytes/ },
     { name: 'binary_data_size without a header length', header: { inputs: [input(48)] }, headerLength: null, match: /has binary_data_size, but the request has no Inference-Header-Content-Length header/ },
     { name: 'unsupported binary datatype', header: { inputs: [input(6, [2, 3], 'INT8')] }, bytes: Buffer.alloc(6), match: /datatype "INT8"; binary tensors here are FP32 or FP64/ },
+    // A lookup by the client's string once found Object's own members: "not a multiple of function Object() …".
+    { name: 'a binary datatype named like an Object member', header: { inputs: [input(48, [2, 3], 'constructor')] }, bytes: fp64(x6), match: /datatype "constructor"; binary tensors here are FP32 or FP64/ },
     { name: 'both data and binary_data_size', header: { inputs: [{ ...input(48), data: x6 }] }, bytes: fp64(x6), match: /both data and binary_data_size/ },
     { name: 'a missing input', model: 'sigmoid.backward', header: { inputs: [{ ...input(48), name: 'grad_output' }] }, bytes: fp64(x6), match: /needs the input "input"/ },
     { name: 'an input of another name', header: { inputs: [{ ...input(48), name: 'x' }] }, bytes: fp64(x6), match: /no input "x"; its inputs are "input"/ },
@@ -181,6 +183,103 @@ describe('malformed binary requests: 400 {"error"}, and the server keeps serving
     expect(required.json.error).toMatch(/parameters\/threshold/);
   });
 
+  // Each of these was a 500, a silently dropped parameter, or seconds of a blocked event loop (a helper's audit).
+  it('field tensors (targets, grad_loss) must have one entry per row before anything is built from their shape', async () => {
+    const logits = { name: 'input', shape: [2, 3], datatype: 'FP64', data: x6 };
+    const started = Date.now();
+    for (const shape of [[1e15, 0], [4e6, 0], [2000, 2000, 0], Array.from({ length: 5000 }, () => 1)]) {
+      const res = await inferJson(app, 'softmax_cross_entropy', { inputs: [logits, { name: 'targets', shape, datatype: 'INT64', data: shape.includes(0) ? [] : [0] }] });
+      expect(res.status).toBe(400);
+      expect(res.json.error).toMatch(/^Input "targets" has shape \[.*\]; it takes \[2\] or \[2, n\], one entry per row of "input"\.$/);
+    }
+    const gradLoss = await inferJson(app, 'softmax_cross_entropy.backward', {
+      inputs: [logits, { name: 'grad_loss', shape: [3], datatype: 'FP64', data: [1, 1, 1] }],
+      parameters: { targets: [2, 0] },
+    });
+    expect(gradLoss.json.error).toBe('Input "grad_loss" has shape [3]; it takes [2] or [2, n], one entry per row of "input".');
+    expect(Date.now() - started).toBeLessThan(5000); // [4e6, 0] alone took 26 s (and 2.7 GB) before
+    await expectStillServes();
+  });
+
+  it('grad_loss and targets tensors carry NaN and infinities as /v1 bodies do', async () => {
+    const logits = { name: 'input', shape: [2, 3], datatype: 'FP64', data: x6 };
+    const v1 = await postJson(app, '/v1/activations/softmax_cross_entropy/backward', {
+      inputs: [x6.slice(0, 3), x6.slice(3)],
+      targets: [2, 0],
+      grad_loss: ['NaN', 'Infinity'],
+    });
+    expect(v1.status).toBe(200);
+    const json = await inferJson(app, 'softmax_cross_entropy.backward', {
+      inputs: [logits, { name: 'grad_loss', shape: [2], datatype: 'FP64', data: ['NaN', 'Infinity'] }],
+      parameters: { targets: [2, 0] },
+    });
+    expect(json.status).toBe(200);
+    expect(json.outputs.grad_input.values).toEqual(v1.body.grad_inputs.flat());
+    const binary = await inferBinary(
+      app,
+      'softmax_cross_entropy.backward',
+      [
+        { name: 'input', shape: [2, 3], datatype: 'FP64', values: x6 },
+        { name: 'grad_loss', shape: [2], datatype: 'FP64', values: [NaN, Infinity] },
+      ],
+      { parameters: { targets: [2, 0] } },
+    );
+    expect(binary.outputs.grad_input.values).toEqual(v1.body.grad_inputs.flat());
+  });
+
+  it('parameters named like Object members are unknown parameters, as on /v1', async () => {
+    const tensor = { name: 'input', shape: [1, 2], datatype: 'FP64', data: [-1, 1] };
+    for (const key of ['hasOwnProperty', 'constructor', 'toString']) {
+      const res = await inferJson(app, 'leaky_relu', `{"inputs": [${JSON.stringify(tensor)}], "parameters": {"negative_slope": 0.5, "${key}": "nope"}}`);
+      expect(res.status, key).toBe(400);
+      expect(res.json.error).toContain(`Unrecognized key: "${key}"`);
+    }
+    // "__proto__" is refused by the parser, as /v1's (Fastify's secure-json-parse), JSON and binary.
+    const proto = await inferJson(app, 'leaky_relu', `{"inputs": [${JSON.stringify(tensor)}], "parameters": {"negative_slope": 0.5, "__proto__": {"x": 1}}}`);
+    expect(proto.json.error).toMatch(/is not valid JSON: Object contains forbidden prototype property/);
+    const header = Buffer.from('{"inputs": [{"name": "input", "shape": [1, 2], "datatype": "FP64", "parameters": {"binary_data_size": 16}}], "parameters": {"__proto__": {}}}');
+    const binary = await app.inject({ method: 'POST', url: '/v2/models/leaky_relu/infer', headers: { 'inference-header-content-length': String(header.length) }, payload: Buffer.concat([header, bytesOf('FP64', [-1, 1])]) });
+    expectError(binary, 400, /forbidden prototype property/);
+  });
+
+  it('data: an element that is not a number is named briefly; nesting must follow the shape', async () => {
+    let deep = '{"a":1}';
+    for (let i = 0; i < 20000; i++) deep = `{"a":${deep}}`;
+    const res = await inferJson(app, 'sigmoid', `{"inputs": [{"name": "input", "shape": [2], "datatype": "FP64", "data": [${deep}, 1]}]}`);
+    expect(res.json.error).toBe('Input "input": data holds an object; expected numbers (NaN and infinities as NaN, Infinity, -Infinity).');
+    const ragged = await inferJson(app, 'sigmoid', { inputs: [{ name: 'input', shape: [2, 3], datatype: 'FP64', data: [[1, 2], [3, 4, 5, 6]] }] });
+    expect(ragged.json.error).toBe('Input "input" has shape [2,3], but data/0 has 2 entries for 3; send data flat or nested as the shape is.');
+    const transposed = await inferJson(app, 'sigmoid', { inputs: [{ name: 'input', shape: [3, 2], datatype: 'FP64', data: [[1, 2, 3], [4, 5, 6]] }] });
+    expect(transposed.json.error).toBe('Input "input" has shape [3,2], but data has 2 entries for 3; send data flat or nested as the shape is.');
+    const mixed = await inferJson(app, 'sigmoid', { inputs: [{ name: 'input', shape: [2, 2], datatype: 'FP64', data: [[1, 2], 3, 4] }] });
+    expect(mixed.status).toBe(400);
+    await expectStillServes();
+  });
+
+  it('shape messages name the /v2 tensors', async () => {
+    const odd = await inferJson(app, 'glu', { inputs: [{ name: 'input', shape: [1, 3], datatype: 'FP64', data: [1, 2, 3] }] });
+    expect(odd.json.error).toBe('Input "input": glu splits each row into two halves, so the row width must be even; it is 3');
+    const flat = await inferJson(app, 'sigmoid.backward', {
+      inputs: [
+        { name: 'input', shape: [3], datatype: 'FP64', data: [1, 2, 3] },
+        { name: 'grad_output', shape: [2], datatype: 'FP64', data: [1, 1] },
+      ],
+    });
+    expect(flat.json.error).toBe('Input "grad_output" has shape [2], but the forward output has shape [3].');
+  });
+
+  it('unknown model and version routes, and URLs Fastify cannot route, answer {"error"} too', async () => {
+    expectError(await app.inject({ method: 'GET', url: '/v2/repository/index' }), 404, /^No route GET \/v2\/repository\/index\.$/);
+    expectError(await app.inject({ method: 'GET', url: '/v2/models/sigmoid/infer' }), 404);
+    expectError(await app.inject({ method: 'POST', url: '/v2/models/%E0%A4%A/infer', payload: '{}' }), 400, /is malformed/);
+    expectError(await app.inject({ method: 'POST', url: `/v2/models/${'a'.repeat(200)}/infer`, payload: '{}' }), 414, /MAX_PARAM_LENGTH/);
+    expectError(await app.inject({ method: 'GET', url: `/v2/models/${'a'.repeat(200)}` }), 414, /MAX_PARAM_LENGTH/);
+    // /v1 keeps problem+json.
+    const v1 = await app.inject({ method: 'GET', url: '/v1/nothing' });
+    expect(v1.statusCode).toBe(404);
+    expect(v1.headers['content-type']).toMatch(/^application\/problem\+json/);
+  });
+
   it('unknown and unavailable outputs', async () => {
     const tensor = { name: 'input', shape: [1, 4], datatype: 'FP64', data: [1, 2, 3, 4] };
     const unknown = await inferJson(app, 'sigmoid', { inputs: [tensor], outputs: [{ name: 'y' }] });
@@ -214,6 +313,9 @@ describe('malformed binary requests: 400 {"error"}, and the server keeps serving
         { payload: good.payload, headers: { 'inference-header-content-length': String(good.payload.length + 5) } },
         { payload: Buffer.concat([good.payload, Buffer.alloc(3)]), headers: good.headers },
         { payload: good.payload.subarray(0, good.payload.length - 8), headers: good.headers },
+        // A stream that is not gzip failed the parser, and Fastify closed the connection after it.
+        { payload: good.payload, headers: { ...good.headers, 'content-encoding': 'gzip' } },
+        { payload: Buffer.concat([gzipSync(good.payload).subarray(0, 30), Buffer.alloc(4000, 7)]), headers: { ...good.headers, 'content-encoding': 'gzip' } },
       ];
       const sockets = new Set<unknown>();
       for (const b of bad) {

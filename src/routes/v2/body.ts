@@ -27,6 +27,7 @@ import { endianness } from 'node:os';
 import type { Readable } from 'node:stream';
 import type { FastifyRequest } from 'fastify';
 import { ProblemError } from '../../errors.js';
+import { parseJsonSecure } from '../../schemas/json-parse.js';
 import { InferHeaderSchema, type InferHeader } from '../../schemas/oip.js';
 
 /** Bytes per element of the datatypes a binary tensor may have here. */
@@ -80,8 +81,9 @@ const NON_FINITE_TOKENS = /"[^"\\]*(?:\\.[^"\\]*)*"|NaN|Infinity/g;
  */
 export function parseJsonLenient(bytes: Buffer): unknown {
   const text = bytes.toString('utf8');
-  if (bytes.indexOf('NaN') < 0 && bytes.indexOf('Infinity') < 0) return JSON.parse(text);
-  return JSON.parse(text.replace(NON_FINITE_TOKENS, (m) => (m === 'NaN' ? '"NaN"' : m === 'Infinity' ? '1e999' : m)));
+  // As /v1's parser: a "__proto__" key is refused, not dropped unseen by the schemas after it.
+  if (bytes.indexOf('NaN') < 0 && bytes.indexOf('Infinity') < 0) return parseJsonSecure(text);
+  return parseJsonSecure(text.replace(NON_FINITE_TOKENS, (m) => (m === 'NaN' ? '"NaN"' : m === 'Infinity' ? '1e999' : m)));
 }
 
 function parseHeader(bytes: Buffer, what: string): InferHeader {
@@ -199,7 +201,8 @@ export class InferBodyReader {
       if (size === undefined) return;
       const name = JSON.stringify(input.name);
       if (input.data !== undefined) throw invalid(`Input ${name} has both data and binary_data_size; send one of them.`);
-      const elementSize = ELEMENT_SIZE[input.datatype as BinaryDatatype];
+      // Own keys only: "constructor" would find Object's.
+      const elementSize = Object.hasOwn(ELEMENT_SIZE, input.datatype) ? ELEMENT_SIZE[input.datatype as BinaryDatatype] : undefined;
       if (elementSize === undefined) {
         throw invalid(`Input ${name} has datatype ${JSON.stringify(input.datatype)}; binary tensors here are FP32 or FP64 (INT32 or INT64 for class indices).`);
       }
@@ -320,6 +323,8 @@ export function inferBodyParser(limits: ReadLimits) {
 
     const encoding = String(request.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
     let inflate: ReturnType<typeof createUnzip> | undefined;
+    let ended = false;
+    let discard = false;
     if (encoding === 'gzip' || encoding === 'x-gzip' || encoding === 'deflate') {
       // createUnzip reads both gzip and zlib (HTTP's "deflate") streams, by their header.
       inflate = createUnzip();
@@ -331,7 +336,14 @@ export function inferBodyParser(limits: ReadLimits) {
           settle(tooLarge);
         }
       });
-      inflate.on('error', (error) => settle(invalid(`The body is not valid ${encoding} data: ${error.message}`)));
+      // A bad stream fails the request, not the connection: the rest of the body is only counted, and the answer
+      // (a RejectedBody) goes out once it has all arrived.
+      inflate.on('error', (error) => {
+        reader.fail(invalid(`The body is not valid ${encoding} data: ${error.message}`));
+        inflate = undefined;
+        discard = true;
+        if (ended) settle(...finish(reader));
+      });
       inflate.on('end', () => settle(...finish(reader)));
     } else if (encoding !== 'identity') {
       reader.fail(
@@ -349,7 +361,7 @@ export function inferBodyParser(limits: ReadLimits) {
         return;
       }
       if (inflate) inflate.write(buffer);
-      else {
+      else if (!discard) {
         reader.push(buffer);
         const tooLarge = reader.tooLarge;
         if (tooLarge) settle(tooLarge);
@@ -364,6 +376,7 @@ export function inferBodyParser(limits: ReadLimits) {
       }
     }
     function onEnd() {
+      ended = true;
       if (!Number.isNaN(contentLength) && sent !== contentLength) {
         inflate?.destroy();
         settle(invalid('The Content-Length does not match the body.'));

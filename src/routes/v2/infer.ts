@@ -106,14 +106,17 @@ export async function infer({ app, config, model, body, reply }: InferOptions): 
   const x = values(xIn);
 
   // Parameters: the activation's own, and its extra fields (targets), as parameters or input tensors.
-  const activationParams: Record<string, unknown> = {};
+  const activationEntries: [string, unknown][] = [];
   const fieldParams = new Map<string, unknown>();
   for (const [key, value] of Object.entries(header.parameters ?? {})) {
     if (isReservedParameter(key)) continue;
-    if (key in model.fields) fieldParams.set(key, value);
-    else activationParams[key] = value;
+    // Own keys only: "constructor" or "toString" would otherwise pass for a field and be dropped unchecked.
+    if (Object.hasOwn(model.fields, key)) fieldParams.set(key, value);
+    else activationEntries.push([key, value]);
   }
-  const parsed = def.params.safeParse(activationParams);
+  // fromEntries defines every key as its own, "__proto__" too (an assignment would set the prototype instead,
+  // unseen by the strict schema).
+  const parsed = def.params.safeParse(Object.fromEntries(activationEntries));
   if (!parsed.success) throw invalid(`The parameters are invalid: ${formatIssues(parsed.error, 'parameters')}`);
   let params: Record<string, unknown> = { ...(parsed.data as Record<string, unknown>) };
   for (const [name, schema] of Object.entries(model.fields)) {
@@ -122,13 +125,19 @@ export async function infer({ app, config, model, body, reply }: InferOptions): 
     let tensor: unknown;
     if (located) {
       checkDatatype(located.input, FIELD_DATATYPES);
-      tensor = nest(values(located), located.input.shape);
+      // One entry per row, before nesting: nest() builds shape[0] lists however few numbers there are, so
+      // [1e15, 0] (no data at all) would allocate without bound.
+      const s = located.input.shape;
+      if ((s.length !== 1 && s.length !== 2) || s[0] !== rows) {
+        throw invalid(`Input "${name}" has shape [${s.join(',')}]; it takes [${rows}] or [${rows}, n], one entry per row of "input".`);
+      }
+      tensor = nest(values(located), s);
     }
     params[name] = fieldValue(name, schema, tensor, fieldParams.get(name), located !== undefined, fieldParams.has(name));
   }
   const issue = def.checkShape?.(params as never, rows, cols);
   if (issue) {
-    const where = issue.path.replace(/^\/params\//, 'parameters/').replace(/^\//, '');
+    const where = issue.path === '/inputs' ? 'Input "input"' : issue.path.replace(/^\/params\//, 'parameters/').replace(/^\//, '');
     throw invalid(`${where}: ${issue.message}`);
   }
   if (def.resolveParams) params = def.resolveParams(params as never) as Record<string, unknown>;
@@ -147,7 +156,8 @@ export async function infer({ app, config, model, body, reply }: InferOptions): 
       // [rows, width] as the forward output; a flat [n] too where that is unambiguous (one row, or one column).
       const fits = s.length === 2 ? s[0] === rows && s[1] === width : s.length === 1 && s[0] === rows * width && (rows === 1 || width === 1);
       if (!fits) {
-        throw invalid(`Input "grad_output" has shape [${s.join(',')}], but the forward output has shape [${rows},${width}].`);
+        const answered = xShape.length === 2 ? `[${rows},${width}]` : `[${width}]`;
+        throw invalid(`Input "grad_output" has shape [${s.join(',')}], but the forward output has shape ${answered}.`);
       }
       dy = values(dyIn);
     } else {

@@ -71,6 +71,9 @@ export function tensorValues(input: TensorInput, binary: BinaryValues | undefine
   if (input.data === undefined) throw invalid(`Input ${name} has neither data nor parameters.binary_data_size.`);
   if (!Array.isArray(input.data)) throw invalid(`Input ${name}: data must be a list of numbers.`);
   const out = new Float64Array(count);
+  // Flat, or nested as the shape is (the protocol's two forms): a ragged nesting that only adds up to the count
+  // is a client's mistake, not a tensor.
+  if (input.data.some(Array.isArray)) checkNesting(input.data, input.shape, 0, name, 'data');
   const written = fillFromJson(input.data, out, 0, 0, name);
   if (written !== count) throw mismatch(name, input.shape, count, written);
   if (input.datatype.startsWith('INT')) {
@@ -82,6 +85,24 @@ export function tensorValues(input: TensorInput, binary: BinaryValues | undefine
 
 function mismatch(name: string, shape: readonly number[], count: number, got: number | string): ProblemError {
   return invalid(`Input ${name} has shape [${shape.join(',')}] (${count} elements), but its data holds ${got}.`);
+}
+
+/** Nested data must have the shape's lists at every level: shape[d] entries at depth d, lists above the last. */
+function checkNesting(list: unknown[], shape: readonly number[], dim: number, name: string, at: string): void {
+  const wrong = (what: string) => invalid(`Input ${name} has shape [${shape.join(',')}], but ${what}; send data flat or nested as the shape is.`);
+  if (dim >= shape.length || dim > MAX_DEPTH) throw wrong(`${at} is nested deeper than the shape`);
+  if (list.length !== shape[dim]) throw wrong(`${at} has ${list.length} entries for ${shape[dim]}`);
+  const last = dim === shape.length - 1;
+  for (let i = 0; i < list.length; i++) {
+    const v = list[i];
+    if (last) {
+      if (Array.isArray(v)) throw wrong(`${at}/${i} is a list where a number belongs`);
+    } else if (!Array.isArray(v)) {
+      throw wrong(`${at}/${i} is ${describeElement(v)} where a list of ${shape[dim + 1]} belongs`);
+    } else {
+      checkNesting(v, shape, dim + 1, name, `${at}/${i}`);
+    }
+  }
 }
 
 /** Writes the numbers of nested lists into `out` from `k`, row-major; returns the next index. */
@@ -99,18 +120,31 @@ function fillFromJson(list: unknown[], out: Float64Array, k: number, depth: numb
       if (k >= n) throw invalid(`Input ${name}: data holds more than the ${n} elements of its shape.`);
       out[k++] = Number(v);
     } else {
-      throw invalid(`Input ${name}: data holds ${JSON.stringify(v)?.slice(0, 40)}; expected numbers (NaN and infinities as NaN, Infinity, -Infinity).`);
+      throw invalid(`Input ${name}: data holds ${describeElement(v)}; expected numbers (NaN and infinities as NaN, Infinity, -Infinity).`);
     }
   }
   return k;
 }
 
-/** Row-major values as nested lists of the given shape (a number for shape []). */
+/** A bad element of `data`, briefly: never the whole of it (an object nested 20 000 deep overflowed JSON.stringify). */
+function describeElement(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
+  if (v === null || typeof v === 'boolean' || typeof v === 'number') return String(v);
+  return typeof v === 'object' ? 'an object' : typeof v;
+}
+
+/** NaN and infinities as the JSON strings /v1 bodies use, so a field's schema reads them alike. */
+const asJsonValue = (v: number): number | string => (v - v === 0 ? v : v !== v ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity');
+
+/**
+ * Row-major values as nested lists of the given shape (a number for shape []),
+ * in the JSON form of /v1's body fields (NaN and infinities as strings).
+ */
 export function nest(values: Floats, shape: readonly number[]): unknown {
-  if (shape.length === 0) return values[0];
+  if (shape.length === 0) return asJsonValue(values[0]);
   const build = (offset: number, dim: number): unknown[] => {
     const size = shape[dim];
-    if (dim === shape.length - 1) return Array.from(values.subarray(offset, offset + size));
+    if (dim === shape.length - 1) return Array.from(values.subarray(offset, offset + size), asJsonValue);
     const stride = elementCount(shape.slice(dim + 1));
     return Array.from({ length: size }, (_, i) => build(offset + i * stride, dim + 1));
   };
