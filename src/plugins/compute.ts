@@ -15,6 +15,7 @@ import { Piscina } from 'piscina';
 import type { Config } from '../config.js';
 import type { ActivationDefinition } from '../core/activation.js';
 import {
+  outputCols,
   runBackward,
   runForward,
   type BackwardResult,
@@ -75,6 +76,7 @@ function failureToError(failure: JsonFailure): Error {
       return Object.assign(new Error('body validation failed'), {
         statusCode: 400,
         validation: failure.issues,
+        validationTotal: failure.total,
         validationContext: 'body',
       });
     case 'problem':
@@ -264,8 +266,8 @@ async function computePlugin(app: FastifyInstance, options: ComputeOptions): Pro
   const engine: ComputeEngine = {
     pool,
     async forward(def, task, reply) {
-      // Read before the pool detaches the buffer.
-      const elements = task.x.length;
+      // Read before the pool detaches the buffer. The larger of inputs and outputs: maxout's answer can be the larger.
+      const elements = Math.max(task.x.length, task.rows * outputCols(def, task.cols, task.params));
       const where = placement(elements);
       const result =
         where === 'inline'
@@ -275,7 +277,7 @@ async function computePlugin(app: FastifyInstance, options: ComputeOptions): Pro
       return result;
     },
     async backward(def, task, reply) {
-      const elements = task.x.length;
+      const elements = Math.max(task.x.length, task.dy.length);
       const where = placement(elements);
       const result =
         where === 'inline'

@@ -10,22 +10,27 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { isResponseSerializationError } from 'fastify-type-provider-zod';
 import { ClientClosedError, PROBLEM_CONTENT_TYPE, ProblemError, type FieldError } from '../errors.js';
 
-function fromValidation(error: FastifyError): ProblemError {
+/** Field errors listed in a 400: a body of a million bad numbers would otherwise get a 49 MB answer. */
+const MAX_LISTED_ERRORS = 100;
+
+function fromValidation(error: FastifyError & { validationTotal?: number }): ProblemError {
   const where = error.validationContext ?? 'body';
   // Paths are JSON Pointers into the body (`/inputs/1/2`); other parts of the request are prefixed (`/querystring/min`).
   const prefix = where === 'body' ? '' : `/${where}`;
-  const errors: FieldError[] = (error.validation ?? []).map((v) => ({
+  const validation = error.validation ?? [];
+  const errors: FieldError[] = validation.slice(0, MAX_LISTED_ERRORS).map((v) => ({
     path: `${prefix}${v.instancePath || '/'}`,
     message: v.message ?? 'is invalid',
   }));
-  const count = errors.length;
+  // A worker sends the first issues and the count of all (workers/compute-json.ts).
+  const count = error.validationTotal ?? validation.length;
   const summary = errors
     .slice(0, 3)
     .map((e) => `${e.path}: ${e.message}`)
     .join('; ');
   return new ProblemError(
     'ACT_ERR_VALIDATION',
-    `The request ${where} is invalid (${count} problem${count === 1 ? '' : 's'}): ${summary}${count > 3 ? '; …' : ''}`,
+    `The request ${where} is invalid (${count} problem${count === 1 ? '' : 's'}${count > errors.length ? `, the first ${errors.length} listed` : ''}): ${summary}${count > 3 ? '; …' : ''}`,
     { errors },
   );
 }

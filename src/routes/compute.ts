@@ -104,7 +104,7 @@ export default async function computeRoutes(app: FastifyInstance, { config }: { 
       async (request, reply) => {
         const raw: unknown = request.body;
         if (raw instanceof RawJsonBody) return sendJson(reply, await app.compute.json(def, 'forward', raw, reply));
-        const { task, params } = forwardTask(def, raw as ForwardBody);
+        const { task, params } = forwardTask(def, raw as ForwardBody, config.MAX_ELEMENTS);
         return sendJson(reply, forwardJson(def, task.dtype, await app.compute.forward(def, task, reply), params));
       },
     );
@@ -125,7 +125,7 @@ export default async function computeRoutes(app: FastifyInstance, { config }: { 
       async (request, reply) => {
         const raw: unknown = request.body;
         if (raw instanceof RawJsonBody) return sendJson(reply, await app.compute.json(def, 'backward', raw, reply));
-        const { task, params } = backwardTask(def, raw as BackwardBody);
+        const { task, params } = backwardTask(def, raw as BackwardBody, config.MAX_ELEMENTS);
         return sendJson(reply, backwardJson(def, task, await app.compute.backward(def, task, reply), params));
       },
     );
@@ -136,7 +136,12 @@ export default async function computeRoutes(app: FastifyInstance, { config }: { 
   for (const op of ['forward', 'backward']) {
     typed.post(
       `/v1/activations/:name/${op}`,
-      { schema: { hide: true, params: UnknownParams } },
+      {
+        schema: { hide: true, params: UnknownParams },
+        // Before the body is read: the 404 then does not depend on the body (a malformed small one was a 400 and a
+        // large one, parsed only later in a worker, a 404), nor does an unknown name cost reading megabytes.
+        onRequest: (request, _reply, done) => done(unknownActivation((request.params as { name: string }).name)),
+      },
       async (request) => {
         throw unknownActivation(request.params.name);
       },

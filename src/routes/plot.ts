@@ -26,17 +26,32 @@ const PlotQuerySchema = z
   .refine((q) => q.min < q.max, { message: 'min must be less than max', path: ['min'] })
   .describe('min and max, and any parameter of the activation as a query value (e.g. approximate=tanh).');
 
-function queryParams(query: Record<string, unknown>): Record<string, unknown> {
-  const params: Record<string, unknown> = {};
-  for (const [key, raw] of Object.entries(query)) {
-    if (key === 'min' || key === 'max' || typeof raw !== 'string') continue;
+const invalidQuery = (path: string, message: string) =>
+  new ProblemError('ACT_ERR_VALIDATION', `${path}: ${message}`, { errors: [{ path, message }] });
+
+/**
+ * The activation's parameters from the query, read from the URL itself: the
+ * parsed query object has lost a "__proto__" key (and kept only the last of a
+ * repeated one) before it gets here.
+ */
+function queryParams(url: string): Record<string, unknown> {
+  const q = url.indexOf('?');
+  const entries: [string, unknown][] = [];
+  const seen = new Set<string>();
+  for (const [key, raw] of new URLSearchParams(q < 0 ? '' : url.slice(q + 1))) {
+    if (key === 'min' || key === 'max') continue;
+    if (seen.has(key)) throw invalidQuery(`/querystring/${key}`, 'is given more than once');
+    seen.add(key);
+    let value: unknown;
     try {
-      params[key] = JSON.parse(raw);
+      value = JSON.parse(raw);
     } catch {
-      params[key] = raw;
+      value = raw;
     }
+    entries.push([key, value]);
   }
-  return params;
+  // Own keys, "__proto__" too, so the strict schema refuses it (an assignment would set the prototype instead).
+  return Object.fromEntries(entries);
 }
 
 /**
@@ -65,14 +80,27 @@ function sample(def: ActivationDefinition, params: unknown, min: number, max: nu
  */
 function bodyFieldsPerSample(def: ActivationDefinition, raw: Record<string, unknown>): Record<string, unknown> {
   const fields: Record<string, unknown> = {};
-  for (const key of Object.keys(def.bodyFields ?? {})) {
+  for (const [key, schema] of Object.entries(def.bodyFields ?? {})) {
     const example = def.example.body?.[key];
-    const value = key in raw ? raw[key] : Array.isArray(example) ? example[0] : example;
+    const value = Object.hasOwn(raw, key) ? raw[key] : Array.isArray(example) ? example[0] : example;
     if (value === undefined) continue;
-    fields[key] = Array.from({ length: SAMPLES }, () => value);
+    // Validated as the body field is (targets=null was a 500, targets=-1 a chart); every sample has the same value,
+    // so an issue is the query value's whatever its row.
+    const parsed = (schema as z.ZodType).safeParse(Array.from({ length: SAMPLES }, () => value));
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw invalidQuery(`/querystring/${[key, ...issue.path.slice(1).map(String)].join('/')}`, issue.message);
+    }
+    fields[key] = parsed.data;
     delete raw[key];
   }
   return fields;
+}
+
+/** A checkShape pointer into a request body (/params/alpha, /targets/3, /inputs), as a pointer into this route's query. */
+function queryPointer(path: string): string {
+  const name = /^\/(?:params\/)?([a-z_]+)/.exec(path)?.[1];
+  return name && name !== 'inputs' ? `/querystring/${name}` : '/querystring';
 }
 
 function describeParams(params: Record<string, unknown>): string {
@@ -100,7 +128,7 @@ export default async function plotRoutes(app: FastifyInstance): Promise<void> {
       const def = getActivation(request.params.name);
       if (!def) throw unknownActivation(request.params.name);
       const { min, max } = request.query;
-      const raw = queryParams(request.query as Record<string, unknown>);
+      const raw = queryParams(request.url);
       const fields = bodyFieldsPerSample(def, raw);
       const parsed = def.params.safeParse(raw);
       if (!parsed.success) {
@@ -111,13 +139,14 @@ export default async function plotRoutes(app: FastifyInstance): Promise<void> {
       }
       const withFields = { ...parsed.data, ...fields };
       const issue = def.checkShape?.(withFields as never, SAMPLES, def.kind === 'row' ? 2 : 1);
-      if (issue) throw new ProblemError('ACT_ERR_VALIDATION', `${issue.path}: ${issue.message}`, { errors: [{ ...issue }] });
+      // The chart's batch is its own (SAMPLES rows, one or two columns): a per-row parameter must match that.
+      if (issue) throw invalidQuery(queryPointer(issue.path), `${issue.message} (the chart computes ${SAMPLES} rows)`);
       const params = def.resolveParams ? def.resolveParams(withFields as never) : withFields;
       const { x, y, dydx } = sample(def, params, min, max);
       const along = def.kind === 'row' ? ' (first output, for the row [x, 0])' : '';
       const svg = renderChart({
         title: `${def.name}: ${def.title}`,
-        subtitle: `${describeParams(queryParams(request.query as Record<string, unknown>))}${along}; x from ${min} to ${max}`,
+        subtitle: `${describeParams(queryParams(request.url))}${along}; x from ${min} to ${max}`,
         x,
         series: [
           { label: `${def.name}(x)`, color: '#1f6feb', y },

@@ -26,7 +26,7 @@ const PLACEHOLDER_BATCH = [[0]];
 
 /**
  * A batch BatchSchema accepts as it is: rows of numbers, non-empty, all of one
- * width (JSON.parse gives only finite numbers).
+ * width, every number finite.
  */
 function isPlainBatch(value: unknown): value is number[][] {
   if (!Array.isArray(value) || value.length === 0) return false;
@@ -35,7 +35,11 @@ function isPlainBatch(value: unknown): value is number[][] {
   const width = first.length;
   for (const row of value as unknown[]) {
     if (!Array.isArray(row) || row.length !== width) return false;
-    for (let i = 0; i < width; i++) if (typeof row[i] !== 'number') return false;
+    for (let i = 0; i < width; i++) {
+      const v: unknown = row[i];
+      // A literal beyond the doubles (1e999) parses to ±Infinity, which the schema refuses: not plain.
+      if (typeof v !== 'number' || v - v !== 0) return false;
+    }
   }
   return true;
 }
@@ -97,11 +101,27 @@ export function shapeOfBody(body: unknown): [number, number] | undefined {
 }
 
 /**
+ * The answer's numbers bounded as the inputs are: an output row's width can
+ * come from params (maxout's units from its weights), so a small batch could
+ * otherwise ask for any number of them (10 000 rows of one number with 10 000
+ * units: 10^8 outputs and 24 s of a blocked event loop).
+ */
+export function outputLimitProblem(def: ActivationDefinition, rows: number, cols: number, params: unknown, max: number): ProblemError | undefined {
+  const width = outputCols(def, cols, params);
+  const count = rows * width;
+  if (count <= max) return undefined;
+  return new ProblemError(
+    'ACT_ERR_TOO_MANY_ELEMENTS',
+    `The answer would hold ${count} numbers (${rows} rows of ${width}); the limit is ${max} per request (MAX_ELEMENTS).`,
+  );
+}
+
+/**
  * The params a kernel sees: the validated params, the activation's extra body
  * fields under their own names, and values chosen now (a seed); checked
- * against the batch shape.
+ * against the batch shape and the answer's size.
  */
-export function kernelParams(def: ActivationDefinition, body: ForwardBody, rows: number, cols: number): Record<string, unknown> {
+export function kernelParams(def: ActivationDefinition, body: ForwardBody, rows: number, cols: number, maxElements: number): Record<string, unknown> {
   const fields = [...Object.keys(def.bodyFields ?? {}), ...Object.keys(def.backwardBodyFields ?? {})];
   let params: Record<string, unknown> = { ...body.params };
   for (const field of fields) {
@@ -112,6 +132,8 @@ export function kernelParams(def: ActivationDefinition, body: ForwardBody, rows:
   if (issue) {
     throw new ProblemError('ACT_ERR_VALIDATION', `${issue.path}: ${issue.message}`, { errors: [{ ...issue }] });
   }
+  const tooMany = outputLimitProblem(def, rows, cols, params, maxElements);
+  if (tooMany) throw tooMany;
   if (def.resolveParams) params = def.resolveParams(params as never) as Record<string, unknown>;
   return params;
 }
@@ -123,18 +145,18 @@ export interface Prepared<T> {
 }
 
 /** A validated forward body as a kernel task (throws a 400 ProblemError when params do not fit the batch). */
-export function forwardTask(def: ActivationDefinition, body: ForwardBody): Prepared<ForwardTask> {
+export function forwardTask(def: ActivationDefinition, body: ForwardBody, maxElements: number): Prepared<ForwardTask> {
   const rows = body.inputs.length;
   const cols = body.inputs[0].length;
-  const params = kernelParams(def, body, rows, cols);
+  const params = kernelParams(def, body, rows, cols, maxElements);
   return { task: { x: batchToFloat64(body.inputs), rows, cols, params, dtype: body.dtype }, params };
 }
 
 /** A validated backward body as a kernel task; grad_outputs must have the forward output's shape (else a 400). */
-export function backwardTask(def: ActivationDefinition, body: BackwardBody): Prepared<BackwardTask> {
+export function backwardTask(def: ActivationDefinition, body: BackwardBody, maxElements: number): Prepared<BackwardTask> {
   const rows = body.inputs.length;
   const cols = body.inputs[0].length;
-  const params = kernelParams(def, body, rows, cols);
+  const params = kernelParams(def, body, rows, cols, maxElements);
   const width = outputCols(def, cols, params);
   const grad = body.grad_outputs;
   if (grad) {

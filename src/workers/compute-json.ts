@@ -52,9 +52,34 @@ export type JsonFailure =
   /** Fastify's own parser error (FST_ERR_CTP_INVALID_JSON_BODY, FST_ERR_CTP_EMPTY_JSON_BODY). */
   | { readonly kind: 'fastify'; readonly code: 'FST_ERR_CTP_INVALID_JSON_BODY' | 'FST_ERR_CTP_EMPTY_JSON_BODY' }
   /** The body schema refused it. */
-  | { readonly kind: 'validation'; readonly issues: ValidationIssue[] }
+  | { readonly kind: 'validation'; readonly issues: ValidationIssue[]; readonly total: number }
   /** A problem of the catalogue (413 too many elements, 400 params against the shape). */
   | { readonly kind: 'problem'; readonly code: ErrorCode; readonly detail: string; readonly errors?: FieldError[] };
+
+/** Issues sent back, as the error handler lists them (plugins/error-handler.ts); the count goes along. */
+const MAX_LISTED_ISSUES = 100;
+
+const BATCH_ENTRY_MESSAGE = 'expected a finite number or one of the strings "NaN", "Infinity", "-Infinity"';
+
+/** The batches' entries the schema refuses, the first MAX_LISTED_ISSUES of them, and how many in all. */
+function invalidEntries(body: unknown): { issues: ValidationIssue[]; total: number } {
+  const issues: ValidationIssue[] = [];
+  let total = 0;
+  for (const field of ['inputs', 'grad_outputs']) {
+    const batch = (body as Record<string, unknown> | null)?.[field];
+    if (!Array.isArray(batch)) continue;
+    batch.forEach((row: unknown, r) => {
+      if (!Array.isArray(row)) return;
+      for (let c = 0; c < row.length; c++) {
+        const v: unknown = row[c];
+        if ((typeof v === 'number' && v - v === 0) || v === 'NaN' || v === 'Infinity' || v === '-Infinity') continue;
+        if (total++ < MAX_LISTED_ISSUES) issues.push({ instancePath: `/${field}/${r}/${c}`, message: BATCH_ENTRY_MESSAGE });
+      }
+    });
+  }
+  if (total === 0) return { issues: [{ instancePath: '', message: 'has more problems than can be listed' }], total: 1 };
+  return { issues, total };
+}
 
 export type JsonOutcome =
   | {
@@ -122,18 +147,28 @@ export function computeJson(task: JsonTask): JsonOutcome {
     const tooMany = elementLimitProblem(body, task.maxElements);
     if (tooMany) throw tooMany;
 
-    const checked = validatorFor(task.activation, task.operation)(body);
+    let checked: ReturnType<BodyValidator>;
+    try {
+      checked = validatorFor(task.activation, task.operation)(body);
+    } catch (error) {
+      // zod gathers a row's issues with push(...issues), which overflows the stack past about 120 000 of them
+      // (a row of 500 000 empty strings): those are entries of the batches, found here instead.
+      if (!(error instanceof RangeError)) throw error;
+      const { issues, total } = invalidEntries(body);
+      return { ok: false, failure: { kind: 'validation', issues, total }, shape };
+    }
     if (checked.error) {
-      const issues = (checked.error as ValidationIssue[]).map((i) => ({ instancePath: i.instancePath, message: i.message }));
-      return { ok: false, failure: { kind: 'validation', issues }, shape };
+      const all = checked.error as ValidationIssue[];
+      const issues = all.slice(0, MAX_LISTED_ISSUES).map((i) => ({ instancePath: i.instancePath, message: i.message }));
+      return { ok: false, failure: { kind: 'validation', issues, total: all.length }, shape };
     }
 
     let text: string;
     if (task.operation === 'forward') {
-      const { task: kernelTask, params } = forwardTask(def, checked.value as ForwardBody);
+      const { task: kernelTask, params } = forwardTask(def, checked.value as ForwardBody, task.maxElements);
       text = forwardJson(def, kernelTask.dtype, runForward(def, kernelTask), params);
     } else {
-      const { task: kernelTask, params } = backwardTask(def, checked.value as BackwardBody);
+      const { task: kernelTask, params } = backwardTask(def, checked.value as BackwardBody, task.maxElements);
       text = backwardJson(def, kernelTask, runBackward(def, kernelTask), params);
     }
     return { ok: true, json: ownBuffer(encoder.encode(text)), shape: shape!, elements: shape![0] * shape![1] };

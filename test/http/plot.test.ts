@@ -95,4 +95,28 @@ describe('plot.svg', () => {
     expect(unknown.statusCode).toBe(404);
     expect(unknown.json().suggestions).toContain('gelu');
   });
+
+  // From an audit: the query's targets skipped their schema (null was a 500, -1 and 0.5 drew charts), a repeated
+  // or "__proto__" key was dropped unseen, and the batch-shape checks pointed into a body the client never sent.
+  it('query values are validated as the body fields and params they stand for, and errors point into the query', async () => {
+    const errorsOf = async (query: string) => {
+      const res = await app.inject(`/v1/activations/${query}`);
+      expect(res.statusCode, query).toBe(400);
+      expect(res.headers['content-type']).toBe('application/problem+json; charset=utf-8');
+      return res.json().errors as { path: string; message: string }[];
+    };
+    for (const targets of ['null', '-1', '0.5', '[%221%22,0]', '[null,1]', `${'['.repeat(7000)}0${']'.repeat(7000)}`]) {
+      const [first] = await errorsOf(`softmax_cross_entropy/plot.svg?targets=${targets}`);
+      expect(first.path, targets).toBe('/querystring/targets');
+    }
+    for (const targets of ['1', '[0.25,0.75]']) {
+      expect((await app.inject(`/v1/activations/softmax_cross_entropy/plot.svg?targets=${targets}`)).statusCode).toBe(200);
+    }
+    expect(await errorsOf('gelu/plot.svg?approximate=tanh&approximate=none')).toEqual([{ path: '/querystring/approximate', message: 'is given more than once' }]);
+    expect((await errorsOf('gelu/plot.svg?__proto__=%7B%22approximate%22:%22tanh%22%7D'))[0].message).toBe('Unrecognized key: "__proto__"');
+    expect(await errorsOf('maxout/plot.svg?pieces=3')).toEqual([
+      { path: '/querystring', message: 'without weights the row width must be divisible by pieces = 3; it is 2 (the chart computes 401 rows)' },
+    ]);
+    expect((await errorsOf('prelu/plot.svg?alpha=[[1]]'))[0].path).toBe('/querystring/alpha');
+  });
 });

@@ -116,6 +116,13 @@ describe('a large invalid body gives the same problem as the main-thread path', 
     ['constructor poisoning, the key escaped', 'relu/forward', `{"inputs":${text(big)},"\\u0063onstructor":{"prototype":{"polluted":true}}}`],
     ['a key that is not ASCII', 'relu/forward', text({ inputs: big, grüße: 1 })],
     ['more numbers than MAX_ELEMENTS', 'relu/forward', text({ inputs: batch(1100, 96) })],
+    // From an audit: 1e999 parses to Infinity, which a plain batch let through where zod refuses it.
+    ['a number beyond the doubles', 'relu/forward', text({ inputs: big }).replace(/^\{"inputs":\[\[[^,]+/, '{"inputs":[[1e999')],
+    ['a number beyond the doubles in grad_outputs', 'sigmoid/backward', text({ inputs: big, grad_outputs: big }).replace(/"grad_outputs":\[\[[^,]+/, '"grad_outputs":[[-1e999')],
+    // Every issue was listed: a 60 KB body got a 2.4 MB answer. Now the first 100 and the count.
+    ['more invalid entries than are listed', 'relu/forward', text({ inputs: [Array.from({ length: 2000 }, (_, i) => (i % 2 ? '' : 1))] })],
+    // maxout's units come from its weights: 50 rows of one number asked for 100 050 outputs.
+    ['an answer over MAX_ELEMENTS', 'maxout/forward', text({ inputs: batch(50, 1), params: { pieces: 1, weight: [[Array.from({ length: 2001 }, () => 1)]] } })],
     ['grad_outputs over MAX_ELEMENTS', 'sigmoid/backward', text({ inputs: big, grad_outputs: batch(1100, 96) })],
   ];
 
@@ -130,6 +137,49 @@ describe('a large invalid body gives the same problem as the main-thread path', 
       expect(res.raw.json()).toEqual(res.parsed.json());
     });
   }
+
+  it('the error list is capped at 100, with the count of all in the detail', async () => {
+    const res = await both('/v1/activations/relu/forward', text({ inputs: [Array.from({ length: 2000 }, (_, i) => (i % 2 ? '' : 1))] }));
+    const body = res.raw.json();
+    expect(body.errors).toHaveLength(100);
+    expect(body.detail).toMatch(/^The request body is invalid \(1000 problems, the first 100 listed\): \/inputs\/0\/1: /);
+  });
+
+  it('an unknown activation is a 404 before its body is read, malformed or not, large or small', async () => {
+    for (const payload of [text({ inputs: big }).slice(0, -3), '{bad', `{"inputs":${text(big)},"__proto__":{}}`]) {
+      const res = await both('/v1/activations/nope/forward', payload);
+      expect(res.rawTasks).toEqual([]);
+      for (const r of [res.raw, res.parsed]) {
+        expect(r.statusCode).toBe(404);
+        expect(r.json().code).toBe('ACT_ERR_UNKNOWN_ACTIVATION');
+      }
+    }
+  });
+
+  it('a row of more invalid entries than zod can gather (500 000) is a 400 listing the first 100, not a failed worker', async () => {
+    const roomy = await build({ RAW_BODY_MIN_BYTES: THRESHOLD, MAX_ELEMENTS: 1_000_000, BODY_LIMIT: 4 * 1024 * 1024 });
+    try {
+      const payload = text({ inputs: [Array.from({ length: 500_000 }, () => '')] });
+      const res = await roomy.inject({ method: 'POST', url: '/v1/activations/relu/forward', headers: { 'content-type': 'application/json' }, payload });
+      expect(res.statusCode).toBe(400);
+      const body = res.json();
+      expect(body.detail).toMatch(/^The request body is invalid \(500000 problems, the first 100 listed\)/);
+      expect(body.errors).toHaveLength(100);
+      expect(body.errors[99]).toEqual({ path: '/inputs/0/99', message: 'expected a finite number or one of the strings "NaN", "Infinity", "-Infinity"' });
+    } finally {
+      await roomy.close();
+    }
+  });
+
+  it('an answer large enough goes to the pool though its inputs are few', async () => {
+    // 10 rows of one number, 1700 units: 17 000 outputs, over INLINE_MAX_ELEMENTS (16 384); a body under THRESHOLD.
+    const payload = text({ inputs: batch(10, 1), params: { pieces: 1, weight: [[Array.from({ length: 1700 }, () => 1)]] } });
+    expect(payload.length).toBeLessThan(THRESHOLD);
+    const res = await both('/v1/activations/maxout/forward', payload);
+    expect(res.rawTasks).toEqual(['forward']);
+    expect(res.raw.statusCode).toBe(200);
+    expect(res.raw.body).toBe(res.parsed.body);
+  });
 
   it('after all these the raw path still answers correctly', async () => {
     const res = await both('/v1/activations/relu/forward', text({ inputs: big }));

@@ -256,6 +256,15 @@ describe('malformed binary requests: 400 {"error"}, and the server keeps serving
     await expectStillServes();
   });
 
+  it("an answer over MAX_ELEMENTS is a 413 before anything is computed (maxout's units come from its weights)", async () => {
+    const res = await inferJson(app, 'maxout', {
+      inputs: [{ name: 'input', shape: [3, 1], datatype: 'FP64', data: [1, 2, 3] }],
+      parameters: { pieces: 1, weight: [[Array.from({ length: 1400 }, () => 1)]] },
+    });
+    expect(res.status).toBe(413);
+    expect(res.json.error).toBe('The answer would hold 4200 numbers (3 rows of 1400); the limit is 4096 per request (MAX_ELEMENTS).');
+  });
+
   it('shape messages name the /v2 tensors', async () => {
     const odd = await inferJson(app, 'glu', { inputs: [{ name: 'input', shape: [1, 3], datatype: 'FP64', data: [1, 2, 3] }] });
     expect(odd.json.error).toBe('Input "input": glu splits each row into two halves, so the row width must be even; it is 3');

@@ -9,6 +9,7 @@ import type { Config } from '../../config.js';
 import { outputCols, type Dtype, type Floats } from '../../core/batch.js';
 import type { ForReply } from '../../plugins/compute.js';
 import { ProblemError } from '../../errors.js';
+import { outputLimitProblem } from '../../schemas/compute-io.js';
 import type { InferHeader } from '../../schemas/oip.js';
 import { formatIssues, type InferBody } from './body.js';
 import type { Model } from './models.js';
@@ -140,6 +141,8 @@ export async function infer({ app, config, model, body, reply }: InferOptions): 
     const where = issue.path === '/inputs' ? 'Input "input"' : issue.path.replace(/^\/params\//, 'parameters/').replace(/^\//, '');
     throw invalid(`${where}: ${issue.message}`);
   }
+  const tooMany = outputLimitProblem(def, rows, cols, params, config.MAX_ELEMENTS);
+  if (tooMany) throw tooMany;
   if (def.resolveParams) params = def.resolveParams(params as never) as Record<string, unknown>;
   const width = outputCols(def, cols, params);
 
