@@ -30,6 +30,9 @@ import oipRoutes from './routes/v2/index.js';
 import { openapiInfo } from './openapi-info.js';
 import { withApiSecurity } from './openapi-security.js';
 
+/** A client's X-Request-Id worth keeping: printable ASCII, no spaces, at most 128 characters. */
+const REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
+
 export interface BuildOptions {
   /** Worker module for the pool; tests swap in a faulty one. */
   workerFile?: URL;
@@ -78,9 +81,14 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     clientErrorHandler,
     // A malformed URL or an over-long path parameter, met while routing: problem+json too.
     frameworkErrors,
-    // Request ids come back in a header so a client can quote them.
-    requestIdHeader: 'x-request-id',
-    genReqId: () => crypto.randomUUID(),
+    // Request ids come back in a header so a client can quote them. A client's own id is kept when it is a
+    // plausible id (printable ASCII, at most 128 characters), else replaced: it goes into every log line and
+    // answer, and a 5000-character or tab-ridden one was echoed as sent.
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const sent = req.headers['x-request-id'];
+      return typeof sent === 'string' && REQUEST_ID.test(sent) ? sent : crypto.randomUUID();
+    },
   });
 
   // Compute routes take JSON only; Fastify's built-in text/plain parser would turn text into a 400 instead of a 415.

@@ -39,6 +39,17 @@ describe('request log', () => {
 
   const auth = { authorization: `Bearer ${API_KEY}` };
 
+  it("keeps a client's request id when it is printable ASCII of at most 128 characters, else gives its own", async () => {
+    const idOf = async (id: string) =>
+      (await app.inject({ url: '/healthz', headers: { 'x-request-id': id } })).headers['x-request-id'] as string;
+    const longest = 'a'.repeat(128);
+    expect(await idOf(longest)).toBe(longest);
+    expect(await idOf('trace:0af7651916cd43dd8448eb211c80319c')).toBe('trace:0af7651916cd43dd8448eb211c80319c');
+    for (const odd of ['a'.repeat(129), 'two\twords', 'with space', 'grüße']) {
+      expect(await idOf(odd), odd).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    }
+  });
+
   it('writes one line per request, with id, route, activation, shape, placement, status and duration', async () => {
     const response = await app.inject({
       method: 'POST',
