@@ -22,6 +22,7 @@ import {
 } from '../schemas/compute-io.js';
 import { problemResponses } from '../schemas/problem.js';
 import { sendJson } from './send-json.js';
+import { ProblemError } from '../errors.js';
 import { unknownActivation } from './suggest.js';
 
 const jsonResponse = (description: string, schema: z.ZodType) => ({ description, content: { 'application/json': { schema } } });
@@ -57,17 +58,33 @@ function rawAwareJsonParsing(app: FastifyInstance, config: Config): void {
   });
 }
 
+const unsupported = (detail: string) => new ProblemError('ACT_ERR_UNSUPPORTED_MEDIA_TYPE', detail);
+
 /**
- * A body big enough to go to a worker as raw bytes, arriving while every
- * worker and queue slot is taken: 503 from its headers, before its bytes are
- * read (under overload, waiting for megabytes only to refuse them made the
- * 503s take seconds).
+ * What the headers alone settle, before the body is read (one hook, as each
+ * costs every request): a body that is compressed or in a charset other than
+ * UTF-8 is a 415 (it was read as UTF-8 JSON and failed as malformed); and a
+ * body big enough to go to a worker as raw bytes, arriving while every worker
+ * and queue slot is taken, is a 503 (under overload, waiting for megabytes
+ * only to refuse them made the 503s take seconds).
  */
-function refuseWorkerBodiesWhenFull(app: FastifyInstance, config: Config): void {
+function checkBodyHeaders(app: FastifyInstance, config: Config): void {
   const threshold = config.RAW_BODY_MIN_BYTES;
-  if (threshold === 0) return;
   app.addHook('onRequest', (request, _reply, done) => {
-    if (Number(request.headers['content-length']) >= threshold) app.compute.refuseWhenFull();
+    const encoding = request.headers['content-encoding'];
+    if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
+      done(unsupported(`Content-Encoding ${JSON.stringify(encoding)} is not supported here; send the JSON uncompressed (/v2 takes gzip and deflate).`));
+      return;
+    }
+    const type = request.headers['content-type'];
+    if (type !== undefined && type.includes('=')) {
+      const charset = /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(type)?.[1];
+      if (charset !== undefined && !/^(utf-?8|us-ascii)$/i.test(charset)) {
+        done(unsupported(`charset ${JSON.stringify(charset)} is not supported; JSON bodies are UTF-8 (RFC 8259).`));
+        return;
+      }
+    }
+    if (threshold > 0 && Number(request.headers['content-length']) >= threshold) app.compute.refuseWhenFull();
     done();
   });
 }
@@ -80,7 +97,7 @@ function describeOperation(def: ActivationDefinition, op: 'forward' | 'backward'
 
 export default async function computeRoutes(app: FastifyInstance, { config }: { config: Config }): Promise<void> {
   rawAwareJsonParsing(app, config);
-  refuseWorkerBodiesWhenFull(app, config);
+  checkBodyHeaders(app, config);
   const typed = app.withTypeProvider<ZodTypeProvider>();
   const preValidation = elementLimitHook(config);
   const errors = problemResponses(400, 413, 415, 500, 503, 504);

@@ -3,6 +3,7 @@
  * application/problem+json, the catalogue's type and title, a detail that
  * names what is wrong, and never a stack trace.
  */
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { build } from '../helpers/app.js';
@@ -178,6 +179,23 @@ describe('415', () => {
       expect(res.body).toMatchObject(problem('unsupported-media-type', 'Unsupported media type', 415, 'ACT_ERR_UNSUPPORTED_MEDIA_TYPE'));
       expect(res.body.detail).toBe(`This route takes application/json, not "${type}".`);
     }
+  });
+
+  // Both were read as UTF-8 JSON and answered as malformed JSON (an audit).
+  it('a compressed body, or a charset other than UTF-8', async () => {
+    const body = JSON.stringify({ inputs: [[1]] });
+    const gz = await app.inject({ method: 'POST', url: '/v1/activations/relu/forward', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' }, payload: gzipSync(body) });
+    expect(gz.statusCode).toBe(415);
+    expect(gz.json().detail).toBe('Content-Encoding "gzip" is not supported here; send the JSON uncompressed (/v2 takes gzip and deflate).');
+    const utf16 = await send('/v1/activations/relu/forward', body, 'application/json; charset=utf-16');
+    expect(utf16.status).toBe(415);
+    expect(utf16.body.detail).toBe('charset "utf-16" is not supported; JSON bodies are UTF-8 (RFC 8259).');
+    for (const type of ['application/json; charset=utf-8', 'application/json; charset="UTF-8"', 'application/json;charset=us-ascii']) {
+      const ok = await app.inject({ method: 'POST', url: '/v1/activations/relu/forward', headers: { 'content-type': type }, payload: body });
+      expect(ok.statusCode, type).toBe(200);
+    }
+    const identity = await app.inject({ method: 'POST', url: '/v1/activations/relu/forward', headers: { 'content-type': 'application/json', 'content-encoding': 'identity' }, payload: body });
+    expect(identity.statusCode).toBe(200);
   });
 });
 
