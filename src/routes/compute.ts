@@ -73,14 +73,14 @@ function checkBodyHeaders(app: FastifyInstance, config: Config): void {
   app.addHook('onRequest', (request, _reply, done) => {
     const encoding = request.headers['content-encoding'];
     if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
-      done(unsupported(`Content-Encoding ${JSON.stringify(encoding)} is not supported here; send the JSON uncompressed (/v2 takes gzip and deflate).`));
+      done(unsupported(`This route takes application/json uncompressed, not with Content-Encoding ${JSON.stringify(encoding)} (/v2 takes gzip and deflate).`));
       return;
     }
     const type = request.headers['content-type'];
     if (type !== undefined && type.includes('=')) {
       const charset = /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(type)?.[1];
       if (charset !== undefined && !/^(utf-?8|us-ascii)$/i.test(charset)) {
-        done(unsupported(`charset ${JSON.stringify(charset)} is not supported; JSON bodies are UTF-8 (RFC 8259).`));
+        done(unsupported(`This route takes application/json in UTF-8 (RFC 8259), not charset ${JSON.stringify(charset)}.`));
         return;
       }
     }

@@ -186,10 +186,10 @@ describe('415', () => {
     const body = JSON.stringify({ inputs: [[1]] });
     const gz = await app.inject({ method: 'POST', url: '/v1/activations/relu/forward', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' }, payload: gzipSync(body) });
     expect(gz.statusCode).toBe(415);
-    expect(gz.json().detail).toBe('Content-Encoding "gzip" is not supported here; send the JSON uncompressed (/v2 takes gzip and deflate).');
+    expect(gz.json().detail).toBe('This route takes application/json uncompressed, not with Content-Encoding "gzip" (/v2 takes gzip and deflate).');
     const utf16 = await send('/v1/activations/relu/forward', body, 'application/json; charset=utf-16');
     expect(utf16.status).toBe(415);
-    expect(utf16.body.detail).toBe('charset "utf-16" is not supported; JSON bodies are UTF-8 (RFC 8259).');
+    expect(utf16.body.detail).toBe('This route takes application/json in UTF-8 (RFC 8259), not charset "utf-16".');
     for (const type of ['application/json; charset=utf-8', 'application/json; charset="UTF-8"', 'application/json;charset=us-ascii']) {
       const ok = await app.inject({ method: 'POST', url: '/v1/activations/relu/forward', headers: { 'content-type': type }, payload: body });
       expect(ok.statusCode, type).toBe(200);
