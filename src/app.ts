@@ -111,8 +111,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(requestLog);
   await app.register(securityHeaders, { config });
   await app.register(loadShedding, { config, sampleIntervalMs: options.pressureSampleIntervalMs });
-  await app.register(auth, { apiKey: config.API_KEY });
+  // The limiter first: a request with a wrong key counts against its client too.
   await app.register(rateLimit, { config });
+  await app.register(auth, { apiKey: config.API_KEY });
 
   // Swagger must be registered before any route, or the routes are missing from the document (fastify-swagger#890).
   await app.register(swagger, {

@@ -2,15 +2,34 @@
  * Configuration from the environment, validated once at start-up. A bad value
  * stops the process with a message that names the variable.
  */
+import { createRequire } from 'node:module';
 import { z } from 'zod';
 import { availableCpus } from './cpus.js';
 
+/**
+ * Digits only: Number() would also read " " as 0 (which turns limits such as
+ * QUEUE_LIMIT and REQUEST_TIMEOUT_MS off), "0x50" as 80 and "1e3" as 1000.
+ */
+const asWholeNumber = (value: unknown) => (typeof value === 'string' ? (/^\s*-?\d+\s*$/.test(value) ? Number(value) : Number.NaN) : value);
+
 const integer = (name: string, min: number, max = Number.MAX_SAFE_INTEGER) =>
-  z.coerce
-    .number({ error: `${name} must be a number` })
-    .int(`${name} must be a whole number`)
-    .min(min, `${name} must be at least ${min}`)
-    .max(max, `${name} must be at most ${max}`);
+  z.preprocess(
+    asWholeNumber,
+    z
+      .number({ error: `${name} must be a whole number, in digits` })
+      .int(`${name} must be a whole number`)
+      .min(min, `${name} must be at least ${min}`)
+      .max(max, `${name} must be at most ${max}`),
+  );
+
+/** Timers take at most 2^31 − 1 ms; Node fires a longer one after 1 ms (a shutdown timeout of 2^31 killed at once). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+const milliseconds = (name: string, min: number) => integer(name, min, MAX_TIMER_MS);
+
+/** Fastify's own trust-proxy parser (resolved through Fastify): an address list it cannot read fails at start, not later. */
+const proxyAddr = createRequire(createRequire(import.meta.url).resolve('fastify'))('@fastify/proxy-addr') as {
+  compile(values: string[]): unknown;
+};
 
 export const ConfigSchema = z.object({
   PORT: integer('PORT', 0, 65535).default(3000).describe('TCP port to listen on (0 picks a free one).'),
@@ -36,17 +55,17 @@ export const ConfigSchema = z.object({
   QUEUE_LIMIT: integer('QUEUE_LIMIT', 0)
     .default(256)
     .describe('Tasks that may wait for a worker; beyond it, 503 with Retry-After.'),
-  TASK_TIMEOUT_MS: integer('TASK_TIMEOUT_MS', 1).default(30_000).describe('A pooled computation running longer answers 504.'),
-  SHUTDOWN_TIMEOUT_MS: integer('SHUTDOWN_TIMEOUT_MS', 1)
+  TASK_TIMEOUT_MS: milliseconds('TASK_TIMEOUT_MS', 1).default(30_000).describe('A pooled computation running longer answers 504.'),
+  SHUTDOWN_TIMEOUT_MS: milliseconds('SHUTDOWN_TIMEOUT_MS', 1)
     .default(40_000)
     .describe('After SIGTERM/SIGINT, how long requests in flight may take to finish before the process exits 1 anyway.'),
-  REQUEST_TIMEOUT_MS: integer('REQUEST_TIMEOUT_MS', 0)
+  REQUEST_TIMEOUT_MS: milliseconds('REQUEST_TIMEOUT_MS', 0)
     .default(60_000)
     .describe('Longest time to receive a whole request, headers and body (0: no limit); past it, 408.'),
-  CONNECTION_TIMEOUT_MS: integer('CONNECTION_TIMEOUT_MS', 0)
+  CONNECTION_TIMEOUT_MS: milliseconds('CONNECTION_TIMEOUT_MS', 0)
     .default(120_000)
     .describe('A connection idle this long is closed (0: never); must exceed TASK_TIMEOUT_MS.'),
-  KEEP_ALIVE_TIMEOUT_MS: integer('KEEP_ALIVE_TIMEOUT_MS', 1)
+  KEEP_ALIVE_TIMEOUT_MS: milliseconds('KEEP_ALIVE_TIMEOUT_MS', 1)
     .default(72_000)
     .describe('How long an idle keep-alive connection stays open; longer than the load balancer idle timeout.'),
   MAX_HEADER_SIZE: integer('MAX_HEADER_SIZE', 1024, 1024 * 1024)
@@ -54,8 +73,8 @@ export const ConfigSchema = z.object({
     .describe('Largest total size of the request line and headers in bytes; above it, 431.'),
   MAX_PARAM_LENGTH: integer('MAX_PARAM_LENGTH', 16, 10_000)
     .default(100)
-    .describe('Longest path parameter (an activation name) in characters; above it, 404.'),
-  MAX_EVENT_LOOP_DELAY_MS: integer('MAX_EVENT_LOOP_DELAY_MS', 0)
+    .describe('Longest path parameter (an activation name) in characters; above it, 414.'),
+  MAX_EVENT_LOOP_DELAY_MS: milliseconds('MAX_EVENT_LOOP_DELAY_MS', 0)
     .default(1_000)
     .describe('Mean event-loop delay over a second above which requests are shed with 503 and /readyz is unready (0: off).'),
   MAX_HEAP_USED_BYTES: integer('MAX_HEAP_USED_BYTES', 0)
@@ -64,12 +83,14 @@ export const ConfigSchema = z.object({
   API_KEY: z
     .string()
     .min(16, 'API_KEY must be at least 16 characters')
+    // A Bearer token cannot carry whitespace, so such a key (a trailing newline from a secret file) matched nothing.
+    .regex(/^\S+$/, 'API_KEY must not contain whitespace (a trailing newline from a file?): no Authorization header can carry it')
     .optional()
-    .describe('When set, /v1 routes need `Authorization: Bearer <API_KEY>`; health, metrics and docs stay open.'),
+    .describe('When set, /v1 routes and /v2/models/* need `Authorization: Bearer <API_KEY>`; health, metrics and docs stay open.'),
   RATE_LIMIT_MAX: integer('RATE_LIMIT_MAX', 0)
     .default(0)
-    .describe('Requests to /v1 one client (IP address) may make per RATE_LIMIT_WINDOW_MS; beyond it, 429 (0: off).'),
-  RATE_LIMIT_WINDOW_MS: integer('RATE_LIMIT_WINDOW_MS', 1).default(60_000).describe('The rate-limit window.'),
+    .describe('Requests to /v1 and /v2/models/* one client (IP address) may make per RATE_LIMIT_WINDOW_MS; beyond it, 429 (0: off).'),
+  RATE_LIMIT_WINDOW_MS: milliseconds('RATE_LIMIT_WINDOW_MS', 1).default(60_000).describe('The rate-limit window.'),
   CORS_ORIGINS: z
     .string()
     .default('')
@@ -89,12 +110,19 @@ export const ConfigSchema = z.object({
   TRUST_PROXY: z
     .string()
     .default('false')
-    .transform((value): boolean | number | string[] => {
+    .transform((value, ctx): boolean | number | string[] => {
       const v = value.trim();
-      if (v === 'false' || v === '') return false;
-      if (v === 'true') return true;
+      if (/^(false|)$/i.test(v)) return false;
+      if (/^true$/i.test(v)) return true;
       if (/^\d+$/.test(v)) return Number(v);
-      return v.split(',').map((a) => a.trim());
+      const addresses = v.split(',').map((a) => a.trim());
+      try {
+        proxyAddr.compile(addresses);
+      } catch (error) {
+        // "TRUE " or "10.0.0.0/8," crashed the start with proxy-addr's stack trace.
+        ctx.addIssue({ code: 'custom', message: `TRUST_PROXY must be true, false, a hop count, or addresses/CIDRs separated by commas (${(error as Error).message})` });
+      }
+      return addresses;
     })
     .describe('Trust X-Forwarded-For from: false, true, a hop count, or comma-separated addresses/CIDRs; sets the client IP for rate limits and logs.'),
   LOG_LEVEL: z

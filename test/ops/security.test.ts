@@ -151,6 +151,18 @@ describe('rate limit', () => {
     }
   });
 
+  // The limiter ran after the key check, so wrong keys were never counted: guessing keys was unlimited (an audit).
+  it('counts requests with a wrong or missing key too, so keys cannot be guessed without limit; /v2/models shares the budget', async () => {
+    app = await build({ API_KEY, RATE_LIMIT_MAX: 3, RATE_LIMIT_WINDOW_MS: 60_000 });
+    const withKey = (key?: string) => ({ ...compute, headers: key === undefined ? {} : { authorization: `Bearer ${key}` } });
+    expect((await app.inject(withKey('wrong-key-number-one'))).statusCode).toBe(401);
+    expect((await app.inject(withKey())).statusCode).toBe(401);
+    expect((await app.inject({ url: '/v2/models/relu', headers: { authorization: `Bearer ${API_KEY}` } })).statusCode).toBe(200);
+    const limited = await app.inject(withKey(API_KEY));
+    expectProblem(limited, 429, 'ACT_ERR_RATE_LIMITED');
+    expect((await app.inject(withKey('wrong-key-number-two'))).statusCode).toBe(429);
+  });
+
   it('counts per window: a short window lets the client back in', async () => {
     app = await build({ RATE_LIMIT_MAX: 1, RATE_LIMIT_WINDOW_MS: 300 });
     expect((await app.inject(compute)).statusCode).toBe(200);
