@@ -68,7 +68,7 @@ describe('operations configuration', () => {
   it('rejects bad numbers with the variable named', () => {
     expect(fail({ MAX_HEADER_SIZE: '10' })).toContain('MAX_HEADER_SIZE: MAX_HEADER_SIZE must be at least 1024 (got "10")');
     expect(fail({ RATE_LIMIT_MAX: '-1' })).toContain('RATE_LIMIT_MAX must be at least 0');
-    expect(fail({ MAX_EVENT_LOOP_DELAY_MS: 'soon' })).toContain('MAX_EVENT_LOOP_DELAY_MS must be a number');
+    expect(fail({ MAX_EVENT_LOOP_DELAY_MS: 'soon' })).toContain('MAX_EVENT_LOOP_DELAY_MS must be a whole number, in digits');
   });
 
   it('lists every variable by name', () => {
