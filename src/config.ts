@@ -37,7 +37,9 @@ export const ConfigSchema = z.object({
   WORKERS: integer('WORKERS', 1, 256)
     .default(() => availableCpus())
     .describe('Worker threads in the compute pool (default: the CPUs available, cgroup CPU quota included).'),
-  MAX_ELEMENTS: integer('MAX_ELEMENTS', 1).default(4_194_304).describe('Most numbers one request may carry; above it, 413.'),
+  MAX_ELEMENTS: integer('MAX_ELEMENTS', 1)
+    .default(4_194_304)
+    .describe("Most numbers in each of a request's inputs, grad_outputs and answer; above it, 413."),
   BODY_LIMIT: integer('BODY_LIMIT', 1024).default(64 * 1024 * 1024).describe('Largest request body in bytes; above it, 413.'),
   INLINE_MAX_ELEMENTS: integer('INLINE_MAX_ELEMENTS', 0)
     .default(16_384)
@@ -124,7 +126,7 @@ export const ConfigSchema = z.object({
       }
       return addresses;
     })
-    .describe('Trust X-Forwarded-For from: false, true, a hop count, or comma-separated addresses/CIDRs; sets the client IP for rate limits and logs.'),
+    .describe('Trust X-Forwarded-For from: false, true, a hop count, or comma-separated addresses/CIDRs; sets the client IP the rate limit counts by.'),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
       error: 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent',
