@@ -101,12 +101,17 @@ export const ConfigSchema = z.object({
         .split(',')
         .map((o) => o.trim())
         .filter((o) => o !== '');
-      for (const origin of origins) {
-        if (origin !== '*' && !/^https?:\/\/[^/\s]+$/.test(origin)) {
+      // Each as the browser writes it in the Origin header (lower case, no default port), or it never matches:
+      // https://App.Example.com was accepted and matched nothing.
+      return origins.map((origin) => {
+        if (origin === '*') return origin;
+        const url = /^https?:\/\/[^/\s@]+$/i.test(origin) ? URL.parse(origin) : null;
+        if (!url) {
           ctx.addIssue({ code: 'custom', message: `CORS_ORIGINS entries must be * or an origin like https://example.com, not ${JSON.stringify(origin)}` });
+          return origin;
         }
-      }
-      return origins;
+        return url.origin;
+      });
     })
     .describe('Comma-separated origins allowed to call the API from a browser, or * (empty: CORS off).'),
   TRUST_PROXY: z

@@ -42,6 +42,13 @@ describe('operations configuration', () => {
     expect(loadConfig({ CORS_ORIGINS: '*' }).CORS_ORIGINS).toEqual(['*']);
     expect(fail({ CORS_ORIGINS: 'a.example' })).toContain('CORS_ORIGINS entries must be * or an origin like https://example.com, not "a.example"');
     expect(fail({ CORS_ORIGINS: 'https://a.example/path' })).toContain('CORS_ORIGINS');
+    // As browsers send them: lower case, no default port (an audit: mixed case was accepted and matched nothing).
+    expect(loadConfig({ CORS_ORIGINS: 'https://App.Example.com, HTTP://localhost:80, https://a.example:8443' }).CORS_ORIGINS).toEqual([
+      'https://app.example.com',
+      'http://localhost',
+      'https://a.example:8443',
+    ]);
+    for (const bad of ['https://a.com:99999', 'https://user@a.com', 'ftp://a.com']) expect(fail({ CORS_ORIGINS: bad }), bad).toContain('CORS_ORIGINS entries must be');
     expect(loadConfig({ TRUST_PROXY: 'true' }).TRUST_PROXY).toBe(true);
     expect(loadConfig({ TRUST_PROXY: '2' }).TRUST_PROXY).toBe(2);
     expect(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 127.0.0.1' }).TRUST_PROXY).toEqual(['10.0.0.0/8', '127.0.0.1']);
