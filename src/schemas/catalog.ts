@@ -20,12 +20,16 @@ export const CatalogEntrySchema = z
       .describe('JSON Schema of the params object: each parameter with type, default, range and description.'),
     learnable: z.array(z.string()).describe('Parameters whose gradients backward returns.'),
     range: z.tuple([RangeBoundSchema, RangeBoundSchema]).describe('Output range for the default parameters.'),
-    properties: z.object({
-      zero_centred: z.boolean(),
-      monotonic: z.boolean(),
-      smooth: z.boolean(),
-      bounded: z.boolean(),
-    }),
+    properties: z
+      .object({
+        zero_centred: z
+          .boolean()
+          .describe('Outputs centred on zero: odd in its input (tanh, softsign, the shrinks) or built for zero-mean outputs (selu); f(0) = 0 alone, as relu, is not.'),
+        monotonic: z.boolean().describe('Never decreasing in its input (for the default parameters).'),
+        smooth: z.boolean().describe('Infinitely differentiable everywhere; once-differentiable functions such as elu, celu and softsign are not.'),
+        bounded: z.boolean().describe('Both ends of its range are finite.'),
+      })
+      .describe('For the default parameters.'),
     kinks: z.string().describe('The gradient convention at points where the derivative is not defined.'),
     pros: z.array(z.string()),
     cons: z.array(z.string()),

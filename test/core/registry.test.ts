@@ -72,6 +72,42 @@ for (const def of activations) {
       for (const v of dx) expect(Number.isNaN(v)).toBe(false);
     });
 
+    // A stated bound must hold and be the tightest: gelu's lower bound was 3.2e-12 above the minimum its kernel
+    // reaches (an audit). Sampled densely, then the extremes refined by golden-section search on the kernel.
+    if (def.kind === 'elementwise') {
+      it('metadata.range holds for default parameters, and its finite ends are reached', () => {
+        const parsed = def.params.safeParse({});
+        if (!parsed.success) return; // no defaults for every parameter (threshold): no default range to check
+        const f = (x: number) => runForward(def, { x: Float64Array.of(x), rows: 1, cols: 1, params: parsed.data, dtype: 'float64' }).out[0];
+        const xs = [-Infinity, Infinity, -1e308, 1e308, -1e6, 1e6, -1000, 1000];
+        for (let x = -60; x <= 60; x += 1 / 64) xs.push(x);
+        const refine = (x0: number, sign: 1 | -1) => {
+          // Golden-section search for the extreme of sign·f within one grid step of x0.
+          let [a, b] = [x0 - 1 / 64, x0 + 1 / 64];
+          const g = (Math.sqrt(5) - 1) / 2;
+          for (let i = 0; i < 80; i++) {
+            const c = b - g * (b - a);
+            const d = a + g * (b - a);
+            if (sign * f(c) < sign * f(d)) b = d;
+            else a = c;
+          }
+          return f((a + b) / 2);
+        };
+        const values = xs.map(f);
+        const iMin = values.indexOf(Math.min(...values));
+        const iMax = values.indexOf(Math.max(...values));
+        const low = Math.min(values[iMin], Number.isFinite(xs[iMin]) && Math.abs(xs[iMin]) < 60 ? refine(xs[iMin], 1) : Infinity);
+        const high = Math.max(values[iMax], Number.isFinite(xs[iMax]) && Math.abs(xs[iMax]) < 60 ? refine(xs[iMax], -1) : -Infinity);
+        const [lower, upper] = def.metadata.range.map(Number);
+        expect(low, 'the lowest value the kernel gives').toBeGreaterThanOrEqual(lower);
+        expect(high, 'the highest value the kernel gives').toBeLessThanOrEqual(upper);
+        // Reached to a few ULPs: near a smooth extreme many x give values within an ULP, and the search stops at one.
+        const near = (v: number, bound: number) => Math.abs(v - bound) <= 8 * Number.EPSILON * Math.max(Math.abs(bound), Number.MIN_VALUE);
+        if (Number.isFinite(lower)) expect(near(low, lower), `the stated lower bound ${lower} is reached (lowest found ${low})`).toBe(true);
+        if (Number.isFinite(upper)) expect(near(high, upper), `the stated upper bound ${upper} is reached (highest found ${high})`).toBe(true);
+      });
+    }
+
     it('float32 results are float32 values', () => {
       fc.assert(
         fc.property(fc.array(fc.double({ min: -20, max: 20, noNaN: true }), { minLength: 4, maxLength: 4 }), (x) => {

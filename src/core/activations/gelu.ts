@@ -346,13 +346,15 @@ export const gelu = defineActivation({
     approximate: z
       .enum(['none', 'tanh', 'sigmoid'])
       .default('none')
-      .describe('none: exact x·Φ(x); tanh: the tanh approximation; sigmoid: x·σ(1.702x).'),
+      .describe('none: exact x·Φ(x); tanh: ½x(1 + tanh(√(2/π)(x + 0.044715x³))); sigmoid: x·σ(1.702x).'),
   }),
   learnable: [],
+  // The exact form (approximate: none); the other two are in approximate's description.
   formula: '\\operatorname{GELU}(x) = x\\,\\Phi(x) = \\tfrac{1}{2} x \\operatorname{erfc}(-x/\\sqrt{2})',
   derivative: "\\operatorname{GELU}'(x) = \\Phi(x) + x\\,\\varphi(x)",
   metadata: {
-    range: [-0.16997120747671587, 'Infinity'],
+    // x·Φ(x) at its minimum x0 = -0.75179152469356445746 (mpmath, 40 digits), rounded: -0.16997120747990366169…
+    range: [-0.16997120747990366, 'Infinity'],
     zeroCentred: false,
     monotonic: false,
     smooth: true,
@@ -360,13 +362,13 @@ export const gelu = defineActivation({
     kinks: 'None: smooth everywhere.',
     pros: [
       'Smooth, with a small negative dip that keeps gradients alive for slightly negative inputs.',
-      'The default activation of BERT, GPT and most transformers, so trained weights expect it.',
+      "The activation of BERT, GPT-2 and many transformers since; their reference code used the tanh form, so their weights expect approximate: 'tanh'.",
       'The tanh and sigmoid forms are cheaper stand-ins that stay within about 0.02 of the exact curve.',
     ],
     cons: [
       'Costs an erf (or exp) per element, several times a ReLU.',
       'Not monotonic: the gradient changes sign near x ≈ -0.75.',
-      'Peers disagree on the default form (exact in PyTorch, tanh in JAX and Keras), so results differ unless the form is pinned.',
+      'Peers disagree on the default form (exact in PyTorch and keras.activations.gelu, tanh in JAX and keras.ops.gelu), so results differ unless the form is pinned.',
     ],
     references: [{ title: 'Hendrycks & Gimpel (2016), Gaussian Error Linear Units (GELUs)', url: 'https://arxiv.org/abs/1606.08415' }],
   },

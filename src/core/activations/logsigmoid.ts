@@ -31,7 +31,7 @@ export const logsigmoid = defineActivation({
     bounded: false,
     kinks: 'None: smooth everywhere.',
     pros: [
-      'The log-probability of a logistic output without underflow: log(σ(x)) computed naively is −Infinity from x ≈ −745 on.',
+      'The log-probability of a logistic output without underflow: log(1/(1 + e^−x)) computed naively is −Infinity from x ≈ −709.8 on (e^−x overflows), and from −745 even with a stable σ.',
       'Smooth, with gradient σ(−x) in (0, 1) that is never exactly zero.',
       'The building block of binary cross-entropy and of log-likelihoods of logistic models.',
     ],

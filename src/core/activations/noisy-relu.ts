@@ -52,7 +52,7 @@ export const noisyRelu = defineActivation({
       'Eval mode costs no more than ReLU.',
     ],
     cons: [
-      'Training costs a Gaussian draw per element (a logarithm, a square root and a cosine).',
+      'Training costs a Gaussian draw per element (Box–Muller: a logarithm and a square root per two draws, and a cosine or sine each).',
       'Training and eval differ, and results depend on the seed; reproducing a backward pass needs the forward seed.',
       'Outputs are not zero-centred; units can still die in eval.',
     ],

@@ -57,7 +57,7 @@ export const selu = defineActivation({
   }),
   learnable: [],
   formula:
-    '\\operatorname{SELU}(x) = \\lambda \\begin{cases} x & x > 0 \\\\ \\alpha\\,(e^{x} - 1) & x \\le 0 \\end{cases},\\quad \\lambda = 1.0507009873554804934193349852946,\\ \\alpha = 1.6732632423543772848170429916717',
+    '\\operatorname{SELU}(x) = \\lambda \\begin{cases} x & x > 0 \\\\ \\alpha\\,(e^{x} - 1) & x \\le 0 \\end{cases},\\quad \\lambda = 1.0507009873554804934193349852946,\\ \\alpha = 1.6732632423543772848170429916717\\ \\text{unless scale and alpha are given}',
   derivative: "\\operatorname{SELU}'(x) = \\begin{cases} \\lambda & x > 0 \\\\ \\lambda\\alpha\\,e^{x} & x \\le 0 \\end{cases}",
   metadata: {
     range: [-1.7580993408473768, 'Infinity'],
@@ -69,7 +69,7 @@ export const selu = defineActivation({
     pros: [
       'Self-normalising: with LeCun-normal weights, activations of a plain feed-forward net converge to zero mean and unit variance, so deep MLPs train without batch normalisation.',
       'Negative inputs keep a gradient (λα·e^x), so units do not die.',
-      'No hyperparameters: λ and α are fixed by the derivation.',
+      'No hyperparameters to tune: λ and α are fixed by the derivation (scale and alpha exist for ONNX Selu; other values lose the self-normalisation).',
     ],
     cons: [
       'The guarantee holds only under its assumptions: LeCun-normal initialisation, fully connected layers, alpha-dropout instead of dropout.',

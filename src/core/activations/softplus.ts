@@ -93,7 +93,7 @@ export const softplus = defineActivation({
       .positive()
       .default(1)
       .describe(
-        'Sharpness β > 0; larger β brings it closer to ReLU. PyTorch accepts any β, but β = 0 divides by zero and β < 0 gives a decreasing, bounded function, so both are refused here.',
+        'Sharpness β > 0; larger β brings it closer to ReLU. PyTorch accepts any β, but β = 0 divides by zero and β < 0 gives a different function (bounded above by 0, going as x for x → −∞: β = −1 is logsigmoid), so both are refused here.',
       ),
     threshold: z
       .number()
