@@ -266,9 +266,10 @@ async function computePlugin(app: FastifyInstance, options: ComputeOptions): Pro
   const engine: ComputeEngine = {
     pool,
     async forward(def, task, reply) {
-      // Read before the pool detaches the buffer. The larger of inputs and outputs: maxout's answer can be the larger.
-      const elements = Math.max(task.x.length, task.rows * outputCols(def, task.cols, task.params));
-      const where = placement(elements);
+      // Read before the pool detaches the buffer. Placed by the larger of inputs and outputs (maxout's answer can be
+      // the larger); counted by inputs, as the worker's JSON path counts.
+      const elements = task.x.length;
+      const where = placement(Math.max(elements, task.rows * outputCols(def, task.cols, task.params)));
       const result =
         where === 'inline'
           ? runForward(def, task)
@@ -277,8 +278,8 @@ async function computePlugin(app: FastifyInstance, options: ComputeOptions): Pro
       return result;
     },
     async backward(def, task, reply) {
-      const elements = Math.max(task.x.length, task.dy.length);
-      const where = placement(elements);
+      const elements = task.x.length;
+      const where = placement(Math.max(elements, task.dy.length));
       const result =
         where === 'inline'
           ? runBackward(def, task)

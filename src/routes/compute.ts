@@ -9,6 +9,7 @@ import { z } from 'zod';
 import type { Config } from '../config.js';
 import { activations } from '../core/activations/index.js';
 import type { ActivationDefinition } from '../core/activation.js';
+import { ProblemError } from '../errors.js';
 import { RawJsonBody } from '../plugins/compute.js';
 import { computeSchemas, type BackwardBody, type ForwardBody } from '../schemas/compute.js';
 import {
@@ -22,7 +23,6 @@ import {
 } from '../schemas/compute-io.js';
 import { problemResponses } from '../schemas/problem.js';
 import { sendJson } from './send-json.js';
-import { ProblemError } from '../errors.js';
 import { unknownActivation } from './suggest.js';
 
 const jsonResponse = (description: string, schema: z.ZodType) => ({ description, content: { 'application/json': { schema } } });
