@@ -37,6 +37,9 @@ export type ErrorCode = keyof typeof ERRORS;
 export const PROBLEM_TYPE_BASE = 'https://activation-service.dev/problems/';
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
+/** Field errors a 400 lists, the first ones (the detail gives the count of all): a body of a million bad numbers got a 49 MB answer. */
+export const MAX_LISTED_FIELD_ERRORS = 100;
+
 export interface FieldError {
   readonly path: string;
   readonly message: string;

@@ -8,17 +8,14 @@ import type { Socket } from 'node:net';
 import fp from 'fastify-plugin';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isResponseSerializationError } from 'fastify-type-provider-zod';
-import { ClientClosedError, PROBLEM_CONTENT_TYPE, ProblemError, type FieldError } from '../errors.js';
-
-/** Field errors listed in a 400: a body of a million bad numbers would otherwise get a 49 MB answer. */
-const MAX_LISTED_ERRORS = 100;
+import { ClientClosedError, MAX_LISTED_FIELD_ERRORS, PROBLEM_CONTENT_TYPE, ProblemError, type FieldError } from '../errors.js';
 
 function fromValidation(error: FastifyError & { validationTotal?: number }): ProblemError {
   const where = error.validationContext ?? 'body';
   // Paths are JSON Pointers into the body (`/inputs/1/2`); other parts of the request are prefixed (`/querystring/min`).
   const prefix = where === 'body' ? '' : `/${where}`;
   const validation = error.validation ?? [];
-  const errors: FieldError[] = validation.slice(0, MAX_LISTED_ERRORS).map((v) => ({
+  const errors: FieldError[] = validation.slice(0, MAX_LISTED_FIELD_ERRORS).map((v) => ({
     path: `${prefix}${v.instancePath || '/'}`,
     message: v.message ?? 'is invalid',
   }));

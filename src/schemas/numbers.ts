@@ -6,10 +6,11 @@ import { z } from 'zod';
 
 export const NON_FINITE = ['NaN', 'Infinity', '-Infinity'] as const;
 
+/** What a batch entry that is not a JSON number must be: the message of every such 400. */
+export const JSON_NUMBER_EXPECTED = 'expected a finite number or one of the strings "NaN", "Infinity", "-Infinity"';
+
 export const JsonNumberSchema = z
-  .union([z.number(), z.enum(NON_FINITE)], {
-    error: 'expected a finite number or one of the strings "NaN", "Infinity", "-Infinity"',
-  })
+  .union([z.number(), z.enum(NON_FINITE)], { error: JSON_NUMBER_EXPECTED })
   .meta({
     id: 'JsonNumber',
     description: 'A number; NaN and infinities are written as the strings "NaN", "Infinity", "-Infinity".',

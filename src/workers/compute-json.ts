@@ -17,7 +17,7 @@ import { isAscii } from 'node:buffer';
 import { validatorCompiler } from 'fastify-type-provider-zod';
 import { getActivation } from '../core/activations/index.js';
 import { runBackward, runForward } from '../core/batch.js';
-import { ProblemError, type ErrorCode, type FieldError } from '../errors.js';
+import { MAX_LISTED_FIELD_ERRORS, ProblemError, type ErrorCode, type FieldError } from '../errors.js';
 import { computeSchemas, type BackwardBody, type ForwardBody } from '../schemas/compute.js';
 import {
   backwardJson,
@@ -30,6 +30,7 @@ import {
   type BodyValidator,
 } from '../schemas/compute-io.js';
 import { parseJsonSecure } from '../schemas/json-parse.js';
+import { JSON_NUMBER_EXPECTED } from '../schemas/numbers.js';
 
 export type Operation = 'forward' | 'backward';
 
@@ -56,12 +57,7 @@ export type JsonFailure =
   /** A problem of the catalogue (413 too many elements, 400 params against the shape). */
   | { readonly kind: 'problem'; readonly code: ErrorCode; readonly detail: string; readonly errors?: FieldError[] };
 
-/** Issues sent back, as the error handler lists them (plugins/error-handler.ts); the count goes along. */
-const MAX_LISTED_ISSUES = 100;
-
-const BATCH_ENTRY_MESSAGE = 'expected a finite number or one of the strings "NaN", "Infinity", "-Infinity"';
-
-/** The batches' entries the schema refuses, the first MAX_LISTED_ISSUES of them, and how many in all. */
+/** The batches' entries the schema refuses, as many as a 400 lists, and how many in all. */
 function invalidEntries(body: unknown): { issues: ValidationIssue[]; total: number } {
   const issues: ValidationIssue[] = [];
   let total = 0;
@@ -73,7 +69,7 @@ function invalidEntries(body: unknown): { issues: ValidationIssue[]; total: numb
       for (let c = 0; c < row.length; c++) {
         const v: unknown = row[c];
         if ((typeof v === 'number' && v - v === 0) || v === 'NaN' || v === 'Infinity' || v === '-Infinity') continue;
-        if (total++ < MAX_LISTED_ISSUES) issues.push({ instancePath: `/${field}/${r}/${c}`, message: BATCH_ENTRY_MESSAGE });
+        if (total++ < MAX_LISTED_FIELD_ERRORS) issues.push({ instancePath: `/${field}/${r}/${c}`, message: JSON_NUMBER_EXPECTED });
       }
     });
   }
@@ -159,7 +155,8 @@ export function computeJson(task: JsonTask): JsonOutcome {
     }
     if (checked.error) {
       const all = checked.error as ValidationIssue[];
-      const issues = all.slice(0, MAX_LISTED_ISSUES).map((i) => ({ instancePath: i.instancePath, message: i.message }));
+      // As many as the error handler lists (the count goes along), not all of them across the thread boundary.
+      const issues = all.slice(0, MAX_LISTED_FIELD_ERRORS).map((i) => ({ instancePath: i.instancePath, message: i.message }));
       return { ok: false, failure: { kind: 'validation', issues, total: all.length }, shape };
     }
 
