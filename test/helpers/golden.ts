@@ -84,8 +84,28 @@ export function compareUlp(computed: ArrayLike<number>, golden: ArrayLike<number
   return { max, worst, over1 };
 }
 
-/** The bound a test holds every golden case to. */
+/** The bound the reference tests hold results to where no exact rounding is claimed (subnormal ends, near-ties). */
 export const ULP_BOUND = { float64: 2, float32: 1 } as const;
+
+/**
+ * Golden cases whose results may be one ULP from the fixture, each for a
+ * reason the catalog allows; every other case must match exactly (0 ULP).
+ * Keyed by activation, case index in its file, and pass.
+ */
+const ONE_ULP_CASES: Record<string, string> = {
+  // x = -7.2: x·Φ(x) lies 0.0017 ULP (2^-62 relative) from a midpoint, closer than Φ's pieces (2^-59) can settle.
+  'gelu#0 forward': 'a near-tie',
+  // float32 results are rounded once from the float64 result (ACTIVATIONS.md), and these float64 results lie
+  // exactly on a float32 midpoint, so ties-to-even picks the other neighbour of the exact value.
+  'glu#7 backward': 'float64 result on a float32 midpoint',
+  'hardsigmoid#3 forward': 'float64 result on a float32 midpoint',
+  'softmax_cross_entropy#3 backward': 'float64 result on a float32 midpoint',
+};
+
+/** The ULP bound for one golden case and pass: 0, or 1 for the cases above. */
+export function goldenBound(activation: string, index: number, pass: 'forward' | 'backward'): number {
+  return `${activation}#${index} ${pass}` in ONE_ULP_CASES ? 1 : 0;
+}
 
 /** The upstream gradient of a case: `dy`, or `dloss` as a [rows][1] batch (softmax_cross_entropy). */
 export function gradOutputsOf(c: GoldenCase): GoldenNumber[][] {

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { activations } from '../../src/core/activations/index.js';
 import {
-  ULP_BOUND,
+  goldenBound,
   bodyFieldsOf,
   compareUlp,
   flatten,
@@ -37,9 +37,9 @@ function fieldTensors(c: GoldenCase): TensorSpec[] {
   return [{ name: 'targets', shape: [grid.length, grid[0].length], datatype: 'FP64', values: grid.flat() }];
 }
 
-function expectUlp(got: ArrayLike<number | string>, want: Float64Array, c: GoldenCase, label: string): void {
+function expectUlp(got: ArrayLike<number | string>, want: Float64Array, c: GoldenCase, bound: number, label: string): void {
   const values = Float64Array.from(Array.from(got, num));
-  expect(compareUlp(values, want, c.dtype).max, label).toBeLessThanOrEqual(ULP_BOUND[c.dtype]);
+  expect(compareUlp(values, want, c.dtype).max, label).toBeLessThanOrEqual(bound);
 }
 
 for (const [path, overrides] of Object.entries(paths)) {
@@ -57,7 +57,8 @@ for (const [path, overrides] of Object.entries(paths)) {
     });
 
     for (const def of activations.filter((a) => hasGolden(a.name))) {
-      for (const c of loadGolden(def.name)) {
+      for (const [index, c] of loadGolden(def.name).entries()) {
+        const [forwardBound, backwardBound] = [goldenBound(def.name, index, 'forward'), goldenBound(def.name, index, 'backward')];
         const label = `${def.name} ${JSON.stringify(c.params)} ${c.dtype}`;
         it(`${label}: forward and backward, JSON and binary, as /v1`, async () => {
           const rows = c.x.length;
@@ -93,7 +94,7 @@ for (const [path, overrides] of Object.entries(paths)) {
           expect(binForward.outputs.output.shape).toEqual(v1Forward.body.shape);
           expect(binForward.outputs.output.datatype).toBe(datatype);
           sameBits(binForward.outputs.output.values, y, `${label} forward`);
-          expectUlp(binForward.outputs.output.values, flatten(c.y), c, 'forward against golden');
+          expectUlp(binForward.outputs.output.values, flatten(c.y), c, forwardBound, 'forward against golden');
 
           // Backward, JSON.
           const backwardModel = `${def.name}.backward`;
@@ -122,7 +123,7 @@ for (const [path, overrides] of Object.entries(paths)) {
           );
           expect(binBackward.status).toBe(200);
           sameBits(binBackward.outputs.grad_input.values, dx, `${label} backward`);
-          expectUlp(binBackward.outputs.grad_input.values, flatten(c.dx), c, 'backward against golden');
+          expectUlp(binBackward.outputs.grad_input.values, flatten(c.dx), c, backwardBound, 'backward against golden');
 
           // Learnable parameters: grad_<name>, in the parameter's shape, in both forms.
           const gradParams = (v1Backward.body.grad_params ?? {}) as Record<string, unknown>;
@@ -134,7 +135,7 @@ for (const [path, overrides] of Object.entries(paths)) {
             expect(jsonBackward.outputs[`grad_${p}`].values).toEqual(flattenDeep(v1Grad).map((v) => (Number.isFinite(v) ? v : String(v))));
             expect(binBackward.outputs[`grad_${p}`].shape).toEqual(Array.isArray(v1Grad) ? shapeOf(v1Grad) : [1]);
             const golden = c.grad_params?.[p];
-            if (golden !== undefined) expectUlp(binBackward.outputs[`grad_${p}`].values, Float64Array.from(flattenDeep(golden)), c, `grad_${p} against golden`);
+            if (golden !== undefined) expectUlp(binBackward.outputs[`grad_${p}`].values, Float64Array.from(flattenDeep(golden)), c, backwardBound, `grad_${p} against golden`);
           }
         });
       }
