@@ -1,9 +1,11 @@
 /**
  * Fuzzing the compute routes of every activation in the registry, forward and
- * backward, through app.inject(): random valid bodies (params from each
- * activation's JSON Schema or its example, numbers from ordinary to 1e308,
- * 5e-324, -0 and the strings "NaN", "Infinity", "-Infinity") must answer
- * exactly the core kernel's numbers; the same bodies changed in one place
+ * backward, through app.inject(): random bodies of the schema (params from
+ * each activation's JSON Schema or its example, numbers from ordinary to
+ * 1e308, 5e-324, -0 and the strings "NaN", "Infinity", "-Infinity") must
+ * answer exactly the core kernel's numbers, or, where the drawn params do not
+ * fit together or fit the batch, or the pooled app's limits are passed, the
+ * very refusal that calls for; the same bodies changed in one place
  * (junk values, dropped or unknown keys, ragged rows, wrapped values, a
  * whole body of junk) must answer a 2xx that is still exact or a 4xx problem
  * that names what is wrong. Never a 5xx, never a hang; every answer also
@@ -19,6 +21,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { activations, getActivation } from '../../src/core/activations/index.js';
 import { runForward } from '../../src/core/batch.js';
+import type { ActivationDefinition } from '../../src/core/activation.js';
 import { exampleBodies } from '../../src/schemas/compute.js';
 import { build } from '../helpers/app.js';
 import { bodyArbitrary, mutatedBodyArbitrary, toJsonText, type Op } from './arbitraries.js';
@@ -27,6 +30,12 @@ import { checkComputeAnswer, checkProblem, injectWithin, short } from './oracle.
 const RUNS = Number(process.env.FUZZ_RUNS ?? 10);
 const SEED = process.env.FUZZ_SEED === undefined ? undefined : Number(process.env.FUZZ_SEED);
 const params = (numRuns: number) => ({ numRuns, ...(SEED !== undefined ? { seed: SEED } : {}) });
+
+/** The params checkShape sees for a body: its parsed params, and its extra fields (targets). */
+function kernelParamsOf(def: ActivationDefinition, params: unknown, body: Record<string, unknown>): never {
+  const fields = Object.fromEntries(Object.keys(def.bodyFields ?? {}).filter((k) => k in body).map((k) => [k, body[k]]));
+  return { ...(params as object), ...fields } as never;
+}
 
 let inline: FastifyInstance;
 let pooled: FastifyInstance;
@@ -70,6 +79,23 @@ describe.each(ops)('fuzz %s', (op) => {
           const text = toJsonText(body);
           const answer = await post(usePool, def.name, op, text);
           const outcome = checkComputeAnswer(def, op, text, answer);
+          // A drawn body is not always computable: the pooled app's limits are small, params are drawn one by one
+          // (hardtanh's min_val < max_val, rrelu's lower ≤ upper may not hold) and apart from the batch shape
+          // (prelu's per-column alpha, maxout's weights). Each refusal must be the one the body calls for; any
+          // other is a fault (an audit: the oracle alone accepted a 400 for every body).
+          const parsed = def.params.safeParse(body.params ?? {});
+          const shapeIssue = parsed.success ? def.checkShape?.(kernelParamsOf(def, parsed.data, body), body.inputs.length, body.inputs[0].length) : undefined;
+          if (usePool && answer.status === 413) {
+            // the pooled app's MAX_ELEMENTS or BODY_LIMIT, checked first
+          } else if (!parsed.success) {
+            expect(answer.status, short(answer.text)).toBe(400);
+            expect(JSON.parse(answer.text).errors[0].path).toMatch(/^\/params(\/|$)/);
+          } else if (shapeIssue) {
+            expect(answer.status, short(answer.text)).toBe(400);
+            expect(JSON.parse(answer.text).errors[0].path).toBe(shapeIssue.path);
+          } else {
+            expect(outcome, `refused a computable body: ${short(answer.text)}`).toBe('ok');
+          }
           tally[outcome]++;
           const key = `${def.name} ${op}`;
           const counts = perActivation.get(key) ?? { ok: 0, problem: 0 };
