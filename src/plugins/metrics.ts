@@ -17,13 +17,17 @@
  * routes (its onResponse hook must cover them all).
  */
 import fp from 'fastify-plugin';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { describeRequest } from './request-info.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
-    metrics: { registry: Registry };
+    metrics: {
+      registry: Registry;
+      /** Counts an answer sent outside the routes' hooks (plugins/error-handler.ts frameworkErrors). */
+      observe(request: FastifyRequest, reply: FastifyReply): void;
+    };
   }
 }
 
@@ -163,9 +167,7 @@ async function metricsPlugin(app: FastifyInstance): Promise<void> {
     },
   });
 
-  app.decorate('metrics', { registry });
-
-  app.addHook('onResponse', (request, reply, done) => {
+  const observe = (request: FastifyRequest, reply: FastifyReply): void => {
     const info = describeRequest(request, reply, engine.placement);
     const activation = info.activation ?? '';
     const key = `${request.method}\0${info.route}\0${activation}\0${reply.statusCode}`;
@@ -177,6 +179,11 @@ async function metricsPlugin(app: FastifyInstance): Promise<void> {
     }
     tally.count += 1;
     tally.duration.observe(reply.elapsedTime / 1000);
+  };
+  app.decorate('metrics', { registry, observe });
+
+  app.addHook('onResponse', (request, reply, done) => {
+    observe(request, reply);
     done();
   });
 

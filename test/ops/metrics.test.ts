@@ -42,6 +42,9 @@ describe('GET /metrics', () => {
     expect((await post(app, '/v1/activations/nosuch/forward', { inputs: [[1]] })).statusCode).toBe(404);
     expect((await app.inject('/no/such/route')).statusCode).toBe(404);
     expect((await app.inject('/healthz')).statusCode).toBe(200);
+    // Answered while routing (a URL that does not decode, a name over MAX_PARAM_LENGTH): counted too, as unmatched.
+    expect((await app.inject('/v1/activations/%E0%A4%A')).statusCode).toBe(400);
+    expect((await app.inject(`/v1/activations/${'a'.repeat(200)}`)).statusCode).toBe(414);
 
     const samples = await scrape(app);
     const requests = (route: string, activation: string, status: string, method = 'POST') =>
@@ -55,9 +58,11 @@ describe('GET /metrics', () => {
     expect(requests('/v1/activations/:name/forward', '', '404')).toBe(1);
     expect(requests('unmatched', '', '404', 'GET')).toBe(1);
     expect(requests('/healthz', '', '200', 'GET')).toBe(1);
+    expect(requests('unmatched', '', '400', 'GET')).toBe(1);
+    expect(requests('unmatched', '', '414', 'GET')).toBe(1);
     expect(find(samples, 'http_requests_total').some((s) => s.labels.route.includes('nosuch') || s.labels.activation === 'nosuch')).toBe(false);
-    // Every request counted once: 3 + 1 + 2 + 1 + 1 + 1 + 1.
-    expect(find(samples, 'http_requests_total').reduce((sum, s) => sum + s.value, 0)).toBe(10);
+    // Every request counted once: 3 + 1 + 2 + 1 + 1 + 1 + 1 + 2.
+    expect(find(samples, 'http_requests_total').reduce((sum, s) => sum + s.value, 0)).toBe(12);
 
     // The histogram saw the same requests, and their time.
     const histogram = { method: 'POST', route: '/v1/activations/relu/forward', activation: 'relu', status: '200' };
