@@ -126,10 +126,13 @@ export function frameworkErrors(error: FastifyError, request: FastifyRequest, re
       ? new ProblemError('ACT_ERR_URI_TOO_LONG', 'A path parameter is longer than the limit (MAX_PARAM_LENGTH).')
       : new ProblemError('ACT_ERR_VALIDATION', `The URL ${JSON.stringify(request.url.slice(0, 200))} is malformed.`);
   reply.header('x-request-id', request.id);
-  // Routing failed, so no onResponse hook runs: the answer is counted here (a 400 or 414 was missing from
-  // http_requests_total).
-  const { metrics } = reply.server as Partial<Pick<FastifyInstance, 'metrics'>>;
-  if (metrics) reply.raw.once('finish', () => metrics.observe(request, reply));
+  // Routing failed, so no onResponse hook runs: the answer is counted and logged here (a 400 or 414 was missing
+  // from http_requests_total and from the request log).
+  const { metrics, requestLog } = reply.server as Partial<Pick<FastifyInstance, 'metrics' | 'requestLog'>>;
+  reply.raw.once('finish', () => {
+    metrics?.observe(request, reply);
+    requestLog?.write(request, reply);
+  });
   sendProblemFor(reply, problem);
 }
 

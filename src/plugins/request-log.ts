@@ -8,8 +8,15 @@
  * numbers of a batch, never a header.
  */
 import fp from 'fastify-plugin';
-import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { describeRequest } from './request-info.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Writes the line of an answer sent outside the routes' hooks (plugins/error-handler.ts frameworkErrors). */
+    requestLog: { write(request: FastifyRequest, reply: FastifyReply): void };
+  }
+}
 
 /** Whether a line at `level` would be written: pino's isLevelEnabled, which Fastify's logger type leaves out (any other logger: yes). */
 function writes(log: FastifyBaseLogger, level: 'info' | 'warn'): boolean {
@@ -17,14 +24,11 @@ function writes(log: FastifyBaseLogger, level: 'info' | 'warn'): boolean {
 }
 
 async function requestLogPlugin(app: FastifyInstance): Promise<void> {
-  app.addHook('onResponse', (request, reply, done) => {
+  const write = (request: FastifyRequest, reply: FastifyReply): void => {
     const status = reply.statusCode;
     const level = status >= 500 ? 'warn' : 'info';
     // Nothing to build when the level drops the line (LOG_LEVEL=warn and up, as under load tests).
-    if (!writes(request.log, level)) {
-      done();
-      return;
-    }
+    if (!writes(request.log, level)) return;
     const info = describeRequest(request, reply, app.compute.placement);
     const line = {
       method: request.method,
@@ -35,6 +39,10 @@ async function requestLogPlugin(app: FastifyInstance): Promise<void> {
       durationMs: Math.round(reply.elapsedTime * 100) / 100,
     };
     request.log[level](line, status >= 500 ? 'request failed' : 'request completed');
+  };
+  app.decorate('requestLog', { write });
+  app.addHook('onResponse', (request, reply, done) => {
+    write(request, reply);
     done();
   });
 }

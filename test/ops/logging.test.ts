@@ -118,6 +118,12 @@ describe('request log', () => {
     const missing = await app.inject({ url: '/nowhere?secret=1', headers: { 'x-request-id': 'req-404' } });
     expect(missing.statusCode).toBe(404);
     expect(forRequest('req-404')).toEqual([expect.objectContaining({ route: 'unmatched', url: '/nowhere', status: 404, code: 'ACT_ERR_NOT_FOUND' })]);
+
+    // Answered while routing, where no onResponse hook runs: logged all the same (they were not).
+    await app.inject({ url: '/v1/activations/%E0%A4%A', headers: { 'x-request-id': 'req-bad-url' } });
+    expect(forRequest('req-bad-url')).toEqual([expect.objectContaining({ route: 'unmatched', status: 400, code: 'ACT_ERR_VALIDATION' })]);
+    await app.inject({ url: `/v1/activations/${'a'.repeat(200)}`, headers: { 'x-request-id': 'req-long-name' } });
+    expect(forRequest('req-long-name')).toEqual([expect.objectContaining({ route: 'unmatched', status: 414, code: 'ACT_ERR_URI_TOO_LONG' })]);
   });
 
   it('operations routes are logged the same way', async () => {
