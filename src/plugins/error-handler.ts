@@ -139,12 +139,16 @@ export function frameworkErrors(error: FastifyError, request: FastifyRequest, re
 /** /v2 speaks the Open Inference Protocol, whose clients can read an error only as `{"error": "..."}`. */
 const isOipPath = (url: string) => url === '/v2' || url.startsWith('/v2/') || url.startsWith('/v2?');
 
-/** A problem answered in the form its route's clients read: `{"error"}` under /v2, problem+json elsewhere. */
-function sendProblemFor(reply: FastifyReply, problem: ProblemError): FastifyReply {
-  if (!isOipPath(reply.request.url)) return sendProblem(reply, problem);
+/** A problem as the Open Inference Protocol answers errors: `{"error": "..."}`, its status and headers; its code is logged. */
+export function sendOipProblem(reply: FastifyReply, problem: ProblemError): FastifyReply {
   answeredWith.set(reply.request, problem.code);
   if (problem.headers) reply.headers(problem.headers);
   return reply.code(problem.status).type('application/json; charset=utf-8').send(JSON.stringify({ error: problem.message }));
+}
+
+/** A problem answered in the form its route's clients read: `{"error"}` under /v2, problem+json elsewhere. */
+function sendProblemFor(reply: FastifyReply, problem: ProblemError): FastifyReply {
+  return isOipPath(reply.request.url) ? sendOipProblem(reply, problem) : sendProblem(reply, problem);
 }
 
 /**

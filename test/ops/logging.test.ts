@@ -119,6 +119,10 @@ describe('request log', () => {
     expect(missing.statusCode).toBe(404);
     expect(forRequest('req-404')).toEqual([expect.objectContaining({ route: 'unmatched', url: '/nowhere', status: 404, code: 'ACT_ERR_NOT_FOUND' })]);
 
+    // /v2 errors are {"error"} bodies, and their lines name the problem's code too.
+    await app.inject({ method: 'POST', url: '/v2/models/nosuch/infer', headers: { ...auth, 'x-request-id': 'req-v2-unknown' }, payload: '{}' });
+    expect(forRequest('req-v2-unknown')).toEqual([expect.objectContaining({ status: 404, code: 'ACT_ERR_UNKNOWN_ACTIVATION' })]);
+
     // Answered while routing, where no onResponse hook runs: logged all the same (they were not).
     await app.inject({ url: '/v1/activations/%E0%A4%A', headers: { 'x-request-id': 'req-bad-url' } });
     expect(forRequest('req-bad-url')).toEqual([expect.objectContaining({ route: 'unmatched', status: 400, code: 'ACT_ERR_VALIDATION' })]);

@@ -21,7 +21,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Config } from '../../config.js';
 import { ProblemError } from '../../errors.js';
-import { droppedForClosedClient, logUnexpected } from '../../plugins/error-handler.js';
+import { droppedForClosedClient, logUnexpected, sendOipProblem } from '../../plugins/error-handler.js';
 import { openapiInfo } from '../../openapi-info.js';
 import {
   BinaryBodySchema,
@@ -45,8 +45,8 @@ const TAG = 'open inference protocol';
 /** Answers smaller than this are sent as one buffer; larger binary ones as a stream of their parts, uncopied. */
 const ONE_BUFFER_MAX = 64 * 1024;
 
-export function sendError(reply: FastifyReply, status: number, message: string, headers?: Record<string, string>): FastifyReply {
-  if (headers) reply.headers(headers);
+/** Fastify's own client errors (an aborted body, a bad header), which carry no problem code: `{"error"}` as it is. */
+function sendClientError(reply: FastifyReply, status: number, message: string): FastifyReply {
   return sendJson(reply.code(status), JSON.stringify({ error: message }));
 }
 
@@ -110,20 +110,21 @@ export default async function oipRoutes(app: FastifyInstance, { config }: { conf
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (droppedForClosedClient(error, reply)) return;
+    // As problems wherever there is one, so the request log names its code as on /v1.
     if (error instanceof ProblemError) {
       if (error.status >= 500) request.log.warn({ code: error.code }, error.message);
-      return sendError(reply, error.status, error.message, error.headers);
+      return sendOipProblem(reply, error);
     }
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      return sendError(reply, 413, `The body is larger than the limit of ${config.BODY_LIMIT} bytes (BODY_LIMIT).`);
+      return sendOipProblem(reply, new ProblemError('ACT_ERR_BODY_TOO_LARGE', `The body is larger than the limit of ${config.BODY_LIMIT} bytes (BODY_LIMIT).`));
     }
-    if (error.validation) return sendError(reply, 400, `The request is invalid: ${error.message}`);
+    if (error.validation) return sendOipProblem(reply, new ProblemError('ACT_ERR_VALIDATION', `The request is invalid: ${error.message}`));
     // Fastify's own client errors (an aborted body, a bad header) carry safe messages.
     if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
-      return sendError(reply, error.statusCode, error.message);
+      return sendClientError(reply, error.statusCode, error.message);
     }
     logUnexpected(request, error);
-    return sendError(reply, 500, 'The server failed to handle the request; the error has been logged.');
+    return sendOipProblem(reply, new ProblemError('ACT_ERR_INTERNAL', 'The server failed to handle the request; the error has been logged.'));
   });
 
   const ready = () => {
