@@ -18,10 +18,18 @@ import { unknownActivation } from './suggest.js';
 const SAMPLES = 401;
 const LIMIT = 1e6;
 
+/** A decimal number as written in a query: z.coerce would read "" as 0 and "0x10" as 16. */
+const asDecimal = (value: unknown) =>
+  typeof value === 'string' ? (/^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/.test(value) ? Number(value) : Number.NaN) : value;
+const end = (what: string, fallback: number) =>
+  z
+    .preprocess(asDecimal, z.number({ error: 'must be a decimal number' }).min(-LIMIT).max(LIMIT).default(fallback))
+    .describe(what);
+
 const PlotQuerySchema = z
   .looseObject({
-    min: z.coerce.number().min(-LIMIT).max(LIMIT).default(-6).describe('Left end of the x range.'),
-    max: z.coerce.number().min(-LIMIT).max(LIMIT).default(6).describe('Right end of the x range.'),
+    min: end('Left end of the x range.', -6),
+    max: end('Right end of the x range.', 6),
   })
   .refine((q) => q.min < q.max, { message: 'min must be less than max', path: ['min'] })
   .describe('min and max, and any parameter of the activation as a query value (e.g. approximate=tanh).');

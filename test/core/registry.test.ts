@@ -146,8 +146,13 @@ for (const def of activations) {
       const params = paramsOf(def);
       const cols = 4;
       const out = forwardValues(def, [NaN, 1, -1, 0.5], 1, cols, params);
-      // An element-wise function keeps NaN in its place; a row function may spread it over the row.
+      // An element-wise function keeps NaN in its place and nowhere else; a row function may spread it over the row.
       expect(Number.isNaN(out[0])).toBe(true);
+      if (def.kind === 'elementwise') {
+        expect(Array.from(out.subarray(1)).some(Number.isNaN)).toBe(false);
+        const { dx } = runBackward(def, { x: Float64Array.of(NaN, 1, -1, 0.5), dy: new Float64Array(cols).fill(1), rows: 1, cols, params, dtype: 'float64' });
+        expect(Array.from(dx.subarray(1)).some(Number.isNaN)).toBe(false);
+      }
     });
 
     it('backward matches a central finite difference of forward (away from kinks)', () => {

@@ -81,6 +81,11 @@ describe('plot.svg', () => {
       );
       const res = await app.inject(`/v1/activations/${def.name}/plot.svg?${query}`);
       expect(res.statusCode, `${def.name}: ${res.body.slice(0, 200)}`).toBe(200);
+      // Both curves, every sample on the chart (a finite point), in the function's own name.
+      const curves = [...res.body.matchAll(/<path d="([^"]+)"/g)].map((m) => pathPoints(m[1]));
+      expect(curves.map((c) => c.length), def.name).toEqual([401, 401]);
+      for (const c of curves) expect(c.flat().every(Number.isFinite), def.name).toBe(true);
+      expect(res.body).toContain(`>${def.name}′(x)<`);
     }
   });
 
@@ -88,6 +93,13 @@ describe('plot.svg', () => {
     const range = await app.inject('/v1/activations/gelu/plot.svg?min=3&max=1');
     expect(range.statusCode).toBe(400);
     expect(range.json().errors).toEqual([{ path: '/querystring/min', message: 'min must be less than max' }]);
+    // Decimal numbers only: z.coerce read an empty min as 0 and 0x10 as 16.
+    for (const bad of ['min=', 'min=0x10', 'max=1,5', 'max=six']) {
+      const res = await app.inject(`/v1/activations/gelu/plot.svg?${bad}`);
+      expect(res.statusCode, bad).toBe(400);
+      expect(res.json().errors[0]).toEqual({ path: `/querystring/${bad.split('=')[0]}`, message: 'must be a decimal number' });
+    }
+    expect((await app.inject('/v1/activations/gelu/plot.svg?min=-1e1&max=.5')).body).toContain('x from -10 to 0.5');
     const param = await app.inject('/v1/activations/gelu/plot.svg?approximate=erf');
     expect(param.statusCode).toBe(400);
     expect(param.json().errors[0].path).toBe('/querystring/approximate');
