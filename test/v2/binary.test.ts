@@ -420,6 +420,14 @@ describe('what real clients send', () => {
     expect(res.outputs.output.values).toEqual(['NaN', 'Infinity', 0, 0, 'NaN']);
     const bad = await inferJson(app, 'relu', '{"inputs": [{"name": "input", "shape": [1, 1], "datatype": "FP64", "data": [NaNa]}]}');
     expect(bad.status).toBe(400);
+    // Only where a value stands: as a key, or after a value, the literal is not JSON and stays so (it became "NaN").
+    for (const broken of ['{NaN: 1, "inputs": []}', '{"inputs": [{"name": "input", "shape": [1], "datatype": "FP64", "data": [1 NaN]}]}']) {
+      const res = await inferJson(app, 'relu', broken);
+      expect(res.status, broken).toBe(400);
+      expect(res.json.error, broken).toMatch(/is not valid JSON/);
+    }
+    const spaced = await inferJson(app, 'relu', '{"inputs": [{"name": "input", "shape": [2], "datatype": "FP64", "data": [\n  -Infinity,\tNaN]}]}');
+    expect(spaced.outputs.output.values).toEqual([0, 'NaN']);
   });
 
   it('FP32 values written as full doubles, and binary_data: false accepted', async () => {

@@ -83,7 +83,17 @@ export function parseJsonLenient(bytes: Buffer): unknown {
   const text = bytes.toString('utf8');
   // As /v1's parser: a "__proto__" key is refused, not dropped unseen by the schemas after it.
   if (bytes.indexOf('NaN') < 0 && bytes.indexOf('Infinity') < 0) return parseJsonSecure(text);
-  return parseJsonSecure(text.replace(NON_FINITE_TOKENS, (m) => (m === 'NaN' ? '"NaN"' : m === 'Infinity' ? '1e999' : m)));
+  return parseJsonSecure(
+    text.replace(NON_FINITE_TOKENS, (m: string, at: number) => (m[0] === '"' || !atValue(text, at) ? m : m === 'NaN' ? '"NaN"' : '1e999')),
+  );
+}
+
+/** Whether a token at `at` stands where a JSON value may (after `:`, `[`, `,` or a minus sign there): {NaN: 1} stays invalid. */
+function atValue(text: string, at: number): boolean {
+  let i = at - 1;
+  while (i >= 0 && (text[i] === ' ' || text[i] === '\n' || text[i] === '\r' || text[i] === '\t')) i--;
+  if (text[i] === '-') return atValue(text, i);
+  return i >= 0 && (text[i] === ':' || text[i] === '[' || text[i] === ',');
 }
 
 function parseHeader(bytes: Buffer, what: string): InferHeader {
