@@ -100,7 +100,6 @@ function bodyFieldsPerSample(def: ActivationDefinition, raw: Record<string, unkn
       throw invalidQuery(`/querystring/${[key, ...issue.path.slice(1).map(String)].join('/')}`, issue.message);
     }
     fields[key] = parsed.data;
-    delete raw[key];
   }
   return fields;
 }
@@ -138,7 +137,8 @@ export default async function plotRoutes(app: FastifyInstance): Promise<void> {
       const { min, max } = request.query;
       const raw = queryParams(request.url);
       const fields = bodyFieldsPerSample(def, raw);
-      const parsed = def.params.safeParse(raw);
+      // The activation's own parameters: the query's values but the body fields (targets).
+      const parsed = def.params.safeParse(Object.fromEntries(Object.entries(raw).filter(([key]) => !Object.hasOwn(fields, key))));
       if (!parsed.success) {
         const errors = parsed.error.issues.map((i) => ({ path: `/querystring/${i.path.join('/')}`, message: i.message }));
         throw new ProblemError('ACT_ERR_VALIDATION', `Invalid parameters for ${def.name}: ${errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`, {
@@ -154,7 +154,7 @@ export default async function plotRoutes(app: FastifyInstance): Promise<void> {
       const along = def.kind === 'row' ? ' (first output, for the row [x, 0])' : '';
       const svg = renderChart({
         title: `${def.name}: ${def.title}`,
-        subtitle: `${describeParams(queryParams(request.url))}${along}; x from ${min} to ${max}`,
+        subtitle: `${describeParams(raw)}${along}; x from ${min} to ${max}`,
         x,
         series: [
           { label: `${def.name}(x)`, color: '#1f6feb', y },
