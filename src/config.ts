@@ -49,6 +49,11 @@ export const ConfigSchema = z.object({
     .describe(
       'Compute request bodies of at least this many bytes skip the event loop: a worker parses, validates, computes and serializes them (0: never).',
     ),
+  TENSOR_POOL_BYTES: integer('TENSOR_POOL_BYTES', 0)
+    .default(128 * 1024 * 1024)
+    .describe(
+      'Memory kept for reuse by large binary /v2 tensors between requests, let go after 30 to 45 s unused (0: every tensor allocated afresh).',
+    ),
   WORKER_NICE: integer('WORKER_NICE', 0, 19)
     .default(10)
     .describe(

@@ -22,15 +22,18 @@ export interface ForwardTask<A extends Floats = Float64Array> {
   readonly cols: number;
   readonly params: unknown;
   readonly dtype: Dtype;
-  /** Where to write the outputs (rows × output cols); a new array when absent. */
-  readonly out?: Float64Array;
+  /**
+   * Where to write the outputs (rows × output cols), of x's type: a new array
+   * when absent. Its old contents are overwritten (reused memory is fine).
+   */
+  readonly out?: A;
 }
 
 export interface BackwardTask<A extends Floats = Float64Array> extends Omit<ForwardTask<A>, 'out'> {
   /** dL/dy; packed or not independently of x. */
   readonly dy: Floats;
-  /** Where to write the gradients (rows × cols); a new array when absent. */
-  readonly dx?: Float64Array;
+  /** Where to write the gradients (rows × cols), of x's type: a new array when absent; old contents are overwritten. */
+  readonly dx?: A;
 }
 
 export interface ForwardResult<A extends Floats = Float64Array> {
@@ -59,20 +62,63 @@ export function outputCols(def: ActivationDefinition, cols: number, params: unkn
   return def.outputCols ? def.outputCols(cols, params as never) : cols;
 }
 
+/**
+ * Float64 work arrays of this thread for packed batches (the widened inputs,
+ * and the results before narrowing), kept between calls: they never leave a
+ * call. A worker allocating two to three fresh 8 MB arrays per 1024×1024 FP32
+ * task spent more time in those allocations than in relu itself (25 and 18
+ * ms a task in a CPU profile, against 1 for the kernel), the allocator handing
+ * the memory back to the system and faulting it in again each time.
+ * Batches over SCRATCH_MAX_ELEMENTS get arrays of their own, so that a thread
+ * keeps at most 3 × 8 MB.
+ */
+const SCRATCH_MAX_ELEMENTS = 1 << 20;
+const scratch: Float64Array[] = [new Float64Array(0), new Float64Array(0), new Float64Array(0)];
+/** Which work array: the widened x, the widened dy, the result. */
+type Slot = 0 | 1 | 2;
+const X_SLOT = 0;
+const DY_SLOT = 1;
+const RESULT_SLOT = 2;
+
+function workArray(slot: Slot, length: number): Float64Array {
+  if (length > SCRATCH_MAX_ELEMENTS) return new Float64Array(length);
+  if (scratch[slot].length < length) scratch[slot] = new Float64Array(Math.max(length, 2 * scratch[slot].length));
+  return scratch[slot].subarray(0, length);
+}
+
 /** float64 values the kernel may read: packed float32 widened (exact, nothing to round), float64 rounded in place if asked. */
-function kernelInput(values: Floats, dtype: Dtype): Float64Array {
-  if (values instanceof Float32Array) return new Float64Array(values);
+function kernelInput(values: Floats, dtype: Dtype, slot: Slot): Float64Array {
+  if (values instanceof Float32Array) {
+    const wide = workArray(slot, values.length);
+    for (let i = 0; i < values.length; i++) wide[i] = values[i];
+    return wide;
+  }
   if (dtype === 'float32') roundToFloat32(values);
   return values;
 }
 
 /**
- * Results as the inputs came: packed into a Float32Array when they came packed
- * (narrowing is the one rounding), else rounded to float32 in place when
- * `round` (float32 values not rounded yet).
+ * Where the kernel writes: the caller's array when it is float64; for packed
+ * results a work array, narrowed after; else a new one. Old contents are
+ * overwritten: every kernel writes every element of its output.
  */
-function kernelOutput<A extends Floats>(values: Float64Array, like: A, round: boolean): A {
-  if (like instanceof Float32Array) return new Float32Array(values) as A;
+function kernelDestination(dest: Floats | undefined, packed: boolean, length: number): Float64Array {
+  if (dest instanceof Float64Array) return dest.subarray(0, length);
+  return packed ? workArray(RESULT_SLOT, length) : new Float64Array(length);
+}
+
+/**
+ * Results as the inputs came: packed into a Float32Array (`dest` when given)
+ * when they came packed (narrowing is the one rounding), else rounded to
+ * float32 in place when `round` (float32 values not rounded yet).
+ */
+function kernelOutput<A extends Floats>(values: Float64Array, like: A, round: boolean, dest: A | undefined): A {
+  if (like instanceof Float32Array) {
+    if (!dest) return new Float32Array(values) as A;
+    const packed = dest.subarray(0, values.length) as A;
+    packed.set(values);
+    return packed;
+  }
   if (round) roundToFloat32(values);
   return values as A;
 }
@@ -80,27 +126,27 @@ function kernelOutput<A extends Floats>(values: Float64Array, like: A, round: bo
 /** `task.x` may be rounded in place for float32; callers hand over ownership. */
 export function runForward<A extends Floats>(def: ActivationDefinition, task: ForwardTask<A>): ForwardResult<A> {
   const { rows, cols, params, dtype } = task;
-  const x = kernelInput(task.x, dtype);
+  const x = kernelInput(task.x, dtype, X_SLOT);
   const width = outputCols(def, cols, params);
-  const out = task.out?.subarray(0, rows * width) ?? new Float64Array(rows * width);
+  const out = kernelDestination(task.out, task.x instanceof Float32Array, rows * width);
   const io = { x, rows, cols, params: params as never, out };
   if (dtype === 'float32' && def.forwardFloat32) {
     def.forwardFloat32(io);
     // float32 values already: nothing left to round.
-    return { out: kernelOutput(out, task.x, false), rows, cols: width };
+    return { out: kernelOutput(out, task.x, false, task.out), rows, cols: width };
   }
   def.forward(io);
-  return { out: kernelOutput(out, task.x, dtype === 'float32'), rows, cols: width };
+  return { out: kernelOutput(out, task.x, dtype === 'float32', task.out), rows, cols: width };
 }
 
 /** `task.x` and `task.dy` may be rounded in place for float32. */
 export function runBackward<A extends Floats>(def: ActivationDefinition, task: BackwardTask<A>): BackwardResult<A> {
   const { rows, cols, params, dtype } = task;
-  const x = kernelInput(task.x, dtype);
-  const dy = kernelInput(task.dy, dtype);
-  const dx = task.dx?.subarray(0, rows * cols) ?? new Float64Array(rows * cols);
+  const x = kernelInput(task.x, dtype, X_SLOT);
+  const dy = kernelInput(task.dy, dtype, DY_SLOT);
+  const dx = kernelDestination(task.dx, task.x instanceof Float32Array, rows * cols);
   const grads = def.backward({ x, dy, rows, cols, params: params as never, dx });
-  const packed = kernelOutput(dx, task.x, dtype === 'float32');
+  const packed = kernelOutput(dx, task.x, dtype === 'float32', task.dx);
   if (!grads) return { dx: packed };
   return { dx: packed, gradParams: dtype === 'float32' ? roundParamGradients(grads) : grads };
 }

@@ -28,6 +28,21 @@ import { ClientClosedError, ProblemError } from '../errors.js';
 import type { JsonFailure, JsonOutcome, JsonTask, Operation } from '../workers/compute-json.js';
 import type { KernelWorkerData } from '../workers/kernels.worker.js';
 
+/**
+ * Shared memory whose task failed on a worker (timed out, or the worker died):
+ * the worker is stopped but may still write it for a moment, so its owner
+ * must not hand it out again (routes/v2/tensor-pool.ts).
+ */
+const unsafeToReuse = new WeakSet<SharedArrayBuffer>();
+export const mayReuse = (buffer: SharedArrayBuffer): boolean => !unsafeToReuse.has(buffer);
+
+/** The arrays' memory a task moves to a worker: ArrayBuffers are transferred, SharedArrayBuffers shared as they are. */
+function transferable(arrays: readonly (ArrayBufferView | undefined)[]): ArrayBuffer[] {
+  const buffers: ArrayBuffer[] = [];
+  for (const a of arrays) if (a && !(a.buffer instanceof SharedArrayBuffer)) buffers.push(a.buffer as ArrayBuffer);
+  return buffers;
+}
+
 /** Where a batch runs: on the main thread, or in the worker pool. */
 export type Placement = 'inline' | 'pool';
 
@@ -228,7 +243,7 @@ async function computePlugin(app: FastifyInstance, options: ComputeOptions): Pro
   const runInPool = async <T>(
     name: 'forward' | 'backward' | 'json',
     task: { activation: string; operation?: Operation },
-    buffers: ArrayBuffer[],
+    arrays: readonly (ArrayBufferView | undefined)[],
     reply?: ForReply,
   ): Promise<T> => {
     // Refused before anything is transferred or started: a 503 leaves nothing half done.
@@ -238,7 +253,10 @@ async function computePlugin(app: FastifyInstance, options: ComputeOptions): Pro
     try {
       await workerSlot(deadline, reply);
       try {
-        return (await pool.run(task, { name, transferList: buffers, signal: deadline })) as T;
+        return (await pool.run(task, { name, transferList: transferable(arrays), signal: deadline })) as T;
+      } catch (error) {
+        for (const a of arrays) if (a?.buffer instanceof SharedArrayBuffer) unsafeToReuse.add(a.buffer);
+        throw error;
       } finally {
         releaseSlot();
       }
@@ -273,7 +291,7 @@ async function computePlugin(app: FastifyInstance, options: ComputeOptions): Pro
       const result =
         where === 'inline'
           ? runForward(def, task)
-          : await runInPool<ForwardResult<typeof task.x>>('forward', { ...task, activation: def.name }, [task.x.buffer as ArrayBuffer], reply);
+          : await runInPool<ForwardResult<typeof task.x>>('forward', { ...task, activation: def.name }, [task.x, task.out], reply);
       computed(def, 'forward', where, elements);
       return result;
     },
@@ -286,7 +304,7 @@ async function computePlugin(app: FastifyInstance, options: ComputeOptions): Pro
           : await runInPool<BackwardResult<typeof task.x>>(
               'backward',
               { ...task, activation: def.name },
-              [task.x.buffer as ArrayBuffer, task.dy.buffer as ArrayBuffer],
+              [task.x, task.dy, task.dx],
               reply,
             );
       computed(def, 'backward', where, elements);
@@ -297,7 +315,7 @@ async function computePlugin(app: FastifyInstance, options: ComputeOptions): Pro
       refuseWhenFull();
       const bytes = body.take();
       const task: JsonTask = { activation: def.name, operation, body: bytes, maxElements: config.MAX_ELEMENTS };
-      const outcome = await runInPool<JsonOutcome>('json', task, [bytes], reply);
+      const outcome = await runInPool<JsonOutcome>('json', task, [new Uint8Array(bytes)], reply);
       body.shape = outcome.shape;
       if (!outcome.ok) throw failureToError(outcome.failure);
       computed(def, operation, 'pool', outcome.elements);

@@ -2,7 +2,8 @@
  * The Piscina worker: named tasks `forward` and `backward` that run a
  * registered activation, and `json`, which takes a large request body as raw
  * bytes and answers the response bytes (workers/compute-json.ts). Typed
- * arrays and bytes arrive transferred and go back transferred, never cloned.
+ * arrays and bytes arrive transferred and go back transferred, never cloned;
+ * arrays over shared memory (/v2's pooled tensors) are written in place.
  */
 import { readlinkSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
@@ -66,14 +67,17 @@ function lookup(name: string) {
   return def;
 }
 
+/** A result array's memory to transfer back; shared memory (the caller's own) goes back as it is. */
+const ownBuffer = (values: ArrayBufferView): ArrayBuffer[] => (values.buffer instanceof SharedArrayBuffer ? [] : [values.buffer as ArrayBuffer]);
+
 export function forward(task: WorkerForwardTask) {
   const result = runForward(lookup(task.activation), task);
-  return Piscina.move(new Transferred(result, [result.out.buffer as ArrayBuffer]) as never);
+  return Piscina.move(new Transferred(result, ownBuffer(result.out)) as never);
 }
 
 export function backward(task: WorkerBackwardTask) {
   const result = runBackward(lookup(task.activation), task);
-  return Piscina.move(new Transferred(result, [result.dx.buffer as ArrayBuffer]) as never);
+  return Piscina.move(new Transferred(result, ownBuffer(result.dx)) as never);
 }
 
 export function json(task: JsonTask) {

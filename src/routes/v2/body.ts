@@ -8,7 +8,8 @@
  * once it is in, each binary input gets its own typed array of the declared
  * size and the following chunks are copied into it as they come: one copy,
  * socket → tensor, into an aligned buffer that the tensor owns (so the
- * compute engine can transfer it to a worker without detaching anything else).
+ * compute engine can transfer it to a worker without detaching anything
+ * else), reused memory for large ones (tensor-pool.ts).
  * A JSON-only body is collected and parsed once.
  *
  * Everything is checked before anything is computed: the header length
@@ -29,6 +30,7 @@ import type { FastifyRequest } from 'fastify';
 import { ProblemError } from '../../errors.js';
 import { parseJsonSecure } from '../../schemas/json-parse.js';
 import { InferHeaderSchema, type InferHeader } from '../../schemas/oip.js';
+import type { RequestTensors } from './tensor-pool.js';
 
 /** Bytes per element of the datatypes a binary tensor may have here. */
 export const ELEMENT_SIZE = { FP64: 8, FP32: 4, INT64: 8, INT32: 4 } as const;
@@ -121,10 +123,30 @@ interface Slot {
   readonly bytes: Uint8Array;
 }
 
+/** Where a binary input's values go: every byte of it is written from the body before it is read. */
+export type AllocateTensor = (datatype: BinaryDatatype, elements: number) => BinaryValues;
+
+/** A tensor over `memory` (ArrayBuffer or SharedArrayBuffer) of exactly its size. */
+function tensorOver(datatype: BinaryDatatype, memory: ArrayBufferLike): BinaryValues {
+  switch (datatype) {
+    case 'FP64':
+      return new Float64Array(memory);
+    case 'FP32':
+      return new Float32Array(memory);
+    case 'INT64':
+      return new BigInt64Array(memory);
+    case 'INT32':
+      return new Int32Array(memory);
+  }
+}
+
+const newTensor: AllocateTensor = (datatype, elements) => tensorOver(datatype, new ArrayBuffer(elements * ELEMENT_SIZE[datatype]));
+
 /** Takes the (inflated) body chunk by chunk; `finish()` gives the request or throws the problem. */
 export class InferBodyReader {
   readonly #headerLength: number | undefined;
   readonly #limits: ReadLimits;
+  readonly #allocate: AllocateTensor;
   /** Set on the first problem; the rest of the body is then only counted. */
   #error: ProblemError | undefined;
   #received = 0;
@@ -138,9 +160,10 @@ export class InferBodyReader {
   #expected = 0;
   #extra = 0;
 
-  constructor(headerLength: number | undefined, limits: ReadLimits) {
+  constructor(headerLength: number | undefined, limits: ReadLimits, allocate: AllocateTensor = newTensor) {
     this.#headerLength = headerLength;
     this.#limits = limits;
+    this.#allocate = allocate;
     if (headerLength === 0) this.fail(invalid('Inference-Header-Content-Length is 0, but the JSON header cannot be empty.'));
   }
 
@@ -229,7 +252,7 @@ export class InferBodyReader {
       total += size;
       // Bounded before anything is allocated: the bytes must also fit in the body.
       if (total > this.#limits.bodyLimit) throw bodyTooLarge(this.#limits.bodyLimit, 'declared binary ');
-      const values = allocate(input.datatype as BinaryDatatype, elements);
+      const values = this.#allocate(input.datatype as BinaryDatatype, elements);
       this.#slots.push({ index, values, bytes: new Uint8Array(values.buffer, values.byteOffset, values.byteLength) });
       this.#binary.set(index, values);
     });
@@ -264,19 +287,6 @@ export class InferBodyReader {
   }
 }
 
-function allocate(datatype: BinaryDatatype, elements: number): BinaryValues {
-  switch (datatype) {
-    case 'FP64':
-      return new Float64Array(elements);
-    case 'FP32':
-      return new Float32Array(elements);
-    case 'INT64':
-      return new BigInt64Array(elements);
-    case 'INT32':
-      return new Int32Array(elements);
-  }
-}
-
 /** The wire is little-endian; on a big-endian machine the bytes are swapped in place. */
 function swapToNative(slot: Slot): void {
   const bytes = Buffer.from(slot.bytes.buffer, slot.bytes.byteOffset, slot.bytes.byteLength);
@@ -302,10 +312,12 @@ export function headerLengthOf(request: FastifyRequest): number | undefined {
 /**
  * Fastify content-type parser for every media type (and none): reads the body
  * into an InferBody, or fails with the problem. Registered inside the /v2
- * plugin only, so /v1 keeps its JSON-only parsers and its 415.
+ * plugin only, so /v1 keeps its JSON-only parsers and its 415. `tensorsOf`
+ * gives the request's tensor memory, if it has any to lease from.
  */
-export function inferBodyParser(limits: ReadLimits) {
+export function inferBodyParser(limits: ReadLimits, tensorsOf?: (request: FastifyRequest) => RequestTensors | undefined) {
   return (request: FastifyRequest, payload: Readable, done: (error: Error | null, body?: InferBody | RejectedBody) => void): void => {
+    const tensors = tensorsOf?.(request);
     let settled = false;
     const settle = (error: Error | null, body?: InferBody | RejectedBody) => {
       if (settled) return;
@@ -313,6 +325,8 @@ export function inferBodyParser(limits: ReadLimits) {
       payload.removeListener('data', onData);
       payload.removeListener('end', onEnd);
       payload.removeListener('error', onError);
+      // A failed parse never reaches the handler: nothing will compute on what was leased.
+      if (error) tensors?.handlerDone();
       done(error, body);
     };
 
@@ -328,7 +342,7 @@ export function inferBodyParser(limits: ReadLimits) {
     } catch (error) {
       early = error as ProblemError;
     }
-    const reader = new InferBodyReader(headerLength, limits);
+    const reader = new InferBodyReader(headerLength, limits, tensors ? (datatype, elements) => tensorOver(datatype, tensors.memory(elements * ELEMENT_SIZE[datatype])) : newTensor);
     if (early) reader.fail(early);
 
     const encoding = String(request.headers['content-encoding'] ?? 'identity').trim().toLowerCase();

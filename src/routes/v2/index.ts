@@ -16,7 +16,7 @@
  *   internal (the log has it).
  */
 import { Readable } from 'node:stream';
-import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Config } from '../../config.js';
@@ -39,6 +39,7 @@ import { closestNames } from '../suggest.js';
 import { inferBodyParser, RejectedBody, type InferBody } from './body.js';
 import { infer } from './infer.js';
 import { BACKWARD_SUFFIX, findModel, VERSION, type Model } from './models.js';
+import { RequestTensors, TensorPool } from './tensor-pool.js';
 
 const TAG = 'open inference protocol';
 
@@ -104,9 +105,17 @@ const INFER_DESCRIPTION = `Runs the model on the input tensors. The JSON form is
 export default async function oipRoutes(app: FastifyInstance, { config }: { config: Config }): Promise<void> {
   const typed = app.withTypeProvider<ZodTypeProvider>();
 
+  // Large binary tensors in reused memory (tensor-pool.ts), each inference request's own from its start.
+  const tensorPool = config.TENSOR_POOL_BYTES > 0 ? new TensorPool(config.TENSOR_POOL_BYTES) : undefined;
+  const requestTensors = new WeakMap<FastifyRequest, RequestTensors>();
+  app.addHook('onClose', async () => tensorPool?.close());
+
   // Every media type (and none) to the one reader; scoped to this plugin.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', inferBodyParser({ bodyLimit: config.BODY_LIMIT, maxElements: config.MAX_ELEMENTS }));
+  app.addContentTypeParser(
+    '*',
+    inferBodyParser({ bodyLimit: config.BODY_LIMIT, maxElements: config.MAX_ELEMENTS }, (request) => requestTensors.get(request)),
+  );
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (droppedForClosedClient(error, reply)) return;
@@ -217,8 +226,9 @@ export default async function oipRoutes(app: FastifyInstance, { config }: { conf
       `${base}/infer`,
       {
         // An unknown model is answered before its body is read.
-        onRequest: async (request) => {
+        onRequest: async (request, reply) => {
           modelOf(request.params as { name: string; version?: string });
+          requestTensors.set(request, new RequestTensors(tensorPool, reply.raw));
         },
         // The body is an InferBody from the reader, checked there and in infer.ts; the schema documents the JSON form.
         validatorCompiler: () => (data) => ({ value: data }),
@@ -239,11 +249,18 @@ export default async function oipRoutes(app: FastifyInstance, { config }: { conf
         },
       },
       async (request, reply) => {
-        const model = modelOf(request.params);
-        const body = request.body as unknown as InferBody | RejectedBody | undefined;
-        if (body instanceof RejectedBody) throw body.problem;
-        if (!body) throw new ProblemError('ACT_ERR_VALIDATION', 'The body is empty; an inference request is JSON, optionally followed by binary tensors.');
-        const answer = await infer({ app, config, model, body, reply });
+        const tensors = requestTensors.get(request)!;
+        let answer;
+        try {
+          const model = modelOf(request.params);
+          const body = request.body as unknown as InferBody | RejectedBody | undefined;
+          if (body instanceof RejectedBody) throw body.problem;
+          if (!body) throw new ProblemError('ACT_ERR_VALIDATION', 'The body is empty; an inference request is JSON, optionally followed by binary tensors.');
+          answer = await infer({ app, config, model, body, reply, tensors });
+        } finally {
+          // Its memory goes back to the pool once the answer is written out too.
+          tensors.handlerDone();
+        }
         if (answer.binary.length === 0) return sendJson(reply, answer.json);
         const header = Buffer.from(answer.json, 'utf8');
         let length = header.length;

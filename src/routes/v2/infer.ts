@@ -13,6 +13,7 @@ import { outputLimitProblem } from '../../schemas/compute-io.js';
 import type { InferHeader } from '../../schemas/oip.js';
 import { formatIssues, type InferBody } from './body.js';
 import type { Model } from './models.js';
+import type { RequestTensors } from './tensor-pool.js';
 import {
   encodeAnswer,
   flattenValue,
@@ -84,9 +85,11 @@ export interface InferOptions {
   readonly body: InferBody;
   /** The reply it is for: a pooled task whose client has gone is dropped before it starts. */
   readonly reply?: ForReply;
+  /** The request's tensor memory: outputs of binary inputs are written into it (reused memory for large ones). */
+  readonly tensors?: RequestTensors;
 }
 
-export async function infer({ app, config, model, body, reply }: InferOptions): Promise<InferAnswer> {
+export async function infer({ app, config, model, body, reply, tensors }: InferOptions): Promise<InferAnswer> {
   const { def } = model;
   const { header, binary } = body;
   const inputs = inputsByName(model, header);
@@ -147,8 +150,11 @@ export async function infer({ app, config, model, body, reply }: InferOptions): 
   const width = outputCols(def, cols, params);
 
   let outputs: OutputTensor[];
+  // Results of the input's own type, in the request's memory (pooled when large).
+  const resultArray = <A extends Floats>(like: A, length: number): A | undefined =>
+    tensors ? ((like instanceof Float32Array ? tensors.float32(length) : tensors.float64(length)) as A) : undefined;
   if (model.operation === 'forward') {
-    const result = await app.compute.forward(def, { x, rows, cols, params, dtype }, reply);
+    const result = await app.compute.forward(def, { x, rows, cols, params, dtype, out: resultArray(x, rows * width) }, reply);
     outputs = [{ name: 'output', shape: xShape.length === 2 ? [rows, width] : [width], values: result.out, binary: false }];
   } else {
     const dyIn = inputs.get('grad_output');
@@ -166,7 +172,7 @@ export async function infer({ app, config, model, body, reply }: InferOptions): 
     } else {
       dy = new Float64Array(rows * width).fill(1);
     }
-    const result = await app.compute.backward(def, { x, dy, rows, cols, params, dtype }, reply);
+    const result = await app.compute.backward(def, { x, dy, rows, cols, params, dtype, dx: resultArray(x, rows * cols) }, reply);
     outputs = [{ name: 'grad_input', shape: [...xShape], values: result.dx, binary: false }];
     for (const [p, grad] of Object.entries(result.gradParams ?? {})) {
       outputs.push({ name: `grad_${p}`, shape: shapeOfValue(grad), values: flattenValue(grad), binary: false });
