@@ -82,7 +82,7 @@ const RESULT_SLOT = 2;
 
 function workArray(slot: Slot, length: number): Float64Array {
   if (length > SCRATCH_MAX_ELEMENTS) return new Float64Array(length);
-  if (scratch[slot].length < length) scratch[slot] = new Float64Array(Math.max(length, 2 * scratch[slot].length));
+  if (scratch[slot].length < length) scratch[slot] = new Float64Array(Math.min(SCRATCH_MAX_ELEMENTS, Math.max(length, 2 * scratch[slot].length)));
   return scratch[slot].subarray(0, length);
 }
 
@@ -123,11 +123,20 @@ function kernelOutput<A extends Floats>(values: Float64Array, like: A, round: bo
   return values as A;
 }
 
+/** A caller's destination must be of x's type and long enough: anything else is a programming error, not a request's. */
+function checkDestination(dest: Floats | undefined, x: Floats, length: number, what: string): void {
+  if (dest === undefined) return;
+  if (dest.constructor !== x.constructor || dest.length < length) {
+    throw new TypeError(`${what} must be a ${x.constructor.name} of at least ${length} elements, got a ${dest.constructor.name} of ${dest.length}`);
+  }
+}
+
 /** `task.x` may be rounded in place for float32; callers hand over ownership. */
 export function runForward<A extends Floats>(def: ActivationDefinition, task: ForwardTask<A>): ForwardResult<A> {
   const { rows, cols, params, dtype } = task;
-  const x = kernelInput(task.x, dtype, X_SLOT);
   const width = outputCols(def, cols, params);
+  checkDestination(task.out, task.x, rows * width, 'out');
+  const x = kernelInput(task.x, dtype, X_SLOT);
   const out = kernelDestination(task.out, task.x instanceof Float32Array, rows * width);
   const io = { x, rows, cols, params: params as never, out };
   if (dtype === 'float32' && def.forwardFloat32) {
@@ -142,6 +151,7 @@ export function runForward<A extends Floats>(def: ActivationDefinition, task: Fo
 /** `task.x` and `task.dy` may be rounded in place for float32. */
 export function runBackward<A extends Floats>(def: ActivationDefinition, task: BackwardTask<A>): BackwardResult<A> {
   const { rows, cols, params, dtype } = task;
+  checkDestination(task.dx, task.x, rows * cols, 'dx');
   const x = kernelInput(task.x, dtype, X_SLOT);
   const dy = kernelInput(task.dy, dtype, DY_SLOT);
   const dx = kernelDestination(task.dx, task.x instanceof Float32Array, rows * cols);

@@ -8,7 +8,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { activations } from '../../src/core/activations/index.js';
+import { activations, getActivation } from '../../src/core/activations/index.js';
 import { outputCols, runBackward, runForward, type Floats } from '../../src/core/batch.js';
 import type { ActivationDefinition } from '../../src/core/activation.js';
 
@@ -70,3 +70,28 @@ for (const def of activations) {
     }
   });
 }
+
+describe('a destination that does not fit', () => {
+  // A float64 out for packed inputs was written unnarrowed (and, backward, unrounded), a float32 out for float64
+  // inputs ignored, a short one truncated the result: a caller's mistake, refused rather than answered wrong.
+  const sigmoid = getActivation('sigmoid')!;
+  const cases: [string, Floats, Floats][] = [
+    ['a Float64Array for packed float32 inputs', new Float32Array(4), new Float64Array(4)],
+    ['a Float32Array for float64 inputs', new Float64Array(4), new Float32Array(4)],
+    ['too short', new Float64Array(4), new Float64Array(3)],
+  ];
+  for (const [what, x, dest] of cases) {
+    const dtype = x instanceof Float32Array ? 'float32' : 'float64';
+    it(`is refused: ${what}`, () => {
+      expect(() => runForward(sigmoid, { x, rows: 2, cols: 2, params: {}, dtype, out: dest as never })).toThrow(TypeError);
+      expect(() => runBackward(sigmoid, { x, dy: x.slice(), rows: 2, cols: 2, params: {}, dtype, dx: dest as never })).toThrow(TypeError);
+    });
+  }
+  it('a longer one is written at its start', () => {
+    const out = new Float64Array(6).fill(NaN);
+    const { out: result } = runForward(sigmoid, { x: Float64Array.from([0, 0, 0, 0]), rows: 2, cols: 2, params: {}, dtype: 'float64', out });
+    expect(Array.from(result)).toEqual([0.5, 0.5, 0.5, 0.5]);
+    expect(result.buffer).toBe(out.buffer);
+    expect(Number.isNaN(out[4])).toBe(true);
+  });
+});

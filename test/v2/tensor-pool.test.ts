@@ -89,6 +89,15 @@ describe('TensorPool', () => {
     }
   });
 
+  it('keeps nothing released after it is closed (tasks still running when the app closes end later)', () => {
+    const pool = new TensorPool(1 << 20);
+    const a = pool.lease(KB64);
+    pool.close();
+    pool.release(a);
+    expect(pool.freeBytes).toBe(0);
+    expect(pool.lease(KB64)).not.toBe(a);
+  });
+
   it('keeps nothing with a limit of 0', () => {
     const pool = new TensorPool(0);
     pool.release(pool.lease(KB64));

@@ -36,6 +36,8 @@ export class TensorPool {
   readonly #free = new Map<number, FreeBuffer[]>();
   #freeBytes = 0;
   #sweeper: NodeJS.Timeout | undefined;
+  /** After close(), released buffers are let go: tasks still running when the app closes end later. */
+  #closed = false;
 
   /** `maxFreeBytes`: most memory kept while not in use (TENSOR_POOL_BYTES; 0: nothing is kept). */
   constructor(maxFreeBytes: number) {
@@ -59,7 +61,7 @@ export class TensorPool {
 
   release(buffer: SharedArrayBuffer): void {
     const size = buffer.byteLength;
-    if (!mayReuse(buffer) || size > this.#maxFreeBytes) return;
+    if (this.#closed || !mayReuse(buffer) || size > this.#maxFreeBytes) return;
     while (this.#freeBytes + size > this.#maxFreeBytes) this.#dropOldest();
     const list = this.#free.get(size);
     if (list) list.push({ buffer, since: performance.now() });
@@ -68,8 +70,9 @@ export class TensorPool {
     this.#sweeper ??= setInterval(() => this.#sweep(), IDLE_MS / 2).unref();
   }
 
-  /** Lets every free buffer go and stops the timer. */
+  /** Lets every free buffer go, and every buffer released from now on; stops the timer. */
   close(): void {
+    this.#closed = true;
     this.#free.clear();
     this.#freeBytes = 0;
     clearInterval(this.#sweeper);
