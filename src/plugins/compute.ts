@@ -27,14 +27,7 @@ import {
 import { ClientClosedError, ProblemError } from '../errors.js';
 import type { JsonFailure, JsonOutcome, JsonTask, Operation } from '../workers/compute-json.js';
 import type { KernelWorkerData } from '../workers/kernels.worker.js';
-
-/**
- * Shared memory whose task failed on a worker (timed out, or the worker died):
- * the worker is stopped but may still write it for a moment, so its owner
- * must not hand it out again (routes/v2/tensor-pool.ts).
- */
-const unsafeToReuse = new WeakSet<SharedArrayBuffer>();
-export const mayReuse = (buffer: SharedArrayBuffer): boolean => !unsafeToReuse.has(buffer);
+import { retireShared, TensorPool } from '../tensor-pool.js';
 
 /** The arrays' memory a task moves to a worker: ArrayBuffers are transferred, SharedArrayBuffers shared as they are. */
 function transferable(arrays: readonly (ArrayBufferView | undefined)[]): ArrayBuffer[] {
@@ -116,6 +109,8 @@ export interface ComputeEngine {
    */
   json(def: ActivationDefinition, operation: Operation, body: RawJsonBody, reply?: ForReply): Promise<Buffer>;
   readonly pool: Piscina;
+  /** Reused shared memory for large tensors (TENSOR_POOL_BYTES); undefined when it is 0. */
+  readonly tensorPool: TensorPool | undefined;
   /** True while the pool is up and can take another task. */
   isReady(): boolean;
   /** Pooled tasks waiting for a worker. */
@@ -255,7 +250,8 @@ async function computePlugin(app: FastifyInstance, options: ComputeOptions): Pro
       try {
         return (await pool.run(task, { name, transferList: transferable(arrays), signal: deadline })) as T;
       } catch (error) {
-        for (const a of arrays) if (a?.buffer instanceof SharedArrayBuffer) unsafeToReuse.add(a.buffer);
+        // The worker is stopped but may still write shared memory for a moment: it is never reused.
+        retireShared(arrays);
         throw error;
       } finally {
         releaseSlot();
@@ -283,6 +279,7 @@ async function computePlugin(app: FastifyInstance, options: ComputeOptions): Pro
 
   const engine: ComputeEngine = {
     pool,
+    tensorPool: config.TENSOR_POOL_BYTES > 0 ? new TensorPool(config.TENSOR_POOL_BYTES) : undefined,
     async forward(def, task, reply) {
       // Read before the pool detaches the buffer. Placed by the larger of inputs and outputs (maxout's answer can be
       // the larger); counted by inputs, as the worker's JSON path counts.
@@ -347,6 +344,7 @@ async function computePlugin(app: FastifyInstance, options: ComputeOptions): Pro
     // time it is idle) and then fails the rest; every task has its time limit, so this wait ends.
     while (inFlight() > 0) await sleep(10);
     await pool.close();
+    engine.tensorPool?.close();
   });
 }
 

@@ -159,6 +159,14 @@ async function metricsPlugin(app: FastifyInstance): Promise<void> {
     },
   });
   new Gauge({
+    name: 'activation_tensor_pool_free_bytes',
+    help: 'Shared memory kept for reuse by large binary /v2 tensors and not in use now (at most TENSOR_POOL_BYTES).',
+    registers,
+    collect() {
+      this.set(engine.tensorPool?.freeBytes ?? 0);
+    },
+  });
+  new Gauge({
     name: 'activation_overloaded',
     help: '1 while requests are shed because the event-loop delay or the heap is over its limit, else 0.',
     registers,

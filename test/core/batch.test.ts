@@ -1,6 +1,6 @@
 /**
  * runForward and runBackward write into memory the caller gives (/v2 reuses
- * tensor memory between requests: routes/v2/tensor-pool.ts), so every kernel
+ * tensor memory between requests: src/tensor-pool.ts), so every kernel
  * must write every element of its output and read nothing it did not write:
  * results into memory full of leftovers equal the results into fresh arrays,
  * bit for bit, float64 and packed float32 alike. Over the registry; nothing

@@ -1,5 +1,5 @@
 /**
- * The tensor pool (routes/v2/tensor-pool.ts): memory comes back only when a
+ * The tensor pool (src/tensor-pool.ts): memory comes back only when a
  * request is over on both sides (answer written out, handler done), is kept
  * within its byte limit (the oldest let go first) and for 30 to 45 s
  * unused, and memory a stopped worker may still write is never handed out
@@ -15,7 +15,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { getActivation } from '../../src/core/activations/index.js';
 import { runForward } from '../../src/core/batch.js';
-import { MIN_POOLED_BYTES, RequestTensors, TensorPool } from '../../src/routes/v2/tensor-pool.js';
+import { MIN_POOLED_BYTES, RequestTensors, TensorPool } from '../../src/tensor-pool.js';
 import { build } from '../helpers/app.js';
 import { SLEEP } from '../workers/faulty.worker.js';
 import { binaryBody, decodeBytes } from './oip.js';
@@ -232,7 +232,9 @@ describe('reused tensor memory through the server', () => {
       expect(decodeBytes('FP64', bytes!)).toEqual(Array.from(ok, (v) => Math.max(v, 0)));
     }
     for (const buffer of leased) expect(timedOut.has(buffer)).toBe(false);
-    // ... while the memory of requests that went well is reused.
+    // ... while the memory of requests that went well is reused, and /metrics reports it kept.
     expect(new Set(leased).size).toBe(2);
+    const metrics = await app!.inject({ method: 'GET', url: '/metrics' });
+    expect(metrics.body).toMatch(new RegExp(`^activation_tensor_pool_free_bytes ${2 * KB64}$`, 'm'));
   });
 });

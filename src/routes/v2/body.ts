@@ -9,7 +9,7 @@
  * size and the following chunks are copied into it as they come: one copy,
  * socket → tensor, into an aligned buffer that the tensor owns (so the
  * compute engine can transfer it to a worker without detaching anything
- * else), reused memory for large ones (tensor-pool.ts).
+ * else), reused memory for large ones (src/tensor-pool.ts).
  * A JSON-only body is collected and parsed once.
  *
  * Everything is checked before anything is computed: the header length
@@ -30,7 +30,7 @@ import type { FastifyRequest } from 'fastify';
 import { ProblemError } from '../../errors.js';
 import { parseJsonSecure } from '../../schemas/json-parse.js';
 import { InferHeaderSchema, type InferHeader } from '../../schemas/oip.js';
-import type { RequestTensors } from './tensor-pool.js';
+import type { RequestTensors } from '../../tensor-pool.js';
 
 /** Bytes per element of the datatypes a binary tensor may have here. */
 export const ELEMENT_SIZE = { FP64: 8, FP32: 4, INT64: 8, INT32: 4 } as const;

@@ -39,7 +39,7 @@ import { closestNames } from '../suggest.js';
 import { inferBodyParser, RejectedBody, type InferBody } from './body.js';
 import { infer } from './infer.js';
 import { BACKWARD_SUFFIX, findModel, VERSION, type Model } from './models.js';
-import { RequestTensors, TensorPool } from './tensor-pool.js';
+import { RequestTensors } from '../../tensor-pool.js';
 
 const TAG = 'open inference protocol';
 
@@ -105,10 +105,8 @@ const INFER_DESCRIPTION = `Runs the model on the input tensors. The JSON form is
 export default async function oipRoutes(app: FastifyInstance, { config }: { config: Config }): Promise<void> {
   const typed = app.withTypeProvider<ZodTypeProvider>();
 
-  // Large binary tensors in reused memory (tensor-pool.ts), each inference request's own from its start.
-  const tensorPool = config.TENSOR_POOL_BYTES > 0 ? new TensorPool(config.TENSOR_POOL_BYTES) : undefined;
+  // Large binary tensors in reused memory (src/tensor-pool.ts), each inference request's own from its start.
   const requestTensors = new WeakMap<FastifyRequest, RequestTensors>();
-  app.addHook('onClose', async () => tensorPool?.close());
 
   // Every media type (and none) to the one reader; scoped to this plugin.
   app.removeAllContentTypeParsers();
@@ -228,7 +226,7 @@ export default async function oipRoutes(app: FastifyInstance, { config }: { conf
         // An unknown model is answered before its body is read.
         onRequest: async (request, reply) => {
           modelOf(request.params as { name: string; version?: string });
-          requestTensors.set(request, new RequestTensors(tensorPool, reply.raw));
+          requestTensors.set(request, new RequestTensors(app.compute.tensorPool, reply.raw));
         },
         // The body is an InferBody from the reader, checked there and in infer.ts; the schema documents the JSON form.
         validatorCompiler: () => (data) => ({ value: data }),

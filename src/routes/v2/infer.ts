@@ -13,7 +13,7 @@ import { outputLimitProblem } from '../../schemas/compute-io.js';
 import type { InferHeader } from '../../schemas/oip.js';
 import { formatIssues, type InferBody } from './body.js';
 import type { Model } from './models.js';
-import type { RequestTensors } from './tensor-pool.js';
+import type { RequestTensors } from '../../tensor-pool.js';
 import {
   encodeAnswer,
   flattenValue,

@@ -5,7 +5,7 @@
  *
  * Copies, for a binary request: the bytes land in their own Float64Array or
  * Float32Array as they arrive (body.ts), in shared memory reused between
- * requests when large (tensor-pool.ts), and go to the compute engine as they
+ * requests when large (src/tensor-pool.ts), and go to the compute engine as they
  * are (a float32 batch is widened and its result narrowed where it runs, in a
  * worker for large ones: core/batch.ts); the worker writes the result into
  * the request's output memory, and the answer is written from it (a Buffer

@@ -14,13 +14,26 @@
  * connection has closed) and the handler is done with it, so no task of the
  * request can still be running on it. One that a worker may still write (its
  * task timed out or its worker failed: the worker is stopped, but not at once)
- * is never handed out again (the compute engine marks it). Tensors under MIN_POOLED_BYTES are
+ * is never handed out again (the compute engine marks it). The compute
+ * engine owns the pool (app.compute.tensorPool); /v2's routes lease from it
+ * and /metrics reports what it keeps. Tensors under MIN_POOLED_BYTES are
  * ordinary arrays: cheap to allocate, and computed inline anyway.
  */
 import type { ServerResponse } from 'node:http';
-import { mayReuse } from '../../plugins/compute.js';
 
 export const MIN_POOLED_BYTES = 64 * 1024;
+
+/**
+ * Shared memory whose task failed on a worker (timed out, or the worker died):
+ * the worker is stopped but may still write it for a moment, so it is never
+ * handed out again.
+ */
+const unsafeToReuse = new WeakSet<SharedArrayBuffer>();
+
+/** Marks the shared memory of a task that failed on a worker (plugins/compute.ts). */
+export function retireShared(arrays: readonly (ArrayBufferView | undefined)[]): void {
+  for (const a of arrays) if (a?.buffer instanceof SharedArrayBuffer) unsafeToReuse.add(a.buffer);
+}
 
 /** Free buffers unused this long are let go at the next sweep (every IDLE_MS / 2), so memory taken in a burst goes back after it. */
 const IDLE_MS = 30_000;
@@ -61,7 +74,7 @@ export class TensorPool {
 
   release(buffer: SharedArrayBuffer): void {
     const size = buffer.byteLength;
-    if (this.#closed || !mayReuse(buffer) || size > this.#maxFreeBytes) return;
+    if (this.#closed || unsafeToReuse.has(buffer) || size > this.#maxFreeBytes) return;
     while (this.#freeBytes + size > this.#maxFreeBytes) this.#dropOldest();
     const list = this.#free.get(size);
     if (list) list.push({ buffer, since: performance.now() });
