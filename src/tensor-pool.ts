@@ -30,9 +30,25 @@ export const MIN_POOLED_BYTES = 64 * 1024;
  */
 const unsafeToReuse = new WeakSet<SharedArrayBuffer>();
 
+/**
+ * The memory of arrays (or buffers) handed to or back from a worker that is
+ * to be transferred: ArrayBuffers; SharedArrayBuffers are shared as they are.
+ */
+export function transferable(items: readonly (ArrayBufferView | ArrayBuffer | undefined)[]): ArrayBuffer[] {
+  const buffers: ArrayBuffer[] = [];
+  for (const item of items) {
+    const buffer = item instanceof ArrayBuffer ? item : item?.buffer;
+    if (buffer instanceof ArrayBuffer) buffers.push(buffer);
+  }
+  return buffers;
+}
+
 /** Marks the shared memory of a task that failed on a worker (plugins/compute.ts). */
-export function retireShared(arrays: readonly (ArrayBufferView | undefined)[]): void {
-  for (const a of arrays) if (a?.buffer instanceof SharedArrayBuffer) unsafeToReuse.add(a.buffer);
+export function retireShared(items: readonly (ArrayBufferView | ArrayBuffer | undefined)[]): void {
+  for (const item of items) {
+    const buffer = item instanceof ArrayBuffer ? item : item?.buffer;
+    if (buffer instanceof SharedArrayBuffer) unsafeToReuse.add(buffer);
+  }
 }
 
 /** Free buffers unused this long are let go at the next sweep (every IDLE_MS / 2), so memory taken in a burst goes back after it. */

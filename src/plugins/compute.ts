@@ -27,14 +27,7 @@ import {
 import { ClientClosedError, ProblemError } from '../errors.js';
 import type { JsonFailure, JsonOutcome, JsonTask, Operation } from '../workers/compute-json.js';
 import type { KernelWorkerData } from '../workers/kernels.worker.js';
-import { retireShared, TensorPool } from '../tensor-pool.js';
-
-/** The arrays' memory a task moves to a worker: ArrayBuffers are transferred, SharedArrayBuffers shared as they are. */
-function transferable(arrays: readonly (ArrayBufferView | undefined)[]): ArrayBuffer[] {
-  const buffers: ArrayBuffer[] = [];
-  for (const a of arrays) if (a && !(a.buffer instanceof SharedArrayBuffer)) buffers.push(a.buffer as ArrayBuffer);
-  return buffers;
-}
+import { retireShared, TensorPool, transferable } from '../tensor-pool.js';
 
 /** Where a batch runs: on the main thread, or in the worker pool. */
 export type Placement = 'inline' | 'pool';
@@ -238,7 +231,7 @@ async function computePlugin(app: FastifyInstance, options: ComputeOptions): Pro
   const runInPool = async <T>(
     name: 'forward' | 'backward' | 'json',
     task: { activation: string; operation?: Operation },
-    arrays: readonly (ArrayBufferView | undefined)[],
+    arrays: readonly (ArrayBufferView | ArrayBuffer | undefined)[],
     reply?: ForReply,
   ): Promise<T> => {
     // Refused before anything is transferred or started: a 503 leaves nothing half done.
@@ -312,7 +305,7 @@ async function computePlugin(app: FastifyInstance, options: ComputeOptions): Pro
       refuseWhenFull();
       const bytes = body.take();
       const task: JsonTask = { activation: def.name, operation, body: bytes, maxElements: config.MAX_ELEMENTS };
-      const outcome = await runInPool<JsonOutcome>('json', task, [new Uint8Array(bytes)], reply);
+      const outcome = await runInPool<JsonOutcome>('json', task, [bytes], reply);
       body.shape = outcome.shape;
       if (!outcome.ok) throw failureToError(outcome.failure);
       computed(def, operation, 'pool', outcome.elements);

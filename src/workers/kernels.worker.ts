@@ -10,6 +10,7 @@ import { getPriority, setPriority } from 'node:os';
 import { Piscina, workerData } from 'piscina';
 import { getActivation } from '../core/activations/index.js';
 import { runBackward, runForward, type BackwardTask, type ForwardTask } from '../core/batch.js';
+import { transferable } from '../tensor-pool.js';
 import { computeJson, type JsonTask } from './compute-json.js';
 
 export interface WorkerForwardTask extends ForwardTask {
@@ -67,17 +68,14 @@ function lookup(name: string) {
   return def;
 }
 
-/** A result array's memory to transfer back; shared memory (the caller's own) goes back as it is. */
-const ownBuffer = (values: ArrayBufferView): ArrayBuffer[] => (values.buffer instanceof SharedArrayBuffer ? [] : [values.buffer as ArrayBuffer]);
-
 export function forward(task: WorkerForwardTask) {
   const result = runForward(lookup(task.activation), task);
-  return Piscina.move(new Transferred(result, ownBuffer(result.out)) as never);
+  return Piscina.move(new Transferred(result, transferable([result.out])) as never);
 }
 
 export function backward(task: WorkerBackwardTask) {
   const result = runBackward(lookup(task.activation), task);
-  return Piscina.move(new Transferred(result, ownBuffer(result.dx)) as never);
+  return Piscina.move(new Transferred(result, transferable([result.dx])) as never);
 }
 
 export function json(task: JsonTask) {

@@ -15,7 +15,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { getActivation } from '../../src/core/activations/index.js';
 import { runForward } from '../../src/core/batch.js';
-import { MIN_POOLED_BYTES, RequestTensors, TensorPool } from '../../src/tensor-pool.js';
+import { MIN_POOLED_BYTES, RequestTensors, TensorPool, transferable } from '../../src/tensor-pool.js';
 import { build } from '../helpers/app.js';
 import { SLEEP } from '../workers/faulty.worker.js';
 import { binaryBody, decodeBytes } from './oip.js';
@@ -102,6 +102,15 @@ describe('TensorPool', () => {
     const pool = new TensorPool(0);
     pool.release(pool.lease(KB64));
     expect(pool.freeBytes).toBe(0);
+  });
+});
+
+describe('transferable', () => {
+  it('lists the ArrayBuffers of arrays and buffers to move to or from a worker, never shared memory', () => {
+    const own = new Float64Array(2);
+    const shared = new Float64Array(new SharedArrayBuffer(16));
+    const bytes = new ArrayBuffer(8);
+    expect(transferable([own, shared, undefined, bytes, shared.buffer as unknown as ArrayBuffer])).toEqual([own.buffer, bytes]);
   });
 });
 
