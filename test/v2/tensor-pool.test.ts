@@ -224,6 +224,18 @@ describe('reused tensor memory through the server', () => {
     expect(new Set(leased).size).toBeLessThan(leased.length / 2);
   });
 
+  it('with TENSOR_POOL_BYTES=0 every tensor is allocated afresh, and answers are the same', async () => {
+    const port = await listen({ WORKERS: 1, INLINE_MAX_ELEMENTS: 0, TENSOR_POOL_BYTES: 0 });
+    const leased = recordLeases();
+    expect(app!.compute.tensorPool).toBeUndefined();
+    const n = KB64 / 8;
+    const x = Float64Array.from({ length: n }, (_, i) => (i % 7) - 3.5);
+    for (let i = 0; i < 2; i++) expect(decodeBytes('FP64', (await postBinary(port, 'relu', 1, n, x))!)).toEqual(Array.from(x, (v) => Math.max(v, 0)));
+    expect(leased).toEqual([]);
+    const metrics = await app!.inject({ method: 'GET', url: '/metrics' });
+    expect(metrics.body).toMatch(/^activation_tensor_pool_free_bytes 0$/m);
+  });
+
   it('memory of a task that timed out on its worker is never handed out again', async () => {
     // The time limit leaves room for the replacement worker to start (under tsx, about a second).
     const port = await listen({ WORKERS: 1, INLINE_MAX_ELEMENTS: 0, TASK_TIMEOUT_MS: 2000 }, { workerFile: new URL('../workers/faulty.worker.ts', import.meta.url) });
