@@ -30,25 +30,19 @@ export const MIN_POOLED_BYTES = 64 * 1024;
  */
 const unsafeToReuse = new WeakSet<SharedArrayBuffer>();
 
-/**
- * The memory of arrays (or buffers) handed to or back from a worker that is
- * to be transferred: ArrayBuffers; SharedArrayBuffers are shared as they are.
- */
-export function transferable(items: readonly (ArrayBufferView | ArrayBuffer | undefined)[]): ArrayBuffer[] {
-  const buffers: ArrayBuffer[] = [];
-  for (const item of items) {
-    const buffer = item instanceof ArrayBuffer ? item : item?.buffer;
-    if (buffer instanceof ArrayBuffer) buffers.push(buffer);
-  }
-  return buffers;
+/** What a task carries to or from a worker: typed arrays, and raw bytes as an ArrayBuffer. */
+export type TaskMemory = ArrayBufferView | ArrayBuffer | undefined;
+
+const memoryOf = (item: TaskMemory): ArrayBufferLike | undefined => (item instanceof ArrayBuffer ? item : item?.buffer);
+
+/** The memory of a task's items to transfer: ArrayBuffers; SharedArrayBuffers are shared as they are. */
+export function transferable(items: readonly TaskMemory[]): ArrayBuffer[] {
+  return items.map(memoryOf).filter((memory): memory is ArrayBuffer => memory instanceof ArrayBuffer);
 }
 
 /** Marks the shared memory of a task that failed on a worker (plugins/compute.ts). */
-export function retireShared(items: readonly (ArrayBufferView | ArrayBuffer | undefined)[]): void {
-  for (const item of items) {
-    const buffer = item instanceof ArrayBuffer ? item : item?.buffer;
-    if (buffer instanceof SharedArrayBuffer) unsafeToReuse.add(buffer);
-  }
+export function retireShared(items: readonly TaskMemory[]): void {
+  for (const memory of items.map(memoryOf)) if (memory instanceof SharedArrayBuffer) unsafeToReuse.add(memory);
 }
 
 /** Free buffers unused this long are let go at the next sweep (every IDLE_MS / 2), so memory taken in a burst goes back after it. */

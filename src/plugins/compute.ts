@@ -27,7 +27,7 @@ import {
 import { ClientClosedError, ProblemError } from '../errors.js';
 import type { JsonFailure, JsonOutcome, JsonTask, Operation } from '../workers/compute-json.js';
 import type { KernelWorkerData } from '../workers/kernels.worker.js';
-import { retireShared, TensorPool, transferable } from '../tensor-pool.js';
+import { retireShared, TensorPool, transferable, type TaskMemory } from '../tensor-pool.js';
 
 /** Where a batch runs: on the main thread, or in the worker pool. */
 export type Placement = 'inline' | 'pool';
@@ -231,7 +231,7 @@ async function computePlugin(app: FastifyInstance, options: ComputeOptions): Pro
   const runInPool = async <T>(
     name: 'forward' | 'backward' | 'json',
     task: { activation: string; operation?: Operation },
-    arrays: readonly (ArrayBufferView | ArrayBuffer | undefined)[],
+    arrays: readonly TaskMemory[],
     reply?: ForReply,
   ): Promise<T> => {
     // Refused before anything is transferred or started: a 503 leaves nothing half done.
