@@ -18,8 +18,9 @@
  */
 import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { describeRequest } from './request-info.js';
+import { TalliedHistogram, type Series } from './tallied-histogram.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -37,7 +38,7 @@ const COMPUTE_LABELS = ['activation', 'operation', 'placement'] as const;
 interface HttpTally {
   readonly labels: Record<(typeof HTTP_LABELS)[number], string>;
   count: number;
-  readonly duration: Histogram.Internal<string>;
+  readonly duration: Series;
 }
 
 interface ComputeTally {
@@ -60,8 +61,8 @@ async function metricsPlugin(app: FastifyInstance): Promise<void> {
   collectDefaultMetrics({ register: registry });
 
   // Counts are tallied as plain numbers on the request path and handed to prom-client when it is scraped
-  // (each counter's collect): a labelled child's inc() re-hashes and re-validates its labels on every call,
-  // and the three per request were 10 000 instructions of a small one's 304 000 (docs/BENCHMARKS.md).
+  // (each counter's collect; the latency histogram is a TalliedHistogram): a labelled child's inc() or
+  // observe() re-hashes and re-validates its labels on every call (docs/BENCHMARKS.md).
   const httpTallies = new Map<string, HttpTally>();
   const computeTallies = new Map<string, ComputeTally>();
   new Counter({
@@ -71,13 +72,12 @@ async function metricsPlugin(app: FastifyInstance): Promise<void> {
     registers,
     collect: totalsOf(httpTallies, (tally) => tally.count),
   });
-  const duration = new Histogram({
-    name: 'http_request_duration_seconds',
-    help: 'Time from receiving a request to finishing its answer, by method, route template, activation and status.',
-    labelNames: HTTP_LABELS,
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
-    registers,
-  });
+  const duration = new TalliedHistogram(
+    'http_request_duration_seconds',
+    'Time from receiving a request to finishing its answer, by method, route template, activation and status.',
+    [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+  );
+  registry.registerMetric(duration.asMetric());
   new Counter({
     name: 'activation_computations_total',
     help: 'Successful computations, by activation, operation (forward, backward) and placement (inline, pool).',
@@ -182,11 +182,11 @@ async function metricsPlugin(app: FastifyInstance): Promise<void> {
     let tally = httpTallies.get(key);
     if (!tally) {
       const labels = { method: request.method, route: info.route, activation, status: String(reply.statusCode) };
-      tally = { labels, count: 0, duration: duration.labels(labels) };
+      tally = { labels, count: 0, duration: duration.series(labels) };
       httpTallies.set(key, tally);
     }
     tally.count += 1;
-    tally.duration.observe(reply.elapsedTime / 1000);
+    duration.observe(tally.duration, reply.elapsedTime / 1000);
   };
   app.decorate('metrics', { registry, observe });
 

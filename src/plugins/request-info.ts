@@ -57,13 +57,47 @@ export function describeRequest(
   return info;
 }
 
+/** What the route template alone says; worked out once per template (they are the registered routes). */
+interface RouteFacts {
+  /** The activation named in the template, or where to find it: the :name parameter of /v1 or /v2. */
+  activation?: string;
+  nameParam?: 'v1' | 'v2';
+  operation?: RequestInfo['operation'];
+  /** A forward or backward route: the batch has a shape and a placement. */
+  computes: boolean;
+}
+
+const routeFacts = new Map<string, RouteFacts>();
+
+function factsOf(route: string): RouteFacts {
+  let facts = routeFacts.get(route);
+  if (facts) return facts;
+  facts = { computes: false };
+  if (V2_INFER.test(route)) {
+    facts.nameParam = 'v2';
+  } else {
+    const match = ROUTE.exec(route);
+    if (match) {
+      const segment = match[1];
+      if (segment?.startsWith(':')) facts.nameParam = 'v1';
+      else if (segment !== undefined && known.has(segment)) facts.activation = segment;
+      const op = match[2];
+      facts.operation = op === undefined ? 'catalog' : op === 'plot.svg' ? 'plot' : (op as 'forward' | 'backward');
+      facts.computes = op === 'forward' || op === 'backward';
+    }
+  }
+  routeFacts.set(route, facts);
+  return facts;
+}
+
 function describe(request: FastifyRequest, reply: FastifyReply, placementOf: (elements: number) => Placement): RequestInfo {
   const route = request.routeOptions.url ?? 'unmatched';
   const info: RequestInfo = { route };
   const code = problemCodeOf(request);
   if (code) info.code = code;
+  const facts = factsOf(route);
 
-  if (V2_INFER.test(route)) {
+  if (facts.nameParam === 'v2') {
     const model = (request.params as Record<string, unknown> | undefined)?.name;
     if (typeof model === 'string') {
       const backward = model.endsWith('.backward');
@@ -73,15 +107,15 @@ function describe(request: FastifyRequest, reply: FastifyReply, placementOf: (el
     }
     return info;
   }
-  const match = ROUTE.exec(route);
-  if (!match) return info;
-  const segment = match[1];
-  const name = segment?.startsWith(':') ? (request.params as Record<string, unknown> | undefined)?.name : segment;
-  if (typeof name === 'string' && known.has(name)) info.activation = name;
-  const op = match[2];
-  info.operation = op === undefined ? 'catalog' : op === 'plot.svg' ? 'plot' : (op as 'forward' | 'backward');
+  if (facts.nameParam === 'v1') {
+    const name = (request.params as Record<string, unknown> | undefined)?.name;
+    if (typeof name === 'string' && known.has(name)) info.activation = name;
+  } else if (facts.activation !== undefined) {
+    info.activation = facts.activation;
+  }
+  if (facts.operation !== undefined) info.operation = facts.operation;
 
-  if (op === 'forward' || op === 'backward') {
+  if (facts.computes) {
     const shape = shapeOf(request.body);
     if (shape) {
       info.shape = shape;

@@ -44,6 +44,15 @@ function isPlainBatch(value: unknown): value is number[][] {
   return true;
 }
 
+/** A value and everything in it made read-only, so that one memoised answer can be handed to every request. */
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const inner of Object.values(value)) deepFreeze(inner);
+  }
+  return value;
+}
+
 /**
  * A compute body's schema validation with plain batches checked by the loop
  * above and stood in for by a one-number batch while zod checks the rest:
@@ -52,8 +61,15 @@ function isPlainBatch(value: unknown): value is number[][] {
  * unchanged, and the body schemas relate no field to a batch's contents.
  * Anything else (NaN strings, ragged rows) goes through zod whole, for its
  * error messages. Used by the route and the worker alike.
+ *
+ * A body of plain batches and at most a dtype (every param at its default,
+ * the usual request) has one answer per dtype, which is kept: zod's walk of
+ * the light body, 0.5 µs in a loop, took 7 to 10 µs inside a running server
+ * (its schema objects no longer in the cache between requests), a seventh
+ * of a tiny request's time (docs/BENCHMARKS.md).
  */
 export function withPlainBatches<E>(validate: BodyValidator<E>): BodyValidator<E> {
+  const usual = new Map<string, Readonly<Record<string, unknown>>>();
   return (body) => {
     if (typeof body !== 'object' || body === null || Array.isArray(body)) return validate(body);
     const fields = body as Record<string, unknown>;
@@ -61,9 +77,23 @@ export function withPlainBatches<E>(validate: BodyValidator<E>): BodyValidator<E
     if (plain.length === 0) return validate(body);
     const light = { ...fields };
     for (const f of plain) light[f] = PLACEHOLDER_BATCH;
-    const checked = validate(light);
-    if (checked.error) return checked;
-    const value = { ...(checked.value as Record<string, unknown>) };
+    // Only a string dtype besides the batches: its value and which batches are plain settle zod's answer.
+    let key: string | undefined;
+    let keys = 0;
+    for (const f in fields) keys++;
+    const dtype = fields.dtype;
+    if (keys === plain.length + (dtype === undefined ? 0 : 1) && (dtype === undefined || typeof dtype === 'string')) {
+      key = `${plain.length === 2 ? 'both' : plain[0]} ${dtype ?? ''}`;
+    }
+    let checked = key === undefined ? undefined : usual.get(key);
+    if (!checked) {
+      const result = validate(light);
+      if (result.error) return result;
+      checked = result.value as Record<string, unknown>;
+      // Only answers zod accepted are kept: the dtypes it takes, so a handful of keys.
+      if (key !== undefined) usual.set(key, deepFreeze(checked));
+    }
+    const value = { ...checked };
     for (const f of plain) value[f] = fields[f];
     return { value };
   };

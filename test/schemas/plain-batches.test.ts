@@ -39,6 +39,28 @@ describe('plain batches skip zod, with the same answer as zod', () => {
     }
   }
 
+  it('keeps the answer for plain batches and a dtype, and no request can change it for the next', () => {
+    const def = activations.find((a) => a.name === 'leaky_relu')!;
+    const schema = computeSchemas(def).forwardBody;
+    const zod = compile(schema, '/v1/activations/leaky_relu/forward');
+    const validate = withPlainBatches(compile(schema, '/v1/activations/leaky_relu/forward'));
+    for (const dtype of [undefined, 'float32', 'float64', undefined, 'float32']) {
+      const body = { inputs: [[-1, 2]], ...(dtype ? { dtype } : {}) };
+      const first = validate(structuredClone(body)).value as { params: Record<string, unknown>; dtype: string };
+      expect(first).toEqual(zod(structuredClone(body)).value);
+      // A handler that wrote into its body's params must not reach the next request (the kept answer is read-only).
+      try {
+        first.params.negative_slope = 99;
+        first.dtype = 'float16';
+      } catch {
+        // a frozen object refuses the write in strict mode
+      }
+      expect(validate(structuredClone(body)).value).toEqual(zod(structuredClone(body)).value);
+    }
+    // A bad dtype is zod's error, every time (never kept).
+    for (let i = 0; i < 2; i++) expect(validate({ inputs: [[1]], dtype: 'float16' }).error).toBeDefined();
+  });
+
   it('a plain batch is taken as it is, not copied', () => {
     const def = activations.find((a) => a.name === 'sigmoid')!;
     const validate = withPlainBatches(compile(computeSchemas(def).forwardBody, '/v1/activations/sigmoid/forward'));
