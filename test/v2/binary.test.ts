@@ -183,6 +183,17 @@ describe('malformed binary requests: 400 {"error"}, and the server keeps serving
     expect(required.json.error).toMatch(/parameters\/threshold/);
   });
 
+  it('a bare NaN or infinity as a parameter is refused by that name, not as a string', async () => {
+    // Triton clients write these literals bare; the body parser reads them for tensors, the params schema refuses them.
+    for (const literal of ['NaN', 'Infinity', '-Infinity']) {
+      const payload = `{"inputs":[{"name":"input","shape":[1,2],"datatype":"FP64","data":[1,-1]}],"parameters":{"alpha":${literal}}}`;
+      const res = await app.inject({ method: 'POST', url: '/v2/models/elu/infer', payload });
+      expect(res.statusCode).toBe(400);
+      expect(res.json().error).toBe(`The parameters are invalid: parameters/alpha: Invalid input: expected number, received ${literal}`);
+    }
+    await expectStillServes();
+  });
+
   // Each of these was a 500, a silently dropped parameter, or seconds of a blocked event loop (a helper's audit).
   it('field tensors (targets, grad_loss) must have one entry per row before anything is built from their shape', async () => {
     const logits = { name: 'input', shape: [2, 3], datatype: 'FP64', data: x6 };

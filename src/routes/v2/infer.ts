@@ -69,6 +69,16 @@ function checkDatatype(input: HeaderInput, allowed: Set<string>): void {
   }
 }
 
+/**
+ * A parameter value as the client wrote it: the lenient parser reads a bare
+ * NaN as the string "NaN" (the tensor decoder's form), which the params
+ * schema would report as a string; as a number its message says NaN.
+ */
+function asWritten(value: unknown): unknown {
+  if (value === 'NaN') return NaN;
+  return Array.isArray(value) ? value.map(asWritten) : value;
+}
+
 /** A field (softmax_cross_entropy's targets) from its input tensor or its parameter, validated by its schema. */
 function fieldValue(name: string, schema: ZodType, tensor: unknown, parameter: unknown, hasTensor: boolean, hasParameter: boolean): unknown {
   if (hasTensor && hasParameter) throw invalid(`"${name}" is given both as an input and as a parameter; send one.`);
@@ -116,7 +126,7 @@ export async function infer({ app, config, model, body, reply, tensors }: InferO
     if (isReservedParameter(key)) continue;
     // Own keys only: "constructor" or "toString" would otherwise pass for a field and be dropped unchecked.
     if (Object.hasOwn(model.fields, key)) fieldParams.set(key, value);
-    else activationEntries.push([key, value]);
+    else activationEntries.push([key, asWritten(value)]);
   }
   // fromEntries defines every key as its own, "__proto__" too (an assignment would set the prototype instead,
   // unseen by the strict schema).
