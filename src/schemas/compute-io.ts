@@ -75,8 +75,6 @@ export function withPlainBatches<E>(validate: BodyValidator<E>): BodyValidator<E
     const fields = body as Record<string, unknown>;
     const plain = COUNTED.filter((f) => isPlainBatch(fields[f]));
     if (plain.length === 0) return validate(body);
-    const light = { ...fields };
-    for (const f of plain) light[f] = PLACEHOLDER_BATCH;
     // Only a string dtype besides the batches: its value and which batches are plain settle zod's answer.
     let key: string | undefined;
     let keys = 0;
@@ -87,6 +85,8 @@ export function withPlainBatches<E>(validate: BodyValidator<E>): BodyValidator<E
     }
     let checked = key === undefined ? undefined : usual.get(key);
     if (!checked) {
+      const light = { ...fields };
+      for (const f of plain) light[f] = PLACEHOLDER_BATCH;
       const result = validate(light);
       if (result.error) return result;
       checked = result.value as Record<string, unknown>;
