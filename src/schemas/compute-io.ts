@@ -69,21 +69,22 @@ function deepFreeze<T>(value: T): T {
  * of a tiny request's time (docs/BENCHMARKS.md).
  */
 export function withPlainBatches<E>(validate: BodyValidator<E>): BodyValidator<E> {
-  const usual = new Map<string, Readonly<Record<string, unknown>>>();
+  // Kept answers by which batches are plain (inputs, grad_outputs, both) and then by dtype (undefined when absent).
+  const usual = [0, 1, 2].map(() => new Map<unknown, Readonly<Record<string, unknown>>>());
   return (body) => {
     if (typeof body !== 'object' || body === null || Array.isArray(body)) return validate(body);
     const fields = body as Record<string, unknown>;
     const plain = COUNTED.filter((f) => isPlainBatch(fields[f]));
     if (plain.length === 0) return validate(body);
     // Only a string dtype besides the batches: its value and which batches are plain settle zod's answer.
-    let key: string | undefined;
+    let kept: Map<unknown, Readonly<Record<string, unknown>>> | undefined;
     let keys = 0;
     for (const f in fields) keys++;
     const dtype = fields.dtype;
     if (keys === plain.length + (dtype === undefined ? 0 : 1) && (dtype === undefined || typeof dtype === 'string')) {
-      key = `${plain.length === 2 ? 'both' : plain[0]} ${dtype ?? ''}`;
+      kept = usual[plain.length === 2 ? 2 : plain[0] === 'inputs' ? 0 : 1];
     }
-    let checked = key === undefined ? undefined : usual.get(key);
+    let checked = kept?.get(dtype);
     if (!checked) {
       const light = { ...fields };
       for (const f of plain) light[f] = PLACEHOLDER_BATCH;
@@ -91,7 +92,7 @@ export function withPlainBatches<E>(validate: BodyValidator<E>): BodyValidator<E
       if (result.error) return result;
       checked = result.value as Record<string, unknown>;
       // Only answers zod accepted are kept: the dtypes it takes, so a handful of keys.
-      if (key !== undefined) usual.set(key, deepFreeze(checked));
+      kept?.set(dtype, deepFreeze(checked));
     }
     const value = { ...checked };
     for (const f of plain) value[f] = fields[f];
