@@ -149,12 +149,10 @@ export class RequestTensors {
     return buffer;
   }
 
-  float64(length: number): Float64Array {
-    return new Float64Array(this.memory(length * 8));
-  }
-
-  float32(length: number): Float32Array {
-    return new Float32Array(this.memory(length * 4));
+  /** An array of `like`'s type and `length` elements in this request's memory (a result beside its input). */
+  arrayLike<A extends Float64Array | Float32Array>(like: A, length: number): A {
+    const memory = this.memory(length * like.BYTES_PER_ELEMENT);
+    return (like instanceof Float32Array ? new Float32Array(memory) : new Float64Array(memory)) as A;
   }
 
   /** The handler will not touch these tensors again, nor start a task on them (called once it has settled, or when it will never run). */

@@ -123,8 +123,8 @@ interface Slot {
   readonly bytes: Uint8Array;
 }
 
-/** Where a binary input's values go: every byte of it is written from the body before it is read. */
-export type AllocateTensor = (datatype: BinaryDatatype, elements: number) => BinaryValues;
+/** Memory for a binary input of `byteLength` bytes: every byte of it is written from the body before it is read. */
+export type TensorMemory = (byteLength: number) => ArrayBufferLike;
 
 /** A tensor over `memory` (ArrayBuffer or SharedArrayBuffer) of exactly its size. */
 function tensorOver(datatype: BinaryDatatype, memory: ArrayBufferLike): BinaryValues {
@@ -140,13 +140,13 @@ function tensorOver(datatype: BinaryDatatype, memory: ArrayBufferLike): BinaryVa
   }
 }
 
-const newTensor: AllocateTensor = (datatype, elements) => tensorOver(datatype, new ArrayBuffer(elements * ELEMENT_SIZE[datatype]));
+const freshMemory: TensorMemory = (byteLength) => new ArrayBuffer(byteLength);
 
 /** Takes the (inflated) body chunk by chunk; `finish()` gives the request or throws the problem. */
 export class InferBodyReader {
   readonly #headerLength: number | undefined;
   readonly #limits: ReadLimits;
-  readonly #allocate: AllocateTensor;
+  readonly #memory: TensorMemory;
   /** Set on the first problem; the rest of the body is then only counted. */
   #error: ProblemError | undefined;
   #received = 0;
@@ -160,10 +160,10 @@ export class InferBodyReader {
   #expected = 0;
   #extra = 0;
 
-  constructor(headerLength: number | undefined, limits: ReadLimits, allocate: AllocateTensor = newTensor) {
+  constructor(headerLength: number | undefined, limits: ReadLimits, memory: TensorMemory = freshMemory) {
     this.#headerLength = headerLength;
     this.#limits = limits;
-    this.#allocate = allocate;
+    this.#memory = memory;
     if (headerLength === 0) this.fail(invalid('Inference-Header-Content-Length is 0, but the JSON header cannot be empty.'));
   }
 
@@ -252,7 +252,7 @@ export class InferBodyReader {
       total += size;
       // Bounded before anything is allocated: the bytes must also fit in the body.
       if (total > this.#limits.bodyLimit) throw bodyTooLarge(this.#limits.bodyLimit, 'declared binary ');
-      const values = this.#allocate(input.datatype as BinaryDatatype, elements);
+      const values = tensorOver(input.datatype as BinaryDatatype, this.#memory(size));
       this.#slots.push({ index, values, bytes: new Uint8Array(values.buffer, values.byteOffset, values.byteLength) });
       this.#binary.set(index, values);
     });
@@ -342,7 +342,7 @@ export function inferBodyParser(limits: ReadLimits, tensorsOf?: (request: Fastif
     } catch (error) {
       early = error as ProblemError;
     }
-    const reader = new InferBodyReader(headerLength, limits, tensors ? (datatype, elements) => tensorOver(datatype, tensors.memory(elements * ELEMENT_SIZE[datatype])) : newTensor);
+    const reader = new InferBodyReader(headerLength, limits, tensors && ((byteLength) => tensors.memory(byteLength)));
     if (early) reader.fail(early);
 
     const encoding = String(request.headers['content-encoding'] ?? 'identity').trim().toLowerCase();

@@ -71,8 +71,9 @@ function checkDatatype(input: HeaderInput, allowed: Set<string>): void {
 
 /**
  * A parameter value as the client wrote it: the lenient parser reads a bare
- * NaN as the string "NaN" (the tensor decoder's form), which the params
- * schema would report as a string; as a number its message says NaN.
+ * NaN as the string "NaN" (the tensor decoder's form), which a schema would
+ * report as a string; as a number its message says NaN, as it does for the
+ * same value in an input tensor.
  */
 function asWritten(value: unknown): unknown {
   if (value === 'NaN') return NaN;
@@ -122,11 +123,12 @@ export async function infer({ app, config, model, body, reply, tensors }: InferO
   // Parameters: the activation's own, and its extra fields (targets), as parameters or input tensors.
   const activationEntries: [string, unknown][] = [];
   const fieldParams = new Map<string, unknown>();
-  for (const [key, value] of Object.entries(header.parameters ?? {})) {
+  for (const [key, sent] of Object.entries(header.parameters ?? {})) {
     if (isReservedParameter(key)) continue;
+    const value = asWritten(sent);
     // Own keys only: "constructor" or "toString" would otherwise pass for a field and be dropped unchecked.
     if (Object.hasOwn(model.fields, key)) fieldParams.set(key, value);
-    else activationEntries.push([key, asWritten(value)]);
+    else activationEntries.push([key, value]);
   }
   // fromEntries defines every key as its own, "__proto__" too (an assignment would set the prototype instead,
   // unseen by the strict schema).
@@ -160,11 +162,8 @@ export async function infer({ app, config, model, body, reply, tensors }: InferO
   const width = outputCols(def, cols, params);
 
   let outputs: OutputTensor[];
-  // Results of the input's own type, in the request's memory (pooled when large).
-  const resultArray = <A extends Floats>(like: A, length: number): A | undefined =>
-    tensors ? ((like instanceof Float32Array ? tensors.float32(length) : tensors.float64(length)) as A) : undefined;
   if (model.operation === 'forward') {
-    const result = await app.compute.forward(def, { x, rows, cols, params, dtype, out: resultArray(x, rows * width) }, reply);
+    const result = await app.compute.forward(def, { x, rows, cols, params, dtype, out: tensors?.arrayLike(x, rows * width) }, reply);
     outputs = [{ name: 'output', shape: xShape.length === 2 ? [rows, width] : [width], values: result.out, binary: false }];
   } else {
     const dyIn = inputs.get('grad_output');
@@ -182,7 +181,7 @@ export async function infer({ app, config, model, body, reply, tensors }: InferO
     } else {
       dy = new Float64Array(rows * width).fill(1);
     }
-    const result = await app.compute.backward(def, { x, dy, rows, cols, params, dtype, dx: resultArray(x, rows * cols) }, reply);
+    const result = await app.compute.backward(def, { x, dy, rows, cols, params, dtype, dx: tensors?.arrayLike(x, rows * cols) }, reply);
     outputs = [{ name: 'grad_input', shape: [...xShape], values: result.dx, binary: false }];
     for (const [p, grad] of Object.entries(result.gradParams ?? {})) {
       outputs.push({ name: `grad_${p}`, shape: shapeOfValue(grad), values: flattenValue(grad), binary: false });
