@@ -60,13 +60,27 @@ export async function stopServer(server: ServerProcess): Promise<number | null> 
   return server.child.exitCode;
 }
 
-/** CPU time (user + system, ms) a process has used so far, from /proc; undefined where there is none. */
+/**
+ * CPU time (user + system, ms) a process and its children (HTTP_PROCESSES > 1: the server processes under
+ * the primary) have used so far, from /proc; undefined where there is none.
+ */
 function cpuMs(pid: number | undefined): number | undefined {
   try {
     const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10; // clock ticks of 10 ms
+    let ms = (Number(fields[11]) + Number(fields[12])) * 10; // clock ticks of 10 ms
+    for (const child of childrenOf(pid!)) ms += cpuMs(child) ?? 0;
+    return ms;
   } catch {
     return undefined;
+  }
+}
+
+/** A process's children (/proc/<pid>/task/<pid>/children); none where the kernel does not list them. */
+function childrenOf(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number);
+  } catch {
+    return [];
   }
 }
 

@@ -34,9 +34,12 @@ const proxyAddr = createRequire(createRequire(import.meta.url).resolve('fastify'
 export const ConfigSchema = z.object({
   PORT: integer('PORT', 0, 65535).default(3000).describe('TCP port to listen on (0 picks a free one).'),
   HOST: z.string().min(1).default('127.0.0.1').describe('Address to bind; the container sets 0.0.0.0.'),
+  HTTP_PROCESSES: integer('HTTP_PROCESSES', 1, 256)
+    .default(1)
+    .describe('Server processes sharing the port (node:cluster), each with its own event loop and worker pool; more than 1 multiplies small-request throughput.'),
   WORKERS: integer('WORKERS', 1, 256)
     .default(() => availableCpus())
-    .describe('Worker threads in the compute pool (default: the CPUs available, cgroup CPU quota included).'),
+    .describe('Worker threads in the compute pool of each server process (default: the CPUs available, cgroup CPU quota included, divided among HTTP_PROCESSES).'),
   MAX_ELEMENTS: integer('MAX_ELEMENTS', 1)
     .default(4_194_304)
     .describe("Most numbers in each of a request's inputs, grad_outputs and answer; above it, 413."),

@@ -11,9 +11,15 @@
  * rejection closes the same way and exits 1. Node runs as PID 1 in the
  * container and receives the signal itself: these handlers are what makes
  * it stop (PID 1 has no default action for SIGTERM).
+ *
+ * With HTTP_PROCESSES > 1 this process is the primary of that many server
+ * processes (src/cluster.ts), each of which runs the code below; the primary
+ * passes the signal on to them.
  */
+import cluster from 'node:cluster';
 import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.js';
+import { closeWhenAsked, superviseServers } from './cluster.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 
 let config: Config;
@@ -25,24 +31,35 @@ try {
   process.exit(1);
 }
 
-const app = await buildApp(config);
+if (config.HTTP_PROCESSES > 1 && cluster.isPrimary) superviseServers(config);
+else await serve(config);
 
-closeWithGrace(
-  {
-    delay: config.SHUTDOWN_TIMEOUT_MS,
-    logger: { error: (message: unknown) => app.log.error(typeof message === 'string' ? message : { err: message }, 'shutdown') },
-  },
-  async ({ signal, err }) => {
-    if (err) app.log.error({ err }, 'closing after an uncaught error');
-    else app.log.info({ signal, timeoutMs: config.SHUTDOWN_TIMEOUT_MS }, 'closing: refusing new connections, finishing requests in flight');
-    await app.close();
-    app.log.info('closed');
-  },
-);
+async function serve(config: Config): Promise<void> {
+  const app = await buildApp(config);
+  let closing = false;
 
-try {
-  await app.listen({ port: config.PORT, host: config.HOST });
-} catch (error) {
-  app.log.error({ err: error }, 'could not start');
-  process.exit(1);
+  const { close } = closeWithGrace(
+    {
+      delay: config.SHUTDOWN_TIMEOUT_MS,
+      logger: { error: (message: unknown) => app.log.error(typeof message === 'string' ? message : { err: message }, 'shutdown') },
+    },
+    async ({ signal, err }) => {
+      closing = true;
+      if (err) app.log.error({ err }, 'closing after an uncaught error');
+      else app.log.info({ signal, timeoutMs: config.SHUTDOWN_TIMEOUT_MS }, 'closing: refusing new connections, finishing requests in flight');
+      await app.close();
+      app.log.info('closed');
+    },
+  );
+  // In a terminal, Ctrl-C reaches the server processes as well as the primary: close once.
+  if (cluster.isWorker) closeWhenAsked(() => {
+      if (!closing) void close();
+    });
+
+  try {
+    await app.listen({ port: config.PORT, host: config.HOST });
+  } catch (error) {
+    app.log.error({ err: error }, 'could not start');
+    process.exit(1);
+  }
 }

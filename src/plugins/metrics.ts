@@ -19,6 +19,7 @@
 import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { clusterMetrics, isClusterServer, shareMetrics } from '../cluster.js';
 import { describeRequest } from './request-info.js';
 import { TalliedHistogram, type Series } from './tallied-histogram.js';
 
@@ -26,6 +27,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     metrics: {
       registry: Registry;
+      /** The exposition: this registry's, or with HTTP_PROCESSES > 1 the sum over every server process. */
+      text(): Promise<string>;
       /** Counts an answer sent outside the routes' hooks (plugins/error-handler.ts frameworkErrors). */
       observe(request: FastifyRequest, reply: FastifyReply): void;
     };
@@ -118,6 +121,7 @@ async function metricsPlugin(app: FastifyInstance): Promise<void> {
     name: 'activation_pool_utilization',
     help: "The pool's utilisation, 0 to 1: mean task run time over the capacity of its threads since it started (Piscina).",
     registers,
+    aggregator: 'average',
     collect() {
       this.set(pool.utilization);
     },
@@ -170,6 +174,7 @@ async function metricsPlugin(app: FastifyInstance): Promise<void> {
     name: 'activation_overloaded',
     help: '1 while requests are shed because the event-loop delay or the heap is over its limit, else 0.',
     registers,
+    aggregator: 'max',
     collect() {
       this.set(app.hasDecorator('isUnderPressure') && app.isUnderPressure() ? 1 : 0);
     },
@@ -188,7 +193,11 @@ async function metricsPlugin(app: FastifyInstance): Promise<void> {
     tally.count += 1;
     duration.observe(tally.duration, reply.elapsedTime / 1000);
   };
-  app.decorate('metrics', { registry, observe });
+  // With HTTP_PROCESSES > 1 a scrape reaches one process; the primary sums them all (src/cluster.ts).
+  const clustered = isClusterServer();
+  if (clustered) shareMetrics(registry);
+  const text = () => (clustered ? clusterMetrics() : registry.metrics());
+  app.decorate('metrics', { registry, observe, text });
 
   app.addHook('onResponse', (request, reply, done) => {
     observe(request, reply);

@@ -1,4 +1,4 @@
-/** GET /metrics: Prometheus text exposition of this app's registry (plugins/metrics.ts). */
+/** GET /metrics: Prometheus text exposition of this app's registry, or of every server process's (plugins/metrics.ts). */
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -6,7 +6,7 @@ import { problemResponses } from '../schemas/problem.js';
 
 export default async function metricsRoutes(app: FastifyInstance): Promise<void> {
   const typed = app.withTypeProvider<ZodTypeProvider>();
-  const { registry } = app.metrics;
+  const { registry, text } = app.metrics;
 
   typed.get(
     '/metrics',
@@ -30,8 +30,7 @@ export default async function metricsRoutes(app: FastifyInstance): Promise<void>
       },
     },
     async (_request, reply) => {
-      const text = await registry.metrics();
-      return reply.type(registry.contentType).send(text);
+      return reply.type(registry.contentType).send(await text());
     },
   );
 }
