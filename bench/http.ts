@@ -15,6 +15,8 @@
  * Every slice (and warm-up) starts once both servers are idle again: a server goes on working off its
  * backlog after the load stops, and that work would fall into the next slice (server-process.ts, settle).
  *   BENCH_DIST=/path/to/dist     the built server to run (default dist/)
+ *   BENCH_PROCESSES=2 (default)  also run the sigmoid and binary scenarios on a second instance with
+ *                                HTTP_PROCESSES at this (labels end ", N processes"; 1: not)
  *   BENCH_JSON=results.json      also write the figures as JSON (for docs/bench-chart.ts)
  * The service's own settings (WORKERS, RAW_BODY_MIN_BYTES, ...) pass through the environment.
  */
@@ -30,6 +32,7 @@ const FILTER = process.env.BENCH_FILTER ?? '';
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 1);
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 5));
 const DIST = process.env.BENCH_DIST ?? new URL('../dist', import.meta.url).pathname;
+const PROCESSES = Math.max(1, Number(process.env.BENCH_PROCESSES ?? 2));
 
 function batch(rows: number, cols: number): number[][] {
   return Array.from({ length: rows }, (_, r) => Array.from({ length: cols }, (_, c) => Math.sin(r * 131 + c * 7.7) * 6));
@@ -199,6 +202,10 @@ const results: Result[] = [];
 const echo = await startServer(['--import', 'tsx', new URL('./echo-server.ts', import.meta.url).pathname]);
 const service = await startServer([...startOptions(), `${DIST}/server.js`]);
 running.push(echo, service);
+// The same service from several processes (HTTP_PROCESSES): its scenarios take turns with the others.
+const multi = PROCESSES > 1 ? await startServer([...startOptions(), `${DIST}/server.js`], { HTTP_PROCESSES: String(PROCESSES) }) : undefined;
+if (multi) running.push(multi);
+const multiLabel = `, ${PROCESSES} processes`;
 try {
   for (const size of sizes) {
     const inputs = batch(size.rows, size.cols);
@@ -218,6 +225,11 @@ try {
     for (const name of ['sigmoid', 'gelu']) {
       for (const [op, body, numbers] of [['forward', forwardBody, elements], ['backward', backwardBody, elements * 2]] as const) {
         scenarios.push({ label: `${name} ${op} ${label}`, url: `${service.url}/v1/activations/${name}/${op}`, body, numbers, pollHealth, ceiling: ceilings[op] });
+        if (multi && name === 'sigmoid') {
+          const url = `${multi.url}/v1/activations/${name}/${op}`;
+          const health = pollHealth && `${multi.url}/healthz`;
+          scenarios.push({ label: `${name} ${op} ${label}${multiLabel}`, url, body, numbers, pollHealth: health, ceiling: ceilings[op] });
+        }
       }
     }
     // Large requests take seconds each at 64 connections: a short slice would end with most of them in flight, uncounted.
@@ -235,14 +247,17 @@ try {
       const { body, headers } = binaryRequest(rows, cols, datatype);
       const common = { body, numbers: rows * cols, floatBytes: datatype === 'FP32' ? 4 : 8, connections };
       const ceiling = `echo ceiling binary ${datatype} ${suffix}`;
-      const scenarios: Scenario[] = ['sigmoid', 'relu'].map((model) => ({
-        ...common,
-        label: `binary ${datatype} ${model} forward ${suffix}`,
-        url: `${service.url}/v2/models/${model}/infer`,
-        headers,
-        pollHealth: `${service.url}/healthz`,
-        ceiling,
-      }));
+      const servers = multi ? [[service, ''], [multi, multiLabel]] as const : [[service, '']] as const;
+      const scenarios: Scenario[] = servers.flatMap(([server, processes]) =>
+        ['sigmoid', 'relu'].map((model) => ({
+          ...common,
+          label: `binary ${datatype} ${model} forward ${suffix}${processes}`,
+          url: `${server.url}/v2/models/${model}/infer`,
+          headers,
+          pollHealth: `${server.url}/healthz`,
+          ceiling,
+        })),
+      );
       const chosen = scenarios.filter((s) => s.label.includes(FILTER) || ceiling.includes(FILTER));
       if (chosen.length === 0) continue;
       // The same body, request JSON header and all, so the echo answers as many bytes as the service does.
@@ -254,6 +269,7 @@ try {
   }
 } finally {
   await stopServer(service);
+  if (multi) await stopServer(multi);
   await stopServer(echo);
 }
 

@@ -23,7 +23,7 @@ if (!input) throw new Error('usage: tsx docs/bench-chart.ts <bench-http.json> [o
 const run = JSON.parse(readFileSync(input, 'utf8')) as { date: string; node: string; results: Result[] };
 
 const bars = run.results.flatMap((r) => {
-  const size = /(tiny|medium|large) \S+$/.exec(r.label);
+  const size = /(tiny|medium|large) \d+×\d+/.exec(r.label);
   if (!size || r.label.startsWith('echo')) return [];
   // The echo of the same body, as bench/http.ts names it.
   const echo = run.results.find((e) => e.label === r.ceiling);

@@ -18,7 +18,6 @@
  */
 import cluster from 'node:cluster';
 import closeWithGrace from 'close-with-grace';
-import { buildApp } from './app.js';
 import { closeWhenAsked, superviseServers } from './cluster.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 
@@ -35,6 +34,8 @@ if (config.HTTP_PROCESSES > 1 && cluster.isPrimary) superviseServers(config);
 else await serve(config);
 
 async function serve(config: Config): Promise<void> {
+  // Loaded here, not above: the primary of HTTP_PROCESSES > 1 serves nothing and need not hold the app's code.
+  const { buildApp } = await import('./app.js');
   const app = await buildApp(config);
   let closing = false;
 
