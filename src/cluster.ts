@@ -71,7 +71,8 @@ export function superviseServers(config: Config, env: NodeJS.ProcessEnv = proces
     if (closing) return;
     closing = true;
     log.info({ why, processes: living().length, timeoutMs: config.SHUTDOWN_TIMEOUT_MS }, 'closing: asking every server process to finish and exit');
-    for (const worker of living()) tell(worker, { type: SHUTDOWN });
+    // One still starting is told once it listens: before that it has no one to hear it (server.ts).
+    for (const worker of living()) if (listened.has(worker.id)) tell(worker, { type: SHUTDOWN });
     setTimeout(() => {
       log.error({ timeoutMs: config.SHUTDOWN_TIMEOUT_MS + SHUTDOWN_GRACE_MS }, 'server processes still running after the shutdown timeout: killing them');
       for (const worker of living()) worker.process.kill('SIGKILL');
@@ -83,6 +84,7 @@ export function superviseServers(config: Config, env: NodeJS.ProcessEnv = proces
   cluster.on('listening', (worker, address) => {
     if (listened.has(worker.id)) return;
     listened.add(worker.id);
+    if (closing) return tell(worker, { type: SHUTDOWN });
     log.debug({ serverPid: worker.process.pid, port: address.port }, 'server process listening');
     if (listened.size === count) log.info({ processes: count, port: address.port }, 'serving from every server process');
   });

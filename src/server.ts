@@ -52,8 +52,9 @@ async function serve(config: Config): Promise<void> {
       app.log.info('closed');
     },
   );
-  // In a terminal, Ctrl-C reaches the server processes as well as the primary: close once.
-  if (cluster.isWorker) closeWhenAsked(() => {
+  // Asked by the primary once this process listens (in a terminal, Ctrl-C reaches both: close once).
+  if (cluster.isWorker)
+    closeWhenAsked(() => {
       if (!closing) void close();
     });
 

@@ -4,7 +4,8 @@
  * own numbers; /metrics, whichever process takes the scrape, counts the
  * requests of both; a server process killed from outside is replaced and
  * the service keeps answering; SIGTERM to the primary closes every process
- * and exits 0. A port already taken stops the start with exit 1.
+ * and exits 0, also while they are still starting. A port already taken
+ * stops the start with exit 1.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
@@ -140,6 +141,18 @@ describe('HTTP_PROCESSES=2', () => {
     // Nothing logged as an error but the killed process's exit.
     expect(server.lines().filter((l) => (l.level as number) >= 50)).toEqual([exitLine]);
   }, 120_000);
+
+  it('closes with exit 0 on a SIGTERM that comes while the server processes are still starting', async () => {
+    const server = start({ PORT: '0', HTTP_PROCESSES: '2' });
+    await server.waitFor('the primary starting them', () => server.lines().some((l) => l.msg === 'starting server processes'));
+    const signalledAt = Date.now();
+    server.child.kill('SIGTERM');
+    const exit = await server.exited;
+    expect(exit, server.output().slice(-4000)).toEqual({ code: 0, signal: null });
+    // Not the primary's backstop (SHUTDOWN_TIMEOUT_MS plus 5 s): each process closed as soon as it could hear it.
+    expect(Date.now() - signalledAt).toBeLessThan(20_000);
+    expect(server.lines().filter((l) => l.msg === 'closed' && l.pid !== server.child.pid)).toHaveLength(2);
+  }, 60_000);
 
   it('stops with exit 1 when the server processes cannot listen (port taken)', async () => {
     const taken = createServer();
