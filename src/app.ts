@@ -18,6 +18,7 @@ import errorHandler, { clientErrorHandler, frameworkErrors, requireHost } from '
 import loadShedding from './plugins/load-shedding.js';
 import metrics from './plugins/metrics.js';
 import rateLimit from './plugins/rate-limit.js';
+import abandoned from './plugins/abandoned.js';
 import requestLog from './plugins/request-log.js';
 import securityHeaders from './plugins/security-headers.js';
 import shutdown from './plugins/shutdown.js';
@@ -109,6 +110,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   // Both observe every response: registered before any route.
   await app.register(metrics);
   await app.register(requestLog);
+  // Requests whose client left before the answer: counted and logged when the connection closes.
+  await app.register(abandoned);
   await app.register(securityHeaders, { config });
   await app.register(loadShedding, { config, sampleIntervalMs: options.pressureSampleIntervalMs });
   // The limiter first: a request with a wrong key counts against its client too.

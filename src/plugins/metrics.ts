@@ -30,7 +30,7 @@ declare module 'fastify' {
       /** The exposition: this registry's, or with HTTP_PROCESSES > 1 the sum over every server process. */
       text(): Promise<string>;
       /** Counts an answer sent outside the routes' hooks (plugins/error-handler.ts frameworkErrors). */
-      observe(request: FastifyRequest, reply: FastifyReply): void;
+      observe(request: FastifyRequest, reply: FastifyReply, status?: number): void;
     };
   }
 }
@@ -180,13 +180,13 @@ async function metricsPlugin(app: FastifyInstance): Promise<void> {
     },
   });
 
-  const observe = (request: FastifyRequest, reply: FastifyReply): void => {
+  const observe = (request: FastifyRequest, reply: FastifyReply, status = reply.statusCode): void => {
     const info = describeRequest(request, reply, engine.placement);
     const activation = info.activation ?? '';
-    const key = `${request.method}\0${info.route}\0${activation}\0${reply.statusCode}`;
+    const key = `${request.method}\0${info.route}\0${activation}\0${status}`;
     let tally = httpTallies.get(key);
     if (!tally) {
-      const labels = { method: request.method, route: info.route, activation, status: String(reply.statusCode) };
+      const labels = { method: request.method, route: info.route, activation, status: String(status) };
       tally = { labels, count: 0, duration: duration.series(labels) };
       httpTallies.set(key, tally);
     }

@@ -9,12 +9,13 @@
  */
 import fp from 'fastify-plugin';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ABANDONED } from './abandoned.js';
 import { describeRequest } from './request-info.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
     /** Writes the line of an answer sent outside the routes' hooks (plugins/error-handler.ts frameworkErrors). */
-    requestLog: { write(request: FastifyRequest, reply: FastifyReply): void };
+    requestLog: { write(request: FastifyRequest, reply: FastifyReply, status?: number): void };
   }
 }
 
@@ -24,8 +25,7 @@ function writes(log: FastifyBaseLogger, level: 'info' | 'warn'): boolean {
 }
 
 async function requestLogPlugin(app: FastifyInstance): Promise<void> {
-  const write = (request: FastifyRequest, reply: FastifyReply): void => {
-    const status = reply.statusCode;
+  const write = (request: FastifyRequest, reply: FastifyReply, status = reply.statusCode): void => {
     const level = status >= 500 ? 'warn' : 'info';
     // Nothing to build when the level drops the line (LOG_LEVEL=warn and up, as under load tests).
     if (!writes(request.log, level)) return;
@@ -38,7 +38,7 @@ async function requestLogPlugin(app: FastifyInstance): Promise<void> {
       status,
       durationMs: Math.round(reply.elapsedTime * 100) / 100,
     };
-    request.log[level](line, status >= 500 ? 'request failed' : 'request completed');
+    request.log[level](line, status === ABANDONED ? 'client closed the connection before the answer' : status >= 500 ? 'request failed' : 'request completed');
   };
   app.decorate('requestLog', { write });
   app.addHook('onResponse', (request, reply, done) => {
