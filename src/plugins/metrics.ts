@@ -20,6 +20,7 @@ import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { clusterMetrics, isClusterServer, shareMetrics } from '../cluster.js';
+import { ProblemError } from '../errors.js';
 import { describeRequest } from './request-info.js';
 import { TalliedHistogram, type Series } from './tallied-histogram.js';
 
@@ -57,6 +58,13 @@ function totalsOf<T extends { readonly labels: Record<string, string> }>(tallies
     for (const tally of tallies.values()) this.inc(tally.labels, total(tally));
   };
 }
+
+/** A server process that does not report within prom-client's 5 s has its event loop held up: the sum would be wrong. */
+const notGathered = (error: Error): never => {
+  throw new ProblemError('ACT_ERR_OVERLOADED', `The metrics of every server process could not be gathered (${error.message}); retry shortly.`, {
+    headers: { 'retry-after': '5' },
+  });
+};
 
 async function metricsPlugin(app: FastifyInstance): Promise<void> {
   const registry = new Registry();
@@ -196,7 +204,7 @@ async function metricsPlugin(app: FastifyInstance): Promise<void> {
   // With HTTP_PROCESSES > 1 a scrape reaches one process; the primary sums them all (src/cluster.ts).
   const clustered = isClusterServer();
   if (clustered) shareMetrics(registry);
-  const text = () => (clustered ? clusterMetrics() : registry.metrics());
+  const text = () => (clustered ? clusterMetrics().catch(notGathered) : registry.metrics());
   app.decorate('metrics', { registry, observe, text });
 
   app.addHook('onResponse', (request, reply, done) => {

@@ -18,7 +18,8 @@ export default async function metricsRoutes(app: FastifyInstance): Promise<void>
         description:
           'Request counts and latency histograms per route, activation and status; numbers computed, inline and in the pool; ' +
           'pool threads, utilisation, queue depth, running and completed tasks; load shedding; event-loop delay and process metrics. ' +
-          'Prometheus text format 0.0.4. Never shed, and open even when API_KEY is set.',
+          'Prometheus text format 0.0.4. Never shed, and open even when API_KEY is set. ' +
+          'With HTTP_PROCESSES > 1, the sum over every server process; 503 (Retry-After) when one does not report within 5 s.',
         response: {
           200: {
             description: 'The metrics, in the Prometheus text format.',

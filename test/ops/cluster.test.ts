@@ -2,7 +2,7 @@
  * HTTP_PROCESSES=2 on the REAL server (`node --import tsx src/server.ts`):
  * two server processes share the port and both answer, with the registry's
  * own numbers; /metrics, whichever process takes the scrape, counts the
- * requests of both; a server process killed from outside is replaced and
+ * requests of both (503 while one cannot report); a server process killed from outside is replaced and
  * the service keeps answering; SIGTERM to the primary closes every process
  * and exits 0, also while they are still starting. A port already taken
  * stops the start with exit 1.
@@ -60,7 +60,7 @@ function start(env: Record<string, string>): Started {
 }
 
 /** One request on a connection of its own (so the primary deals it to the next process in turn). */
-function send(port: number, path: string, body?: string): Promise<{ status: number; body: string }> {
+function send(port: number, path: string, body?: string): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
   return new Promise((resolve, reject) => {
     const headers = body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
     const req = httpRequest(
@@ -68,7 +68,7 @@ function send(port: number, path: string, body?: string): Promise<{ status: numb
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode!, body: Buffer.concat(chunks).toString() }));
+        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks).toString() }));
       },
     );
     req.on('error', reject);
@@ -152,6 +152,34 @@ describe('HTTP_PROCESSES=2', () => {
     // Not the primary's backstop (SHUTDOWN_TIMEOUT_MS plus 5 s): each process closed as soon as it could hear it.
     expect(Date.now() - signalledAt).toBeLessThan(20_000);
     expect(server.lines().filter((l) => l.msg === 'closed' && l.pid !== server.child.pid)).toHaveLength(2);
+  }, 60_000);
+
+  it("answers a scrape 503 (Retry-After) when a server process cannot report its metrics, and 200 again once it can", async () => {
+    const server = start({ PORT: '0', HTTP_PROCESSES: '2' });
+    await server.waitFor('two listening server processes', () => server.lines().some((l) => l.msg === 'serving from every server process'));
+    const processes = listening(server.lines());
+    const port = Number(/:(\d+)$/.exec(processes[0]!.msg as string)![1]);
+    const stalled = processes[0]!.pid as number;
+    // Stopped, as a process whose event loop is held up: it takes no connection and answers no request for its metrics.
+    process.kill(stalled, 'SIGSTOP');
+    let answers: ReturnType<typeof send>[] = [];
+    try {
+      // Connections are dealt in turn: of two, one reaches the process still running.
+      answers = [send(port, '/metrics'), send(port, '/metrics')];
+      const first = await Promise.race(answers);
+      expect(first.status).toBe(503);
+      expect(first.headers['retry-after']).toBe('5');
+      expect(JSON.parse(first.body)).toMatchObject({ code: 'ACT_ERR_OVERLOADED', status: 503 });
+      expect(JSON.parse(first.body).detail).toMatch(/could not be gathered/);
+    } finally {
+      process.kill(stalled, 'SIGCONT');
+    }
+    await Promise.all(answers);
+    const again = await send(port, '/metrics');
+    expect(again.status).toBe(200);
+    expect(parsePrometheus(again.body).length).toBeGreaterThan(0);
+    server.child.kill('SIGTERM');
+    expect(await server.exited).toEqual({ code: 0, signal: null });
   }, 60_000);
 
   it('stops with exit 1 when the server processes cannot listen (port taken)', async () => {
