@@ -6,11 +6,13 @@
  * http_requests_total nor the request log: a client timing out under load
  * left no trace but the pool's dropped tasks. Each is counted and logged
  * once, when its connection closes, with status 499 (nginx's "client closed
- * request"; nothing is sent) and the time until then.
+ * request"; nothing is sent) and the time until then; one the server
+ * ended itself (a body that stopped arriving, 408) with that status.
  */
 import { Socket } from 'node:net';
 import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
+import { clientErrorStatus } from './error-handler.js';
 
 /** The status a request abandoned by its client is counted and logged with. */
 export const ABANDONED = 499;
@@ -23,8 +25,10 @@ async function abandonedPlugin(app: FastifyInstance): Promise<void> {
       res.on('close', () => {
         // Closed after the answer was flushed: the usual end of every request, counted in onResponse.
         if (res.writableFinished) return;
-        app.metrics.observe(request, reply, ABANDONED);
-        app.requestLog.write(request, reply, ABANDONED);
+        // Or the server ended it: a body still arriving after REQUEST_TIMEOUT_MS is answered 408 on the socket.
+        const status = clientErrorStatus(res.socket ?? request.raw.socket) ?? ABANDONED;
+        app.metrics.observe(request, reply, status);
+        app.requestLog.write(request, reply, status);
       });
     }
     done();

@@ -70,6 +70,12 @@ function fromFastify(error: FastifyError, request: FastifyRequest): ProblemError
  * problem+json too, then the connection is closed. Used as Fastify's
  * `clientErrorHandler`.
  */
+/** Sockets answered by clientErrorHandler, with the status: a request on one was ended by the server, not its client. */
+const answeredSockets = new WeakMap<Socket, number>();
+
+/** The status clientErrorHandler answered on this socket (a 408 for a body that stopped arriving), if it did. */
+export const clientErrorStatus = (socket: Socket): number | undefined => answeredSockets.get(socket);
+
 export function clientErrorHandler(this: FastifyInstance, error: Error & { code?: string }, socket: Socket): void {
   // A reset connection has nobody to answer.
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
@@ -87,6 +93,7 @@ export function clientErrorHandler(this: FastifyInstance, error: Error & { code?
     return;
   }
   const body = JSON.stringify(problem.toProblem());
+  answeredSockets.set(socket, problem.status);
   // end(), then destroy once flushed: destroy() alone may drop the answer still in the buffer.
   socket.end(
     `HTTP/1.1 ${problem.status} ${STATUS_CODES[problem.status]}\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}\r\n` +

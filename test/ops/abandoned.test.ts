@@ -1,8 +1,11 @@
 /**
  * A client that closes its connection before the answer (while its batch is
- * computed in the pool, or before its body has all arrived) is counted in
- * http_requests_total and written to the request log once, with status 499;
- * a request answered in full and then closed counts once, as its status.
+ * computed in the pool, or with a reset before its body has all arrived) is
+ * counted in http_requests_total and written to the request log once, with
+ * status 499; a request answered in full and then closed counts once, as its
+ * status; one the server answered on the socket itself as that status (a
+ * body that stopped arriving, 408; one cut short by the end of the stream,
+ * 400).
  */
 import { connect } from 'node:net';
 import type { FastifyInstance } from 'fastify';
@@ -31,7 +34,7 @@ describe('requests whose client leaves before the answer', () => {
 
   beforeAll(async () => {
     app = await build(
-      { LOG_LEVEL: 'info', INLINE_MAX_ELEMENTS: 0, WORKERS: 1 },
+      { LOG_LEVEL: 'info', INLINE_MAX_ELEMENTS: 0, WORKERS: 1, REQUEST_TIMEOUT_MS: 1_000 },
       { workerFile: new URL('../workers/faulty.worker.ts', import.meta.url), logStream: { write: (chunk: string) => void text.push(chunk) } },
     );
     await app.listen({ port: 0, host: '127.0.0.1' });
@@ -42,14 +45,16 @@ describe('requests whose client leaves before the answer', () => {
   });
 
   /**
-   * Sends a request with `body` on a connection of its own and closes it after `closeAfterMs`, or once a
-   * whole JSON answer has come (`closeAfterMs` undefined); resolves to what came back.
+   * Sends a request with `body` on a connection of its own and closes it (with a reset if `reset`) after
+   * `closeAfterMs`, or once a whole JSON answer has come (`closeAfterMs` undefined); resolves to what came back.
    */
-  const leave = (id: string, body: string, closeAfterMs?: number, contentLength = Buffer.byteLength(body)) =>
+  const leave = (id: string, body: string, options: { closeAfterMs?: number; contentLength?: number; reset?: boolean } = {}) =>
     new Promise<string>((resolve, reject) => {
+      const { closeAfterMs, contentLength = Buffer.byteLength(body), reset = false } = options;
       let received = '';
       const close = () => {
-        socket.destroy();
+        if (reset) socket.resetAndDestroy();
+        else socket.destroy();
         resolve(received);
       };
       const socket = connect(port, '127.0.0.1', () => {
@@ -72,7 +77,7 @@ describe('requests whose client leaves before the answer', () => {
 
   it('counts and logs a client gone while its batch is in the pool once, as 499, and not again when the batch is done', async () => {
     const before = await http();
-    const answer = await leave('gone-while-computing', JSON.stringify({ inputs: [[SLEEP, 400]] }), 100);
+    const answer = await leave('gone-while-computing', JSON.stringify({ inputs: [[SLEEP, 400]] }), { closeAfterMs: 100 });
     expect(answer).toBe('');
     await sleep(150);
     const [line] = linesOf('gone-while-computing');
@@ -91,12 +96,34 @@ describe('requests whose client leaves before the answer', () => {
     expect(durations(after) - durations(before)).toBe(1);
   });
 
-  it('counts and logs a client gone before its body had all arrived, as 499', async () => {
+  it('counts and logs a client gone (reset) before its body had all arrived, as 499', async () => {
     const before = await http();
-    await leave('gone-mid-body', '{"inputs":[[1,', 100, 200);
+    await leave('gone-mid-body', '{"inputs":[[1,', { closeAfterMs: 100, contentLength: 200, reset: true });
     await sleep(100);
     expect(linesOf('gone-mid-body')).toEqual([expect.objectContaining({ status: 499, route: '/v1/activations/relu/forward', msg: 'client closed the connection before the answer' })]);
     expect(count(await http(), '499') - count(before, '499')).toBe(1);
+  });
+
+  it('counts a body cut short by its client closing, answered 400 by the server, as 400', async () => {
+    const before = await http();
+    await leave('cut-short', '{"inputs":[[1,', { closeAfterMs: 100, contentLength: 200 });
+    await sleep(100);
+    // The end of the stream before the body's length is malformed HTTP, answered as such (whoever still reads).
+    expect(linesOf('cut-short')).toEqual([expect.objectContaining({ status: 400, route: '/v1/activations/relu/forward' })]);
+    const after = await http();
+    expect(count(after, '400') - count(before, '400')).toBe(1);
+    expect(count(after, '499') - count(before, '499')).toBe(0);
+  });
+
+  it('counts a body that stops arriving, answered 408 by the server, as 408 and not as left by its client', async () => {
+    const before = await http();
+    const answer = await leave('timed-out-mid-body', '{"inputs":[[1,', { closeAfterMs: 2_500, contentLength: 200 });
+    expect(answer).toMatch(/^HTTP\/1\.1 408 /);
+    await sleep(100);
+    expect(linesOf('timed-out-mid-body')).toEqual([expect.objectContaining({ status: 408, route: '/v1/activations/relu/forward' })]);
+    const after = await http();
+    expect(count(after, '408') - count(before, '408')).toBe(1);
+    expect(count(after, '499') - count(before, '499')).toBe(0);
   });
 
   it('counts a request answered in full and then closed once, as its status', async () => {
