@@ -76,7 +76,7 @@ function cpuMs(pid: number | undefined): number | undefined {
 }
 
 /** A process's children (/proc/<pid>/task/<pid>/children); none where the kernel does not list them. */
-function childrenOf(pid: number): number[] {
+export function childrenOf(pid: number): number[] {
   try {
     return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number);
   } catch {

@@ -25,7 +25,7 @@ import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { activations } from '../src/core/activations/index.js';
 import { exampleBodies } from '../src/schemas/compute.js';
-import { startOptions, startServer, stopServer } from './server-process.js';
+import { childrenOf, startOptions, startServer, stopServer } from './server-process.js';
 
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 60);
 const CONNECTIONS = Number(process.env.SOAK_CONNECTIONS ?? 64);
@@ -36,10 +36,19 @@ const MAX_ELEMENTS = 32_768;
 /** Past this, a request counts as timed out. */
 const TIMEOUT_MS = 10_000;
 
-/** Resident memory of a process in MiB, from /proc/<pid>/status. */
+/** Resident memory of a process and its children (HTTP_PROCESSES > 1: the server processes) in MiB, from /proc/<pid>/status. */
 function rssMiB(pid: number): number {
   const match = /VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return match ? Number(match[1]) / 1024 : NaN;
+  const own = match ? Number(match[1]) / 1024 : NaN;
+  // A server process replaced in between has no status left to read.
+  const ofChild = (child: number) => {
+    try {
+      return rssMiB(child);
+    } catch {
+      return 0;
+    }
+  };
+  return childrenOf(pid).reduce((sum, child) => sum + ofChild(child), own);
 }
 
 type Kind = 'valid' | 'invalid' | 'oversized';
