@@ -7,7 +7,8 @@
  * left no trace but the pool's dropped tasks. Each is counted and logged
  * once, when its connection closes, with status 499 (nginx's "client closed
  * request"; nothing is sent) and the time until then; one the server
- * ended itself (a body that stopped arriving, 408) with that status.
+ * answered on the socket itself (a body that stopped arriving, 408; one cut
+ * short by the end of the stream, 400) with that status.
  */
 import { Socket } from 'node:net';
 import fp from 'fastify-plugin';
@@ -25,7 +26,7 @@ async function abandonedPlugin(app: FastifyInstance): Promise<void> {
       res.on('close', () => {
         // Closed after the answer was flushed: the usual end of every request, counted in onResponse.
         if (res.writableFinished) return;
-        // Or the server ended it: a body still arriving after REQUEST_TIMEOUT_MS is answered 408 on the socket.
+        // Or the server ended it, answering on the socket: 408 for a body past REQUEST_TIMEOUT_MS, 400 for one cut short.
         const status = clientErrorStatus(res.socket ?? request.raw.socket) ?? ABANDONED;
         app.metrics.observe(request, reply, status);
         app.requestLog.write(request, reply, status);

@@ -63,6 +63,12 @@ function fromFastify(error: FastifyError, request: FastifyRequest): ProblemError
   return undefined;
 }
 
+/** Sockets answered by clientErrorHandler, with the status: a request on one was ended by the server, not its client. */
+const answeredSockets = new WeakMap<Socket, number>();
+
+/** The status clientErrorHandler answered on this socket (a 408 for a body that stopped arriving), if it did. */
+export const clientErrorStatus = (socket: Socket): number | undefined => answeredSockets.get(socket);
+
 /**
  * Errors Node's HTTP parser meets before Fastify sees a request (a request
  * that takes longer than REQUEST_TIMEOUT_MS to arrive, headers over
@@ -70,12 +76,6 @@ function fromFastify(error: FastifyError, request: FastifyRequest): ProblemError
  * problem+json too, then the connection is closed. Used as Fastify's
  * `clientErrorHandler`.
  */
-/** Sockets answered by clientErrorHandler, with the status: a request on one was ended by the server, not its client. */
-const answeredSockets = new WeakMap<Socket, number>();
-
-/** The status clientErrorHandler answered on this socket (a 408 for a body that stopped arriving), if it did. */
-export const clientErrorStatus = (socket: Socket): number | undefined => answeredSockets.get(socket);
-
 export function clientErrorHandler(this: FastifyInstance, error: Error & { code?: string }, socket: Socket): void {
   // A reset connection has nobody to answer.
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
