@@ -13,7 +13,7 @@
 import { Socket } from 'node:net';
 import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
-import { clientErrorStatus } from './error-handler.js';
+import { socketAnswerOf } from './error-handler.js';
 
 /** The status a request abandoned by its client is counted and logged with. */
 export const ABANDONED = 499;
@@ -27,7 +27,7 @@ async function abandonedPlugin(app: FastifyInstance): Promise<void> {
         // Closed after the answer was flushed: the usual end of every request, counted in onResponse.
         if (res.writableFinished) return;
         // Or the server ended it, answering on the socket: 408 for a body past REQUEST_TIMEOUT_MS, 400 for one cut short.
-        const status = clientErrorStatus(res.socket ?? request.raw.socket) ?? ABANDONED;
+        const status = socketAnswerOf(request) ?? ABANDONED;
         app.metrics.observe(request, reply, status);
         app.requestLog.write(request, reply, status);
       });

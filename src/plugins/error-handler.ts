@@ -63,11 +63,19 @@ function fromFastify(error: FastifyError, request: FastifyRequest): ProblemError
   return undefined;
 }
 
-/** Sockets answered by clientErrorHandler, with the status: a request on one was ended by the server, not its client. */
-const answeredSockets = new WeakMap<Socket, number>();
+/** Sockets answered by clientErrorHandler, with the problem: a request on one was ended by the server, not its client. */
+const answeredSockets = new WeakMap<Socket, ProblemError>();
 
-/** The status clientErrorHandler answered on this socket (a 408 for a body that stopped arriving), if it did. */
-export const clientErrorStatus = (socket: Socket): number | undefined => answeredSockets.get(socket);
+/**
+ * For a request whose connection closed before its answer: the status clientErrorHandler answered on its
+ * socket (408 for a body past REQUEST_TIMEOUT_MS, 400 for one cut short), its code kept for the request log
+ * and metrics as any problem's; undefined when the server answered nothing there (the client left).
+ */
+export function socketAnswerOf(request: FastifyRequest): number | undefined {
+  const problem = answeredSockets.get(request.raw.socket);
+  if (problem) answeredWith.set(request, problem.code);
+  return problem?.status;
+}
 
 /**
  * Errors Node's HTTP parser meets before Fastify sees a request (a request
@@ -93,7 +101,7 @@ export function clientErrorHandler(this: FastifyInstance, error: Error & { code?
     return;
   }
   const body = JSON.stringify(problem.toProblem());
-  answeredSockets.set(socket, problem.status);
+  answeredSockets.set(socket, problem);
   // end(), then destroy once flushed: destroy() alone may drop the answer still in the buffer.
   socket.end(
     `HTTP/1.1 ${problem.status} ${STATUS_CODES[problem.status]}\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}\r\n` +

@@ -109,7 +109,7 @@ describe('requests whose client leaves before the answer', () => {
     await leave('cut-short', '{"inputs":[[1,', { closeAfterMs: 100, contentLength: 200 });
     await sleep(100);
     // The end of the stream before the body's length is malformed HTTP, answered as such (whoever still reads).
-    expect(linesOf('cut-short')).toEqual([expect.objectContaining({ status: 400, route: '/v1/activations/relu/forward' })]);
+    expect(linesOf('cut-short')).toEqual([expect.objectContaining({ status: 400, code: 'ACT_ERR_VALIDATION', route: '/v1/activations/relu/forward' })]);
     const after = await http();
     expect(count(after, '400') - count(before, '400')).toBe(1);
     expect(count(after, '499') - count(before, '499')).toBe(0);
@@ -120,7 +120,7 @@ describe('requests whose client leaves before the answer', () => {
     const answer = await leave('timed-out-mid-body', '{"inputs":[[1,', { closeAfterMs: 2_500, contentLength: 200 });
     expect(answer).toMatch(/^HTTP\/1\.1 408 /);
     await sleep(100);
-    expect(linesOf('timed-out-mid-body')).toEqual([expect.objectContaining({ status: 408, route: '/v1/activations/relu/forward' })]);
+    expect(linesOf('timed-out-mid-body')).toEqual([expect.objectContaining({ status: 408, code: 'ACT_ERR_REQUEST_TIMEOUT', route: '/v1/activations/relu/forward' })]);
     const after = await http();
     expect(count(after, '408') - count(before, '408')).toBe(1);
     expect(count(after, '499') - count(before, '499')).toBe(0);
