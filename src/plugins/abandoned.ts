@@ -24,8 +24,9 @@ async function abandonedPlugin(app: FastifyInstance): Promise<void> {
     if (request.raw.socket instanceof Socket) {
       const res = reply.raw;
       res.on('close', () => {
-        // Closed after the answer was flushed: the usual end of every request, counted in onResponse.
-        if (res.writableFinished) return;
+        // Closed after the answer was flushed, the usual end of every request, or after a write error: Fastify
+        // ran onResponse for both ('finish', 'error'), which counted them.
+        if (res.writableFinished || res.errored) return;
         // Or the server ended it, answering on the socket: 408 for a body past REQUEST_TIMEOUT_MS, 400 for one cut short.
         const status = socketAnswerOf(request) ?? ABANDONED;
         app.metrics.observe(request, reply, status);
