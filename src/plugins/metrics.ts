@@ -1,10 +1,12 @@
 /**
  * Prometheus metrics, one prom-client Registry per app (never the global
  * default registry, so tests can build several apps in one process). Served
- * by routes/metrics.ts at GET /metrics.
+ * by routes/metrics.ts at GET /metrics; with HTTP_PROCESSES > 1 summed over
+ * every server process by the primary (src/cluster.ts).
  *
  * - http_requests_total, http_request_duration_seconds: per method, route
- *   template, activation and status (onResponse, so errors count too).
+ *   template, activation and status (onResponse, so errors count too;
+ *   status 499 for a request whose client left first, plugins/abandoned.ts).
  * - activation_computations_total, activation_elements_total: per activation,
  *   operation and placement (inline or pool), from the compute engine.
  * - activation_pool_*: threads, utilisation, queue depth, running and
@@ -30,7 +32,10 @@ declare module 'fastify' {
       registry: Registry;
       /** The exposition: this registry's, or with HTTP_PROCESSES > 1 the sum over every server process. */
       text(): Promise<string>;
-      /** Counts an answer sent outside the routes' hooks (plugins/error-handler.ts frameworkErrors). */
+      /**
+       * Counts an answer sent outside the routes' hooks (plugins/error-handler.ts frameworkErrors), or a request
+       * whose connection closed before its answer (plugins/abandoned.ts) with the `status` given.
+       */
       observe(request: FastifyRequest, reply: FastifyReply, status?: number): void;
     };
   }

@@ -1,5 +1,6 @@
 /**
- * One structured log line per request, written when the answer is finished
+ * One structured log line per request, written when the answer is finished,
+ * or when the connection closes first (plugins/abandoned.ts, status 499)
  * (Fastify's own pair of "incoming request" / "request completed" lines is
  * off: `disableRequestLogging` in app.ts). The line carries the request id
  * (`reqId`, also echoed in the `x-request-id` header), method, URL path, route
