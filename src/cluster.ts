@@ -148,14 +148,15 @@ export function shareMetrics(registry: Registry): void {
   AggregatorRegistry.setRegistries([registry]);
   // Its constructor is what answers the primary's requests for this process's metrics.
   new AggregatorRegistry();
+  // And this one the primary's answers to clusterMetrics().
+  process.on('message', onAnswer);
 }
 
 let nextRequest = 0;
 const pending = new Map<number, { resolve: (text: string) => void; reject: (error: Error) => void; timer: NodeJS.Timeout }>();
 
-/** In a server process: every process's metrics, summed by the primary, in the Prometheus text format. */
+/** In a server process (after shareMetrics): every process's metrics, summed by the primary, in the Prometheus text format. */
 export function clusterMetrics(): Promise<string> {
-  if (pending.size === 0) process.on('message', onAnswer);
   const id = nextRequest++;
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => settle(id, { error: `no metrics from the primary process within ${METRICS_TIMEOUT_MS} ms` }), METRICS_TIMEOUT_MS);
@@ -173,7 +174,6 @@ function settle(id: number, message: Message): void {
   if (!request) return;
   pending.delete(id);
   clearTimeout(request.timer);
-  if (pending.size === 0) process.off('message', onAnswer);
   if (typeof message.text === 'string') request.resolve(message.text);
-  else request.reject(new Error(`metrics of the server processes: ${String(message.error)}`));
+  else request.reject(new Error(String(message.error)));
 }

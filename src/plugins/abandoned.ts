@@ -13,7 +13,7 @@
 import { Socket } from 'node:net';
 import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
-import { socketAnswerOf } from './error-handler.js';
+import { recordSocketAnswer } from './error-handler.js';
 
 /** The status a request abandoned by its client is counted and logged with. */
 export const ABANDONED = 499;
@@ -28,7 +28,7 @@ async function abandonedPlugin(app: FastifyInstance): Promise<void> {
         // ran onResponse for both ('finish', 'error'), which counted them.
         if (res.writableFinished || res.errored) return;
         // Or the server ended it, answering on the socket: 408 for a body past REQUEST_TIMEOUT_MS, 400 for one cut short.
-        const status = socketAnswerOf(request) ?? ABANDONED;
+        const status = recordSocketAnswer(request) ?? ABANDONED;
         app.metrics.observe(request, reply, status);
         app.requestLog.write(request, reply, status);
       });

@@ -67,11 +67,11 @@ function fromFastify(error: FastifyError, request: FastifyRequest): ProblemError
 const answeredSockets = new WeakMap<Socket, ProblemError>();
 
 /**
- * For a request whose connection closed before its answer: the status clientErrorHandler answered on its
- * socket (408 for a body past REQUEST_TIMEOUT_MS, 400 for one cut short), its code kept for the request log
- * and metrics as any problem's; undefined when the server answered nothing there (the client left).
+ * For a request whose connection closed before its answer: records the problem clientErrorHandler answered
+ * on its socket (408 for a body past REQUEST_TIMEOUT_MS, 400 for one cut short) as the request's, for its
+ * log line, and returns its status; undefined when the server answered nothing there (the client left).
  */
-export function socketAnswerOf(request: FastifyRequest): number | undefined {
+export function recordSocketAnswer(request: FastifyRequest): number | undefined {
   const problem = answeredSockets.get(request.raw.socket);
   if (problem) answeredWith.set(request, problem.code);
   return problem?.status;
