@@ -102,8 +102,9 @@ describe('SIGTERM to the real server process in the middle of a burst', () => {
     let stderr = '';
     server.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
     server.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    // 'close', not 'exit': the process may exit before its last log lines have been read from the pipe.
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>((resolve) =>
-      server.once('exit', (code, signal) => resolve({ code, signal, at: Date.now() })),
+      server.once('close', (code, signal) => resolve({ code, signal, at: Date.now() })),
     );
     const waitFor = async (what: string, pattern: RegExp, timeoutMs: number) => {
       const deadline = Date.now() + timeoutMs;
