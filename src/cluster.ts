@@ -55,7 +55,9 @@ export const isClusterServer = (): boolean => cluster.isWorker;
 
 /** The primary: starts config.HTTP_PROCESSES server processes and looks after them until a signal. */
 export function superviseServers(config: Config, env: NodeJS.ProcessEnv = process.env): void {
-  const log = pino({ level: config.LOG_LEVEL });
+  // Written synchronously: pino's default stream writes asynchronously, and around process.exit a line came out
+  // after the 'closed' line logged after it (twice in loaded test runs).
+  const log = pino({ level: config.LOG_LEVEL }, pino.destination({ dest: 1, sync: true }));
   const count = config.HTTP_PROCESSES;
   const workersEach = env.WORKERS ? undefined : String(Math.ceil(availableCpus() / count));
   const listened = new Set<number>();
@@ -65,20 +67,28 @@ export function superviseServers(config: Config, env: NodeJS.ProcessEnv = proces
   // Not cluster.workers: a process leaves it on disconnecting, before it has finished and exited.
   const running = new Set<Worker>();
   const start = () => running.add(cluster.fork(workersEach ? { WORKERS: workersEach } : {}));
-  const living = () => [...running];
+
+  /** While closing: exits once the last server process has. */
+  const exitWhenNoneLeft = () => {
+    if (running.size > 0) return;
+    log.info({ failed }, 'closed');
+    process.exit(failed ? 1 : 0);
+  };
+  const killAll = (why: string, details: object) => {
+    log.error(details, why);
+    for (const worker of running) worker.process.kill('SIGKILL');
+    process.exit(1);
+  };
 
   const closeAll = (why: string) => {
     if (closing) return;
     closing = true;
-    log.info({ why, processes: living().length, timeoutMs: config.SHUTDOWN_TIMEOUT_MS }, 'closing: asking every server process to finish and exit');
+    log.info({ why, processes: running.size, timeoutMs: config.SHUTDOWN_TIMEOUT_MS }, 'closing: asking every server process to finish and exit');
     // One still starting is told once it listens: before that it has no one to hear it (server.ts).
-    for (const worker of living()) if (listened.has(worker.id)) tell(worker, { type: SHUTDOWN });
-    setTimeout(() => {
-      log.error({ timeoutMs: config.SHUTDOWN_TIMEOUT_MS + SHUTDOWN_GRACE_MS }, 'server processes still running after the shutdown timeout: killing them');
-      for (const worker of living()) worker.process.kill('SIGKILL');
-      process.exit(1);
-    }, config.SHUTDOWN_TIMEOUT_MS + SHUTDOWN_GRACE_MS).unref();
-    if (living().length === 0) process.exit(failed ? 1 : 0);
+    for (const worker of running) if (listened.has(worker.id)) tell(worker, { type: SHUTDOWN });
+    const timeoutMs = config.SHUTDOWN_TIMEOUT_MS + SHUTDOWN_GRACE_MS;
+    setTimeout(() => killAll('server processes still running after the shutdown timeout: killing them', { timeoutMs }), timeoutMs).unref();
+    exitWhenNoneLeft();
   };
 
   cluster.on('listening', (worker, address) => {
@@ -95,10 +105,7 @@ export function superviseServers(config: Config, env: NodeJS.ProcessEnv = proces
     if (closing) {
       if (code !== 0) failed = true;
       log.info(exit, 'server process exited');
-      if (living().length === 0) {
-        log.info({ failed }, 'closed');
-        process.exit(failed ? 1 : 0);
-      }
+      exitWhenNoneLeft();
       return;
     }
     if (!listened.has(worker.id)) {
@@ -126,9 +133,7 @@ export function superviseServers(config: Config, env: NodeJS.ProcessEnv = proces
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.on(signal, () => {
       if (!closing) return closeAll(signal);
-      log.error({ signal }, 'second signal: ending the server processes now');
-      for (const worker of living()) worker.process.kill('SIGKILL');
-      process.exit(1);
+      killAll('second signal: ending the server processes now', { signal });
     });
   }
 

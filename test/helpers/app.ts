@@ -20,3 +20,22 @@ export async function postJson(app: FastifyInstance, url: string, body: unknown)
   const response = await app.inject({ method: 'POST', url, payload: body as object });
   return { status: response.statusCode, headers: response.headers, body: response.json() as Record<string, any> };
 }
+
+export interface LogLine {
+  level: number;
+  msg: string;
+  reqId?: string;
+  [key: string]: unknown;
+}
+
+/** A log stream for build()'s `logStream`, and what was written to it: the raw text, the JSON lines, one request's lines. */
+export function logCapture<Line extends LogLine = LogLine>() {
+  const chunks: string[] = [];
+  const text = () => chunks.join('');
+  const lines = () =>
+    text()
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => JSON.parse(l) as Line);
+  return { stream: { write: (chunk: string) => void chunks.push(chunk) }, text, lines, linesOf: (reqId: string) => lines().filter((l) => l.reqId === reqId) };
+}

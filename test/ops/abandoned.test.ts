@@ -10,32 +10,27 @@
 import { connect } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { build } from '../helpers/app.js';
+import { build, logCapture, type LogLine } from '../helpers/app.js';
 import { SLEEP } from '../workers/faulty.worker.js';
 import { parsePrometheus, value } from './prometheus.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-interface Line {
-  msg: string;
-  reqId?: string;
+interface Line extends LogLine {
   status?: number;
   route?: string;
   durationMs?: number;
-  [key: string]: unknown;
 }
 
 describe('requests whose client leaves before the answer', () => {
   let app: FastifyInstance;
   let port: number;
-  const text: string[] = [];
-  const lines = () => text.join('').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Line);
-  const linesOf = (id: string) => lines().filter((l) => l.reqId === id);
+  const { stream, linesOf } = logCapture<Line>();
 
   beforeAll(async () => {
     app = await build(
       { LOG_LEVEL: 'info', INLINE_MAX_ELEMENTS: 0, WORKERS: 1, REQUEST_TIMEOUT_MS: 1_000 },
-      { workerFile: new URL('../workers/faulty.worker.ts', import.meta.url), logStream: { write: (chunk: string) => void text.push(chunk) } },
+      { workerFile: new URL('../workers/faulty.worker.ts', import.meta.url), logStream: stream },
     );
     await app.listen({ port: 0, host: '127.0.0.1' });
     port = (app.server.address() as { port: number }).port;
@@ -104,25 +99,17 @@ describe('requests whose client leaves before the answer', () => {
     expect(count(await http(), '499') - count(before, '499')).toBe(1);
   });
 
-  it('counts a body cut short by its client closing, answered 400 by the server, as 400', async () => {
-    const before = await http();
-    await leave('cut-short', '{"inputs":[[1,', { closeAfterMs: 100, contentLength: 200 });
-    await sleep(100);
+  it.each([
     // The end of the stream before the body's length is malformed HTTP, answered as such (whoever still reads).
-    expect(linesOf('cut-short')).toEqual([expect.objectContaining({ status: 400, code: 'ACT_ERR_VALIDATION', route: '/v1/activations/relu/forward' })]);
-    const after = await http();
-    expect(count(after, '400') - count(before, '400')).toBe(1);
-    expect(count(after, '499') - count(before, '499')).toBe(0);
-  });
-
-  it('counts a body that stops arriving, answered 408 by the server, as 408 and not as left by its client', async () => {
+    { body: 'cut short by its client closing', id: 'cut-short', closeAfterMs: 100, answer: /^$/, status: 400, code: 'ACT_ERR_VALIDATION' },
+    { body: 'that stops arriving', id: 'timed-out-mid-body', closeAfterMs: 2_500, answer: /^HTTP\/1\.1 408 /, status: 408, code: 'ACT_ERR_REQUEST_TIMEOUT' },
+  ])('counts a body $body as the $status the server answered, not as left by its client', async ({ id, closeAfterMs, answer, status, code }) => {
     const before = await http();
-    const answer = await leave('timed-out-mid-body', '{"inputs":[[1,', { closeAfterMs: 2_500, contentLength: 200 });
-    expect(answer).toMatch(/^HTTP\/1\.1 408 /);
+    expect(await leave(id, '{"inputs":[[1,', { closeAfterMs, contentLength: 200 })).toMatch(answer);
     await sleep(100);
-    expect(linesOf('timed-out-mid-body')).toEqual([expect.objectContaining({ status: 408, code: 'ACT_ERR_REQUEST_TIMEOUT', route: '/v1/activations/relu/forward' })]);
+    expect(linesOf(id)).toEqual([expect.objectContaining({ status, code, route: '/v1/activations/relu/forward' })]);
     const after = await http();
-    expect(count(after, '408') - count(before, '408')).toBe(1);
+    expect(count(after, String(status)) - count(before, String(status))).toBe(1);
     expect(count(after, '499') - count(before, '499')).toBe(0);
   });
 

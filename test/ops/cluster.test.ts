@@ -138,7 +138,7 @@ describe('HTTP_PROCESSES=2', () => {
       expect(() => process.kill(pid, 0), `server process ${pid} still running`).toThrow(/ESRCH/);
       expect(server.lines().some((l) => l.pid === pid && l.msg === 'closed')).toBe(true);
     }
-    expect(server.lines().at(-1)).toMatchObject({ pid: server.child.pid, msg: 'closed', failed: false });
+    expect(server.lines().at(-1), JSON.stringify(server.lines().slice(-8).map((l) => [l.pid, l.msg, l.time]))).toMatchObject({ pid: server.child.pid, msg: 'closed', failed: false });
     // Nothing logged as an error but the killed process's exit.
     expect(server.lines().filter((l) => (l.level as number) >= 50)).toEqual([exitLine]);
   }, 120_000);

@@ -7,15 +7,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { build } from '../helpers/app.js';
+import { build, logCapture } from '../helpers/app.js';
 import { CRASH } from '../workers/faulty.worker.js';
 
-interface Line {
-  level: number;
-  msg: string;
-  reqId?: string;
-  [key: string]: unknown;
-}
 
 const API_KEY = 'a-key-of-twenty-characters';
 // Numbers nobody else would log: if any of them shows up in a log line, a vector leaked.
@@ -23,14 +17,12 @@ const MARKERS = [1234.5678125, -9876.54321, 4242.4242];
 
 describe('request log', () => {
   let app: FastifyInstance;
-  const text: string[] = [];
-  const lines = () => text.join('').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Line);
-  const forRequest = (id: string) => lines().filter((l) => l.reqId === id);
+  const { stream, text, lines, linesOf: forRequest } = logCapture();
 
   beforeAll(async () => {
     app = await build(
       { LOG_LEVEL: 'info', INLINE_MAX_ELEMENTS: 6, WORKERS: 1, API_KEY },
-      { logStream: { write: (chunk: string) => void text.push(chunk) } },
+      { logStream: stream },
     );
   });
   afterAll(async () => {
@@ -137,7 +129,7 @@ describe('request log', () => {
   });
 
   it('never logs the numbers of a batch or the API key', () => {
-    const all = text.join('');
+    const all = text();
     expect(all.length).toBeGreaterThan(0);
     for (const marker of MARKERS) expect(all).not.toContain(String(marker));
     expect(all).not.toContain(API_KEY);
@@ -147,10 +139,10 @@ describe('request log', () => {
 
 describe('request log at LOG_LEVEL=warn', () => {
   it('writes nothing for a request that succeeds, and the whole warning for a 5xx', async () => {
-    const text: string[] = [];
+    const { stream, lines, linesOf } = logCapture();
     const app = await build(
       { LOG_LEVEL: 'warn', INLINE_MAX_ELEMENTS: 0, WORKERS: 1 },
-      { logStream: { write: (chunk: string) => void text.push(chunk) }, workerFile: new URL('../workers/faulty.worker.ts', import.meta.url) },
+      { logStream: stream, workerFile: new URL('../workers/faulty.worker.ts', import.meta.url) },
     );
     try {
       const ok = await app.inject({ method: 'POST', url: '/v1/activations/relu/forward', headers: { 'x-request-id': 'req-quiet' }, payload: { inputs: [[1, 2]] } });
@@ -162,9 +154,8 @@ describe('request log at LOG_LEVEL=warn', () => {
         payload: { inputs: [[CRASH, 2]] },
       });
       expect(crashed.statusCode).toBe(500);
-      const lines = text.join('').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Line);
-      expect(lines.filter((l) => l.reqId === 'req-quiet')).toEqual([]);
-      expect(lines.filter((l) => l.msg === 'request failed')).toEqual([
+      expect(linesOf('req-quiet')).toEqual([]);
+      expect(lines().filter((l) => l.msg === 'request failed')).toEqual([
         expect.objectContaining({ level: 40, reqId: 'req-crash', route: '/v1/activations/relu/forward', activation: 'relu', shape: [1, 2], status: 500 }),
       ]);
     } finally {

@@ -11,7 +11,7 @@ import { Readable } from 'node:stream';
 import { deflateSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { build, postJson } from '../helpers/app.js';
+import { build, logCapture, postJson } from '../helpers/app.js';
 import { SLEEP } from '../workers/faulty.worker.js';
 import { binaryBody, bytesOf, inferBinary, inferJson, readAnswer } from './oip.js';
 
@@ -569,14 +569,13 @@ describe('what real clients send', () => {
   });
 
   it('clients that hang up before their large answers: no error is logged, the server serves on, and closes without failing their tasks', async () => {
-    const text: string[] = [];
+    const { stream, lines } = logCapture();
     // The worker that sleeps first on a SLEEP input: every task lasts, so all six are in the pool at once (with the
     // real kernels alone, fast ones could finish before the last body had arrived).
     const served = await build(
       { INLINE_MAX_ELEMENTS: 0, WORKERS: 2, LOG_LEVEL: 'info' },
-      { workerFile: new URL('../workers/faulty.worker.ts', import.meta.url), logStream: { write: (chunk: string) => void text.push(chunk) } },
+      { workerFile: new URL('../workers/faulty.worker.ts', import.meta.url), logStream: stream },
     );
-    const lines = () => text.join('').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as { level: number; msg: string });
     try {
       await served.listen({ port: 0, host: '127.0.0.1' });
       const { port } = served.server.address() as AddressInfo;
